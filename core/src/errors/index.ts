@@ -1,0 +1,3 @@
+export * from './error-spec.js';
+export * from './registry.js';
+export * from './erpc-error.js';

@@ -1,0 +1,22 @@
+import type { ErrorSpec } from './error-spec.js';
+import { generalErrors } from './codes/general.js';
+import { pluginErrors } from './codes/plugins.js';
+
+/**
+ * The one registry of error codes. Each area keeps its codes in `codes/<area>.ts`; every code
+ * has a line in docs/errors.md (a test keeps them in step). Codes are never reused once retired.
+ */
+export const ERROR_REGISTRY = {
+  ...generalErrors,
+  ...pluginErrors,
+} as const satisfies Record<string, ErrorSpec>;
+
+/** Every error code erpc can produce. */
+export type ErrorCode = keyof typeof ERROR_REGISTRY;
+
+/** Fills a message template; params that are missing stay as `{name}`. */
+export function formatMessage(template: string, params: Record<string, unknown> = {}): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole,
+  );
+}

@@ -1,0 +1,5 @@
+export * from './types.js';
+export * from './define-connector.js';
+export * from './connector-error.js';
+export * from './manifest-schema.js';
+export * from './version.js';

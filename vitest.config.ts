@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config';
+
+// One run, one summary over every package. Workspace packages resolve to their TypeScript
+// source through the "@erpc/source" export condition, so tests never need a stale dist.
+const conditions = ['@erpc/source', 'node', 'import', 'module', 'default'];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['@erpc/source'] } },
+  test: {
+    reporters: ['default', './test/reporters/summary-reporter.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'sdk', root: 'packages/sdk', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'core', root: 'core', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'conformance', root: 'packages/conformance', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'plugins', root: 'plugins', include: ['*/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'e2e', root: 'test', include: ['**/*.test.ts'], exclude: ['**/node_modules/**', 'fixtures/**'] } },
+    ],
+  },
+});
