@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { isErpcError } from '../errors/index.js';
+
+/** Exit codes scripts can rely on. */
+export const EXIT = {
+  OK: 0,
+  /** The command ran and found failures (a failed plugin under --strict, a row that did not rotate…). */
+  FAILURE: 1,
+  /** Wrong arguments or options. */
+  USAGE: 2,
+  /** The command could not run: configuration, database or key problem. */
+  ERROR: 3,
+} as const;
+
+/** A CLI command module: adds itself to the program. */
+export interface CliCommand {
+  register(program: Command): void;
+}
+
+let pendingExitCode: number = EXIT.OK;
+
+/** The exit code the process ends with once the command's action has returned. */
+export function exitCode(): number {
+  return pendingExitCode;
+}
+
+/**
+ * Wraps a command action: its returned number becomes the exit code; an ErpcError is printed as
+ * `error CODE: message` on stderr (never a stack, never a secret) and exits with EXIT.ERROR
+ * (EXIT.USAGE for ERPC_ERR_USAGE).
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await fn(...args);
+      pendingExitCode = code ?? EXIT.OK;
+    } catch (err) {
+      if (isErpcError(err)) {
+        process.stderr.write(`error ${err.code}: ${err.message}\n`);
+        pendingExitCode = err.code === 'ERPC_ERR_USAGE' ? EXIT.USAGE : EXIT.ERROR;
+      } else {
+        process.stderr.write(`error ERPC_ERR_INTERNAL: ${err instanceof Error ? err.message : String(err)}\n`);
+        pendingExitCode = EXIT.ERROR;
+      }
+    }
+  };
+}
+
+/** Collects a repeatable option (`--plugins-dir a --plugins-dir b`). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
