@@ -1,6 +1,7 @@
 import type { ErrorSpec } from './error-spec.js';
 import { generalErrors } from './codes/general.js';
 import { pluginErrors } from './codes/plugins.js';
+import { keyErrors } from './codes/keys.js';
 
 /**
  * The one registry of error codes. Each area keeps its codes in `codes/<area>.ts`; every code
@@ -9,6 +10,7 @@ import { pluginErrors } from './codes/plugins.js';
 export const ERROR_REGISTRY = {
   ...generalErrors,
   ...pluginErrors,
+  ...keyErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every error code erpc can produce. */
