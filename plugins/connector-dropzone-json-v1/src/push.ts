@@ -1,0 +1,152 @@
+import { join } from 'node:path';
+import { ConnectorError, type ConnectionRef, type PushDocument, type PushReceipt } from '@erpc/sdk';
+import type { DropzoneConfig } from './config.js';
+import { buildEnvelopeBytes } from './envelope.js';
+import { DROPZONE_ERRORS, errnoOf, fsError, unsafePath, type FsStep } from './errors.js';
+import { finalFileName, tempFileName } from './file-name.js';
+import type { DropzoneTransport, WritableFile } from './transport.js';
+import { throwIfAborted } from './abort.js';
+import { resolveRoot, targetFolder } from './drop-folder.js';
+
+/** Mode of every file the connector writes (umask still applies). */
+export const FILE_MODE = 0o640;
+
+/** Errors from link() meaning "this file system has no hard links": fall back to rename. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
+
+/**
+ * Writes one document. See docs/adr for the approach: write a hidden temp beside the final name,
+ * fsync, close, then publish it with link() (atomic and never overwrites: of two concurrent
+ * callers exactly one wins, the other sees EEXIST), unlink the temp and fsync the folder.
+ */
+export async function pushDocument(
+  t: DropzoneTransport,
+  config: DropzoneConfig,
+  document: PushDocument,
+  connection: ConnectionRef,
+  signal: AbortSignal,
+): Promise<PushReceipt> {
+  const { bytes } = buildEnvelopeBytes(document, connection);
+  if (bytes.byteLength > config.maxFileBytes) {
+    throw new ConnectorError(
+      DROPZONE_ERRORS.FILE_TOO_LARGE,
+      `The document's file would be ${bytes.byteLength} bytes, over the connection's maxFileBytes: split the document or raise maxFileBytes.`,
+      { retryable: false, details: { bytes: bytes.byteLength, maxFileBytes: config.maxFileBytes } },
+    );
+  }
+
+  const root = await resolveRoot(t, config, signal);
+  const { dir, relDir } = await targetFolder(t, root, config, document.documentType, signal);
+  const finalName = finalFileName(config.filePrefix, document.documentType, document.documentId, document.idempotencyKey);
+  const finalPath = join(dir, finalName);
+  const externalRef = relDir ? `${relDir}/${finalName}` : finalName;
+  const receipt = (duplicate: boolean): PushReceipt => ({
+    externalRef,
+    details: { bytes: bytes.byteLength, ...(duplicate ? { alreadyDelivered: true } : {}) },
+  });
+
+  // Fast path for a retry of a push that already landed: no second file.
+  if (await existingDelivery(t, finalPath, document, connection)) return receipt(true);
+  throwIfAborted(signal);
+
+  const tempPath = join(dir, tempFileName(finalName));
+  let file: WritableFile | undefined;
+  let tempExists = false;
+  let step: FsStep = 'temp';
+  let duplicate = false;
+  try {
+    file = await t.createExclusive(tempPath, FILE_MODE);
+    tempExists = true;
+    throwIfAborted(signal);
+    step = 'write';
+    await file.write(bytes);
+    throwIfAborted(signal);
+    if (config.fsync) {
+      // On failure the error propagates and the temp is deleted: the page cache state after a
+      // failed fsync is unknowable, so the retry rewrites from scratch (never fsync the same fd twice).
+      step = 'fsync';
+      await file.sync();
+    }
+    step = 'publish';
+    const closing = file;
+    file = undefined;
+    await closing.close();
+    throwIfAborted(signal);
+    duplicate = !(await publish(t, tempPath, finalPath));
+    if (!duplicate && tempExists) {
+      // link() left the temp as a second name of the final file; drop it.
+      await t.unlink(tempPath);
+    }
+    tempExists = false;
+    if (duplicate && !(await existingDelivery(t, finalPath, document, connection))) {
+      // existingDelivery throws for foreign files and symlinks; reaching here means it vanished in between.
+      throw Object.assign(new Error('final file vanished during publish'), { code: 'EAGAIN' });
+    }
+    if (config.fsync) await t.syncDirectory(dir);
+  } catch (err) {
+    if (err instanceof ConnectorError) throw err;
+    throw fsError(err, step);
+  } finally {
+    if (file) await file.close().catch(() => undefined);
+    if (tempExists) await t.unlink(tempPath).catch(() => undefined);
+  }
+  return receipt(duplicate);
+
+  /** Returns true when this call published the file, false when another caller already had. */
+  async function publish(tr: DropzoneTransport, from: string, to: string): Promise<boolean> {
+    try {
+      await tr.link(from, to);
+      return true;
+    } catch (err) {
+      const errno = errnoOf(err);
+      if (errno === 'EEXIST') return false; // symlink or foreign file at `to` is vetted by the caller
+      if (errno === undefined || !NO_HARD_LINKS.has(errno)) throw err;
+    }
+    // No hard links here (some SMB/FUSE mounts): rename after a check. A concurrent same-key
+    // push can slip between check and rename; it replaces the file with identical content.
+    const there = await tr.lstat(to);
+    if (there !== null) return false;
+    await tr.rename(from, to);
+    tempExists = false;
+    return true;
+  }
+}
+
+/**
+ * True when the final file already exists and is this push's (same organisation and idempotency
+ * key). A symlink there is refused; a file written for another organisation or key
+ * under the same name (two connections sharing a folder) is a permanent name conflict.
+ */
+async function existingDelivery(
+  t: DropzoneTransport,
+  finalPath: string,
+  document: PushDocument,
+  connection: ConnectionRef,
+): Promise<boolean> {
+  let info;
+  try {
+    info = await t.lstat(finalPath);
+  } catch (err) {
+    throw fsError(err, 'folder');
+  }
+  if (info === null) return false;
+  if (info.isSymbolicLink || !info.isFile) throw unsafePath('The entry at the final file name');
+  let parsed: unknown;
+  try {
+    const { bytes, truncated } = await t.readCapped(finalPath, 1024 * 1024 * 1024);
+    parsed = truncated ? undefined : JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    if (err instanceof SyntaxError) parsed = undefined;
+    else if (errnoOf(err) === 'ENOENT') return false; // the ERP took it between lstat and open
+    else throw fsError(err, 'read');
+  }
+  const p = parsed as Record<string, unknown> | undefined;
+  // Idempotency is per organisation, not per connection: a retry after the org replaced its
+  // connection (same folder) must still find its file.
+  if (p && p.orgId === connection.orgId && p.idempotencyKey === document.idempotencyKey) return true;
+  throw new ConnectorError(
+    DROPZONE_ERRORS.NAME_CONFLICT,
+    'A different file already has this document\'s file name in the drop folder (another connection or organisation writes there): give each connection its own folder or filePrefix.',
+    { retryable: false },
+  );
+}

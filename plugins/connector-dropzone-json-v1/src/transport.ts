@@ -1,0 +1,109 @@
+import { constants, promises as fsp } from 'node:fs';
+
+/** What the connector needs to know about a directory entry. */
+export interface EntryInfo {
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymbolicLink: boolean;
+  size: number;
+  mtimeMs: number;
+}
+
+/** A file opened for writing by {@link DropzoneTransport.createExclusive}. */
+export interface WritableFile {
+  /** Writes all of `data` at the current position. */
+  write(data: Uint8Array): Promise<void>;
+  /** Flushes the file to stable storage. Never called twice after a failure: the caller rewrites. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Every file-system operation the connector performs, so that another transport (SFTP) can slot in
+ * later and tests can inject failures. Errors are Node-style: an Error with an errno `code`
+ * (ENOENT, EEXIST, ELOOP, ENOSPC, EIO…). Paths are absolute.
+ */
+export interface DropzoneTransport {
+  realpath(path: string): Promise<string>;
+  /** Like lstat: never follows a final symlink. Resolves null when nothing is there. */
+  lstat(path: string): Promise<EntryInfo | null>;
+  /** Creates one directory (not recursive). Rejects with EEXIST if anything is already there. */
+  mkdir(path: string, mode: number): Promise<void>;
+  /** Creates a new file: O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY with `mode`. */
+  createExclusive(path: string, mode: number): Promise<WritableFile>;
+  /** Makes `newPath` a second name of `existingPath`; EEXIST (never overwrites) if `newPath` exists. */
+  link(existingPath: string, newPath: string): Promise<void>;
+  /** Atomically renames, replacing `to` if it exists. */
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Makes the directory's entries (creates, renames, deletes) durable. */
+  syncDirectory(path: string): Promise<void>;
+  /** Reads at most `maxBytes` of a regular file, refusing to follow a symlink. */
+  readCapped(path: string, maxBytes: number): Promise<{ bytes: Buffer; truncated: boolean }>;
+}
+
+const WRITE_FLAGS = constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_WRONLY;
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY;
+
+/** The local (or locally mounted) file system, through node:fs/promises. */
+export function createLocalTransport(): DropzoneTransport {
+  return {
+    realpath: (path) => fsp.realpath(path),
+    async lstat(path) {
+      try {
+        const s = await fsp.lstat(path);
+        return { isFile: s.isFile(), isDirectory: s.isDirectory(), isSymbolicLink: s.isSymbolicLink(), size: s.size, mtimeMs: s.mtimeMs };
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'ENOENT') return null;
+        throw err;
+      }
+    },
+    mkdir: async (path, mode) => {
+      await fsp.mkdir(path, { mode });
+    },
+    async createExclusive(path, mode) {
+      const handle = await fsp.open(path, WRITE_FLAGS, mode);
+      return {
+        async write(data) {
+          let offset = 0;
+          while (offset < data.byteLength) {
+            const { bytesWritten } = await handle.write(data, offset, data.byteLength - offset);
+            offset += bytesWritten;
+          }
+        },
+        sync: () => handle.sync(),
+        close: () => handle.close(),
+      };
+    },
+    link: (existingPath, newPath) => fsp.link(existingPath, newPath),
+    rename: (from, to) => fsp.rename(from, to),
+    unlink: (path) => fsp.unlink(path),
+    async syncDirectory(path) {
+      const handle = await fsp.open(path, DIR_FLAGS);
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    },
+    async readCapped(path, maxBytes) {
+      const handle = await fsp.open(path, READ_FLAGS);
+      try {
+        const s = await handle.stat();
+        if (!s.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+        const buffer = Buffer.alloc(Math.min(maxBytes + 1, Math.max(s.size, 0) + 1));
+        let filled = 0;
+        while (filled < buffer.length) {
+          const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        const truncated = filled > maxBytes;
+        return { bytes: buffer.subarray(0, Math.min(filled, maxBytes)), truncated };
+      } finally {
+        await handle.close();
+      }
+    },
+  };
+}
