@@ -1,6 +1,7 @@
 import type { ErrorSpec } from './error-spec.js';
 import { generalErrors } from './codes/general.js';
 import { pluginErrors } from './codes/plugins.js';
+import { configErrors } from './codes/config.js';
 import { keyErrors } from './codes/keys.js';
 
 /**
@@ -10,6 +11,7 @@ import { keyErrors } from './codes/keys.js';
 export const ERROR_REGISTRY = {
   ...generalErrors,
   ...pluginErrors,
+  ...configErrors,
   ...keyErrors,
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -38,6 +38,10 @@ export const pluginErrors = {
     status: 500,
     message: 'Importing the entry module of the plugin in {dir} failed: {reason}',
   },
+  ERPC_ERR_PLUGIN_SYNTAX_ERROR: {
+    status: 500,
+    message: 'The entry module of the plugin in {dir} (or a module it imports) is not valid JavaScript: {reason}',
+  },
   ERPC_ERR_PLUGIN_IMPORT_TIMEOUT: {
     status: 500,
     message: 'Importing the entry module of the plugin in {dir} did not finish within {timeoutMs} ms.',

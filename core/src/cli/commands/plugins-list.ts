@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { loadAppConfig, resolvePluginDirs } from '../../config.js';
+import { createContainer, loadConnectors } from '../../container.js';
+import { createLogger } from '../../logging/logger.js';
+import type { PluginLoadReport } from '../../plugins/types.js';
+import { EXIT, action, collect, type CliCommand } from '../command.js';
+import { pluginsGroup } from './plugins-group.js';
+
+interface Options {
+  pluginsDir?: string[];
+  json?: boolean;
+  strict?: boolean;
+}
+
+/** One row of `plugins list --json`. */
+export interface PluginListEntry {
+  dir: string;
+  name: string | null;
+  version: string | null;
+  connectorType: string | null;
+  status: 'loaded' | 'failed';
+  error?: { code: string; message: string };
+}
+
+/** `erpc plugins list [--plugins-dir DIR]... [--json] [--strict]` */
+export const pluginsListCommand: CliCommand = {
+  register(program: Command) {
+    pluginsGroup(program)
+      .command('list')
+      .description('discover, validate and load the connector plugins, and list them with their status')
+      .option('--plugins-dir <dir>', 'a plugin folder (repeatable); default $ERPC_PLUGIN_DIRS (":"-separated), else ./plugins', collect)
+      .option('--json', 'print one JSON document: {"plugins":[{dir,name,version,connectorType,status,error?}]}')
+      .option('--strict', 'exit 1 when any plugin failed to load')
+      .action(
+        action(async (opts: Options) => {
+          const env = process.env;
+          const base = loadAppConfig(env);
+          const config = opts.pluginsDir && opts.pluginsDir.length > 0 ? { ...base, pluginDirs: resolvePluginDirs(opts.pluginsDir) } : base;
+          // The listing reports every failure itself; log lines only when asked for.
+          const logger = createLogger({ level: env.ERPC_LOG_LEVEL ? config.logLevel : 'silent' });
+          const report = await loadConnectors(createContainer(config, { logger }));
+          const rows = listEntries(report);
+          process.stdout.write(opts.json ? `${JSON.stringify({ plugins: rows })}\n` : formatTable(rows));
+          return opts.strict && report.failed.length > 0 ? EXIT.FAILURE : EXIT.OK;
+        }),
+      );
+  },
+};
+
+/** The rows of the listing: loaded and failed plugins together, sorted by directory. */
+export function listEntries(report: PluginLoadReport): PluginListEntry[] {
+  const rows: PluginListEntry[] = [
+    ...report.loaded.map((p) => ({ dir: p.dir, name: p.name, version: p.version, connectorType: p.connectorType, status: 'loaded' as const })),
+    ...report.failed.map((f) => ({
+      dir: f.dir,
+      name: f.name ?? null,
+      version: f.version ?? null,
+      connectorType: f.connectorType ?? null,
+      status: 'failed' as const,
+      error: { code: f.error.code, message: f.error.message },
+    })),
+  ];
+  return rows.sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
+}
+
+function formatTable(rows: PluginListEntry[]): string {
+  if (rows.length === 0) return 'No plugins found.\n';
+  const header = ['STATUS', 'TYPE', 'NAME', 'VERSION', 'DIR'];
+  const cells = rows.map((r) => [r.status, r.connectorType ?? '-', r.name ?? '-', r.version ?? '-', r.dir]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('  ');
+  const out = [line(header), ...cells.map(line)];
+  const failed = rows.filter((r) => r.error !== undefined);
+  if (failed.length > 0) {
+    out.push('', 'Failures:');
+    for (const r of failed) out.push(`  ${r.dir}`, `    ${r.error?.code}: ${r.error?.message}`);
+  }
+  const loaded = rows.length - failed.length;
+  out.push('', `${loaded} loaded, ${failed.length} failed`);
+  return `${out.join('\n')}\n`;
+}

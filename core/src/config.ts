@@ -1,0 +1,68 @@
+import path from 'node:path';
+import { ErpcError } from './errors/index.js';
+
+/** pino's levels, plus `silent`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Settings of the process, read once from the environment by {@link loadAppConfig}.
+ * Later modules add their fields here (and their parsing in loadAppConfig).
+ */
+export interface AppConfig {
+  /** Absolute paths of the folders searched for plugins, in priority order. */
+  readonly pluginDirs: readonly string[];
+  /** How long one plugin's entry import may take before it is reported as timed out. */
+  readonly pluginImportTimeoutMs: number;
+  /** Minimum level of the host's log lines (stderr). */
+  readonly logLevel: LogLevel;
+}
+
+/** The environment variables loadAppConfig reads. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_PLUGIN_IMPORT_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads the AppConfig from `env`. Relative paths are resolved against `cwd`.
+ * Throws ERPC_ERR_SETTING_INVALID naming the variable when a value cannot be used.
+ *
+ * - `ERPC_PLUGIN_DIRS`: plugin folders separated by `:` (default `./plugins`);
+ * - `ERPC_PLUGIN_IMPORT_TIMEOUT_MS`: positive integer (default 10000);
+ * - `ERPC_LOG_LEVEL`: one of {@link LOG_LEVELS} (default `info`).
+ */
+export function loadAppConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
+  return {
+    pluginDirs: parsePluginDirs(env.ERPC_PLUGIN_DIRS, cwd),
+    pluginImportTimeoutMs: parsePositiveInt('ERPC_PLUGIN_IMPORT_TIMEOUT_MS', env.ERPC_PLUGIN_IMPORT_TIMEOUT_MS, DEFAULT_PLUGIN_IMPORT_TIMEOUT_MS),
+    logLevel: parseLogLevel(env.ERPC_LOG_LEVEL),
+  };
+}
+
+/** Resolves plugin folders the way ERPC_PLUGIN_DIRS and --plugins-dir do. */
+export function resolvePluginDirs(dirs: readonly string[], cwd: string = process.cwd()): string[] {
+  return dirs.map((d) => path.resolve(cwd, d));
+}
+
+function parsePluginDirs(raw: string | undefined, cwd: string): string[] {
+  const dirs = (raw ?? '').split(':').map((d) => d.trim()).filter((d) => d !== '');
+  return resolvePluginDirs(dirs.length > 0 ? dirs : ['./plugins'], cwd);
+}
+
+function parsePositiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ErpcError('ERPC_ERR_SETTING_INVALID', { name, reason: 'expected a positive integer (milliseconds)' });
+  }
+  return value;
+}
+
+function parseLogLevel(raw: string | undefined): LogLevel {
+  if (raw === undefined || raw.trim() === '') return 'info';
+  const level = raw.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ErpcError('ERPC_ERR_SETTING_INVALID', { name: 'ERPC_LOG_LEVEL', reason: `expected one of ${LOG_LEVELS.join(', ')}` });
+  }
+  return level as LogLevel;
+}

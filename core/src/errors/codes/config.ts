@@ -1,0 +1,9 @@
+import type { ErrorSpec } from '../error-spec.js';
+
+/** Settings of the process read from the environment (core/src/config.ts). */
+export const configErrors = {
+  ERPC_ERR_SETTING_INVALID: {
+    status: 500,
+    message: 'The setting {name} is invalid: {reason}',
+  },
+} as const satisfies Record<string, ErrorSpec>;

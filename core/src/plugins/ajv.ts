@@ -1,0 +1,34 @@
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type AjvCore from 'ajv/dist/core.js';
+import { manifestSchema, type PluginManifest } from '@erpc/sdk';
+
+// ajv and ajv-formats are CommonJS; under NodeNext their default export sits on `.default`.
+const require = createRequire(import.meta.url);
+type AjvInstance = AjvCore.default;
+type AjvCtor = new (opts: Record<string, unknown>) => AjvInstance;
+const Ajv2020 = ((m: { default?: AjvCtor } & AjvCtor) => m.default ?? m)(require('ajv/dist/2020.js'));
+const addFormats = ((m: { default?: (ajv: AjvInstance) => AjvInstance } & ((ajv: AjvInstance) => AjvInstance)) => m.default ?? m)(
+  require('ajv-formats'),
+);
+
+let configAjv: AjvInstance | undefined;
+let manifestValidator: ValidateFunction<PluginManifest> | undefined;
+
+/**
+ * The one Ajv instance for plugins' config schemas: draft 2020-12, strict, allErrors, formats.
+ * Shared because building an Ajv instance costs far more than compiling a small schema.
+ */
+export function configSchemaAjv(): AjvInstance {
+  if (configAjv === undefined) configAjv = addFormats(new Ajv2020({ strict: true, allErrors: true }));
+  return configAjv;
+}
+
+/** Validates a manifest (the `erpc` field) against @erpc/sdk's manifest schema: null when valid, else Ajv's errors. */
+export function manifestErrors(data: unknown): ErrorObject[] | null {
+  if (manifestValidator === undefined) {
+    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    manifestValidator = ajv.compile<PluginManifest>(manifestSchema as Record<string, unknown>);
+  }
+  return manifestValidator(data) ? null : (manifestValidator.errors ?? []);
+}

@@ -1,0 +1,4 @@
+export * from './types.js';
+export * from './connector-registry.js';
+export * from './discover.js';
+export * from './plugin-loader.js';

@@ -1,0 +1,321 @@
+import { readFile, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import semver from 'semver';
+import {
+  CONNECTOR_API_VERSION,
+  CONNECTOR_DEFINITION_TAG,
+  SDK_VERSION,
+  isConnectorPort,
+  type ConnectorDefinition,
+  type HostServices,
+  type PluginManifest,
+} from '@erpc/sdk';
+import { ErpcError, type ErrorCode } from '../errors/index.js';
+import type { Logger } from '../logging/logger.js';
+import { configSchemaAjv, manifestErrors } from './ajv.js';
+import type { ConnectorRegistry } from './connector-registry.js';
+import { discoverPlugins, type PluginCandidate } from './discover.js';
+import type { FailedPlugin, LoadedPlugin, PluginLoadReport } from './types.js';
+
+export interface LoadPluginsOptions {
+  /** Plugin folders, in priority order. */
+  readonly dirs: readonly string[];
+  /** Bound on one entry import (ms). */
+  readonly importTimeoutMs: number;
+  /** Handed to every definition's create(deps). */
+  readonly hostServices: HostServices;
+  /** Where loaded plugins are registered and failures recorded. */
+  readonly registry: ConnectorRegistry;
+  readonly logger?: Logger;
+}
+
+/** A plugin whose manifest, paths, SDK range and config schema passed: ready to import. */
+interface CheckedPlugin {
+  dir: string;
+  name: string;
+  version: string;
+  manifest: PluginManifest;
+  entryPath: string;
+  configSchema: Record<string, unknown>;
+  validateConfig: ValidateFunction;
+}
+
+type Step<T> = { ok: true; value: T } | { ok: false; failure: FailedPlugin };
+
+// Enough parallelism to overlap file I/O without exhausting file descriptors on huge folders.
+const IO_CONCURRENCY = 32;
+const MAX_REASON = 500;
+
+/**
+ * Discovers, validates, imports and registers every plugin of `dirs`. Never throws for a broken
+ * plugin: each failure is recorded with its ERPC_ERR_* code and the others still load.
+ *
+ * Phases: (1) read and validate every manifest, paths, SDK range and config schema, before any
+ * plugin code runs; (2) import the entries in parallel, each bounded by importTimeoutMs;
+ * (3) in discovery order, check the definition, call create(deps) and register, so that the
+ * first plugin of a duplicated type is the one that stays.
+ */
+export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLoadReport> {
+  const { registry, logger } = options;
+  const { candidates, unreadable } = await discoverPlugins(options.dirs);
+  const failures: FailedPlugin[] = unreadable.map(({ dir, error }) => failureOf({ dir }, error));
+
+  const checked = await mapConcurrent(candidates, IO_CONCURRENCY, checkPlugin);
+  const imported = await Promise.all(
+    checked.map(async (step) => (step === null || !step.ok ? step : importEntry(step.value, options.importTimeoutMs))),
+  );
+
+  const loaded: LoadedPlugin[] = [];
+  for (const step of imported) {
+    if (step === null) continue; // a package without an `erpc` field: not a plugin
+    if (!step.ok) {
+      failures.push(step.failure);
+      continue;
+    }
+    const result = instantiate(step.value.plugin, step.value.module, options.hostServices, registry);
+    if (result.ok) loaded.push(result.value);
+    else failures.push(result.failure);
+  }
+
+  for (const f of failures) {
+    registry.recordFailure(f);
+    logger?.warn({ plugin: { dir: f.dir, name: f.name, connectorType: f.connectorType }, code: f.error.code }, f.error.message);
+  }
+  for (const p of loaded) logger?.debug({ plugin: { dir: p.dir, name: p.name, connectorType: p.connectorType } }, 'plugin loaded');
+  return { loaded, failed: failures };
+}
+
+/** Phase 1: everything that can be checked without running plugin code. */
+async function checkPlugin(candidate: PluginCandidate): Promise<Step<CheckedPlugin> | null> {
+  const { dir } = candidate;
+  let pkg: unknown;
+  try {
+    pkg = JSON.parse(await readFile(candidate.packageJsonPath, 'utf8'));
+  } catch (cause) {
+    return fail({ dir }, 'ERPC_ERR_PLUGIN_PACKAGE_JSON_INVALID', { dir, reason: reasonOf(cause) }, cause);
+  }
+  if (typeof pkg !== 'object' || pkg === null || Array.isArray(pkg)) {
+    return fail({ dir }, 'ERPC_ERR_PLUGIN_PACKAGE_JSON_INVALID', { dir, reason: 'the top level is not a JSON object' });
+  }
+  const record = pkg as Record<string, unknown>;
+  if (!('erpc' in record)) return null;
+
+  const name = typeof record.name === 'string' ? record.name : path.basename(dir);
+  const version = typeof record.version === 'string' ? record.version : '0.0.0';
+  const rawType = (record.erpc as { connectorType?: unknown } | null)?.connectorType;
+  const who = { dir, name, version, ...(typeof rawType === 'string' ? { connectorType: rawType } : {}) };
+
+  const invalid = manifestErrors(record.erpc);
+  if (invalid !== null) return fail(who, 'ERPC_ERR_MANIFEST_INVALID', { dir, reason: manifestReason(invalid) });
+  const manifest = record.erpc as PluginManifest;
+  if (semver.validRange(manifest.sdk) === null) {
+    return fail(who, 'ERPC_ERR_MANIFEST_INVALID', { dir, reason: `/sdk "${manifest.sdk}" is not a semver range` });
+  }
+
+  let root: string;
+  try {
+    root = await realpath(dir);
+  } catch (cause) {
+    return fail(who, 'ERPC_ERR_PLUGIN_DIR_UNREADABLE', { dir, reason: reasonOf(cause) }, cause);
+  }
+  const entry = await resolveInside(root, manifest.entry);
+  if (entry === 'escape') return fail(who, 'ERPC_ERR_PLUGIN_PATH_ESCAPE', { dir, field: 'entry' });
+  const schemaPath = await resolveInside(root, manifest.configSchema);
+  if (schemaPath === 'escape') return fail(who, 'ERPC_ERR_PLUGIN_PATH_ESCAPE', { dir, field: 'configSchema' });
+
+  if (!semver.satisfies(SDK_VERSION, manifest.sdk, { includePrerelease: true })) {
+    return fail(who, 'ERPC_ERR_PLUGIN_SDK_MISMATCH', { dir, range: manifest.sdk, version: SDK_VERSION });
+  }
+
+  if (schemaPath === 'missing') return fail(who, 'ERPC_ERR_CONFIG_SCHEMA_MISSING', { dir, path: manifest.configSchema });
+  let configSchema: unknown;
+  try {
+    configSchema = JSON.parse(await readFile(schemaPath, 'utf8'));
+  } catch (cause) {
+    return fail(who, 'ERPC_ERR_CONFIG_SCHEMA_NOT_JSON', { dir, path: manifest.configSchema, reason: reasonOf(cause) }, cause);
+  }
+  if (typeof configSchema !== 'object' || configSchema === null || Array.isArray(configSchema)) {
+    return fail(who, 'ERPC_ERR_CONFIG_SCHEMA_INVALID', { dir, reason: 'the schema must be a JSON object' });
+  }
+  let validateConfig: ValidateFunction;
+  try {
+    validateConfig = compileConfigSchema(configSchema as Record<string, unknown>);
+  } catch (cause) {
+    return fail(who, 'ERPC_ERR_CONFIG_SCHEMA_INVALID', { dir, reason: reasonOf(cause) }, cause);
+  }
+
+  if (entry === 'missing') return fail(who, 'ERPC_ERR_PLUGIN_ENTRY_MISSING', { dir, path: manifest.entry });
+  return {
+    ok: true,
+    value: { dir, name, version, manifest, entryPath: entry, configSchema: configSchema as Record<string, unknown>, validateConfig },
+  };
+}
+
+function compileConfigSchema(schema: Record<string, unknown>): ValidateFunction {
+  const ajv = configSchemaAjv();
+  const validate = ajv.compile(schema);
+  // The compiled function is self-contained. Dropping the schema from Ajv's cache lets two plugins
+  // (or two loads) use the same $id without a "schema already exists" clash.
+  ajv.removeSchema(schema);
+  return validate;
+}
+
+/** Resolves `relative` against the plugin root; symlinks are followed, and must stay inside too. */
+async function resolveInside(root: string, relative: string): Promise<string | 'escape' | 'missing'> {
+  const lexical = path.resolve(root, relative);
+  if (!isInside(root, lexical)) return 'escape';
+  let real: string;
+  try {
+    real = await realpath(lexical);
+  } catch {
+    return 'missing';
+  }
+  return isInside(root, real) ? real : 'escape';
+}
+
+function isInside(root: string, candidate: string): boolean {
+  const rel = path.relative(root, candidate);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
+
+/** Phase 2: import the entry, bounded in time. The timer is unref'd: it never keeps the process alive. */
+async function importEntry(plugin: CheckedPlugin, timeoutMs: number): Promise<Step<{ plugin: CheckedPlugin; module: Record<string, unknown> }>> {
+  const who = whoOf(plugin);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    timer.unref();
+  });
+  try {
+    const result = await Promise.race([import(pathToFileURL(plugin.entryPath).href) as Promise<Record<string, unknown>>, timeout]);
+    if (result === 'timeout') return fail(who, 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT', { dir: plugin.dir, timeoutMs });
+    return { ok: true, value: { plugin, module: result } };
+  } catch (cause) {
+    if (cause instanceof SyntaxError) {
+      return fail(who, 'ERPC_ERR_PLUGIN_SYNTAX_ERROR', { dir: plugin.dir, reason: syntaxReason(cause) }, cause);
+    }
+    return fail(who, 'ERPC_ERR_PLUGIN_IMPORT_FAILED', { dir: plugin.dir, reason: reasonOf(cause) }, cause);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Phase 3: recognise the definition, create the port once, register it. */
+function instantiate(
+  plugin: CheckedPlugin,
+  module: Record<string, unknown>,
+  hostServices: HostServices,
+  registry: ConnectorRegistry,
+): Step<LoadedPlugin> {
+  const who = whoOf(plugin);
+  const { dir } = plugin;
+  if (!('default' in module) || module.default === undefined) return fail(who, 'ERPC_ERR_PLUGIN_NO_DEFAULT_EXPORT', { dir });
+  const def = module.default as Partial<ConnectorDefinition<unknown>> | null;
+  // Recognised by tag, never instanceof: the plugin may bundle its own SDK copy, or none.
+  if (typeof def !== 'object' || def === null || def.$$type !== CONNECTOR_DEFINITION_TAG || typeof def.create !== 'function') {
+    return fail(who, 'ERPC_ERR_PLUGIN_NOT_A_DEFINITION', { dir });
+  }
+  if (def.apiVersion !== CONNECTOR_API_VERSION) {
+    return fail(who, 'ERPC_ERR_PLUGIN_API_VERSION_UNSUPPORTED', { dir, apiVersion: String(def.apiVersion), supported: String(CONNECTOR_API_VERSION) });
+  }
+  if (def.connectorType !== plugin.manifest.connectorType) {
+    return fail(who, 'ERPC_ERR_PLUGIN_TYPE_MISMATCH', {
+      dir,
+      manifestType: plugin.manifest.connectorType,
+      definitionType: String(def.connectorType),
+    });
+  }
+  if (registry.has(plugin.manifest.connectorType)) {
+    // Checked before create(): a duplicate's code never runs beyond its import.
+    return fail(who, 'ERPC_ERR_PLUGIN_DUPLICATE_TYPE', {
+      dir,
+      type: plugin.manifest.connectorType,
+      firstDir: registry.plugin(plugin.manifest.connectorType).dir,
+    });
+  }
+  let port: unknown;
+  try {
+    port = def.create(hostServices);
+  } catch (cause) {
+    return fail(who, 'ERPC_ERR_PLUGIN_CREATE_FAILED', { dir, reason: reasonOf(cause) }, cause);
+  }
+  if (typeof (port as { then?: unknown } | null)?.then === 'function') {
+    return fail(who, 'ERPC_ERR_PLUGIN_PORT_INVALID', { dir, missing: 'push and testConnection (it returned a Promise; create must return the port itself)' });
+  }
+  if (!isConnectorPort(port)) {
+    const missing = ['push', 'testConnection'].filter((m) => typeof (port as Record<string, unknown> | null)?.[m] !== 'function');
+    return fail(who, 'ERPC_ERR_PLUGIN_PORT_INVALID', { dir, missing: missing.join(' and ') });
+  }
+  const loaded: LoadedPlugin = Object.freeze({
+    dir,
+    name: plugin.name,
+    version: plugin.version,
+    manifest: Object.freeze({ ...plugin.manifest }),
+    connectorType: plugin.manifest.connectorType,
+    displayName: plugin.manifest.displayName ?? plugin.name,
+    documentTypes: plugin.manifest.documentTypes === undefined ? undefined : Object.freeze([...plugin.manifest.documentTypes]),
+    configSchema: plugin.configSchema,
+    validateConfig: plugin.validateConfig,
+    port,
+  });
+  try {
+    registry.register(loaded);
+  } catch (cause) {
+    if (cause instanceof ErpcError) return { ok: false, failure: failureOf(who, cause) };
+    throw cause;
+  }
+  return { ok: true, value: loaded };
+}
+
+function whoOf(p: CheckedPlugin): Omit<FailedPlugin, 'error'> {
+  return { dir: p.dir, name: p.name, version: p.version, connectorType: p.manifest.connectorType };
+}
+
+function fail(who: Omit<FailedPlugin, 'error'>, code: ErrorCode, params: Record<string, unknown>, cause?: unknown): { ok: false; failure: FailedPlugin } {
+  return { ok: false, failure: failureOf(who, new ErpcError(code, params, cause === undefined ? {} : { cause })) };
+}
+
+function failureOf(who: Omit<FailedPlugin, 'error'>, error: ErpcError): FailedPlugin {
+  return { ...who, error: { code: error.code, message: error.message } };
+}
+
+function reasonOf(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > MAX_REASON ? `${oneLine.slice(0, MAX_REASON)}…` : oneLine;
+}
+
+// V8 puts the file and line of a parse error on the first line of the stack, not in the message.
+function syntaxReason(err: SyntaxError): string {
+  const first = err.stack?.split('\n', 1)[0] ?? '';
+  const where = /^(file:\/\/\S+|\/\S+):(\d+)$/.exec(first);
+  return where ? `${reasonOf(err)} (${where[1]}:${where[2]})` : reasonOf(err);
+}
+
+function manifestReason(errors: readonly ErrorObject[]): string {
+  if (errors.length === 0) return 'it does not match the manifest schema';
+  return errors
+    .map((e) => {
+      const at = e.instancePath === '' ? 'manifest' : e.instancePath;
+      if (e.keyword === 'additionalProperties') return `${at} has unknown field "${String(e.params.additionalProperty)}"`;
+      if (e.keyword === 'required') return `${at} is missing "${String(e.params.missingProperty)}"`;
+      if (e.keyword === 'const') return `${at} must be ${JSON.stringify(e.params.allowedValue)}`;
+      return `${at} ${e.message ?? 'is invalid'}`;
+    })
+    .join('; ');
+}
+
+async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
