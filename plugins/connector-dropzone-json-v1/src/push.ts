@@ -73,11 +73,12 @@ export async function pushDocument(
     await closing.close();
     throwIfAborted(signal);
     duplicate = !(await publish(t, tempPath, finalPath));
-    if (!duplicate && tempExists) {
-      // link() left the temp as a second name of the final file; drop it.
+    if (tempExists) {
+      // After link() the temp is a second name of the final file (or, on a duplicate, an unused
+      // copy); either way it goes.
       await t.unlink(tempPath);
+      tempExists = false;
     }
-    tempExists = false;
     if (duplicate && !(await existingDelivery(t, finalPath, document, connection))) {
       // existingDelivery throws for foreign files and symlinks; reaching here means it vanished in between.
       throw Object.assign(new Error('final file vanished during publish'), { code: 'EAGAIN' });
