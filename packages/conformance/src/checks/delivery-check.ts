@@ -1,0 +1,47 @@
+import { DELIVERY_STATES, isConnectorError } from '@erpc/sdk';
+import { describeError, operationContext } from '../harness.js';
+import { connectorType, operate, sampleDocuments, validConfig, type Session } from '../session.js';
+import type { CheckResult } from '../types.js';
+import { fail, pass, skip } from './result.js';
+import { withPort } from './with-port.js';
+
+/** delivery-check.states: checkDelivery (when implemented) reports only the documented states. */
+export async function deliveryChecks(s: Session): Promise<CheckResult[]> {
+  const id = 'delivery-check.states';
+  const type = connectorType(s);
+  return [
+    await withPort(s, async (port, sink) => {
+      if (typeof port.checkDelivery !== 'function') return skip(id, 'the plugin does not implement checkDelivery');
+      const config = await validConfig(s);
+      const ctx = () => operationContext(config, type, sink);
+      const seen: string[] = [];
+      try {
+        const doc = sampleDocuments(s)[0]!;
+        const receipt = await operate(s, sink, 'push()', () => port.push(doc, ctx()));
+        for (let i = 0; i < 2; i++) {
+          const status = await operate(s, sink, 'checkDelivery()', () => port.checkDelivery!(receipt, ctx()));
+          const state = (status as { state?: unknown } | undefined)?.state;
+          if (typeof state !== 'string' || !DELIVERY_STATES.includes(state as never)) {
+            return fail(id, `checkDelivery() returned state ${JSON.stringify(state)}; only ${DELIVERY_STATES.join(', ')} are documented`);
+          }
+          seen.push(state);
+        }
+      } catch (err) {
+        return fail(id, `checkDelivery() of a delivered document threw: ${describeError(err)}`);
+      }
+      // A receipt the ERP never saw: a documented state, or a ConnectorError.
+      try {
+        const status = await operate(s, sink, 'checkDelivery() of an unknown receipt', () =>
+          port.checkDelivery!({ externalRef: 'erpc-conformance-never-pushed' }, ctx()),
+        );
+        const state = (status as { state?: unknown } | undefined)?.state;
+        if (typeof state !== 'string' || !DELIVERY_STATES.includes(state as never)) {
+          return fail(id, `checkDelivery() of an unknown receipt returned state ${JSON.stringify(state)}; only ${DELIVERY_STATES.join(', ')} are documented`);
+        }
+      } catch (err) {
+        if (!isConnectorError(err)) return fail(id, `checkDelivery() of an unknown receipt threw ${describeError(err)}, not a ConnectorError`);
+      }
+      return pass(id, `states seen: ${[...new Set(seen)].join(', ')}`);
+    }),
+  ];
+}
