@@ -3,6 +3,7 @@ import { generalErrors } from './codes/general.js';
 import { pluginErrors } from './codes/plugins.js';
 import { configErrors } from './codes/config.js';
 import { keyErrors } from './codes/keys.js';
+import { pushErrors } from './codes/push.js';
 
 /**
  * The one registry of error codes. Each area keeps its codes in `codes/<area>.ts`; every code
@@ -13,6 +14,7 @@ export const ERROR_REGISTRY = {
   ...pluginErrors,
   ...configErrors,
   ...keyErrors,
+  ...pushErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every error code erpc can produce. */

@@ -1,0 +1,459 @@
+import type { Knex } from 'knex';
+import { PUSH_REASON, PUSH_STATUSES, type PushRow, type PushStatus } from './push-types.js';
+
+/** A knex instance or an open transaction: repository calls run on whichever they are given. */
+export type Executor = Knex | Knex.Transaction;
+
+/** The columns a new push is inserted with. */
+export interface NewPush {
+  id: string;
+  orgId: string;
+  connectionId: string;
+  connectorType: string;
+  documentType: string;
+  documentId: string;
+  idempotencyKey: string;
+  payload: unknown;
+  payloadSha256: string;
+  now: Date;
+}
+
+/** Filters and page of a keyset listing (newest first). */
+export interface PushListQuery {
+  status?: PushStatus;
+  documentType?: string;
+  limit: number;
+  /** The last row of the previous page. */
+  after?: { createdAt: Date; id: string };
+}
+
+/** The stored connection a claimed push is bound to (what delivery needs of it). */
+export interface BoundConnection {
+  id: string;
+  orgId: string;
+  connectorType: string;
+  status: string;
+  configEncrypted: Uint8Array;
+  configKeyId: string;
+}
+
+/** Outcomes the worker records in batches, each fenced by (locked_by, attempts). */
+export interface DeliveredOutcome {
+  id: string;
+  attempts: number;
+  externalRef: string;
+  receiptDetails: Record<string, unknown> | null;
+  at: Date;
+  /** Set when the connector reports acknowledgements. */
+  ackDeadline: Date | null;
+  nextAckCheckAt: Date | null;
+}
+export interface RetryOutcome {
+  id: string;
+  attempts: number;
+  nextAttemptAt: Date;
+  code: string;
+  message: string;
+  at: Date;
+}
+export interface DeadOutcome {
+  id: string;
+  attempts: number;
+  code: string;
+  message: string;
+  at: Date;
+}
+export interface ReleaseOutcome {
+  id: string;
+  attempts: number;
+  at: Date;
+}
+
+/** Outcomes of acknowledgement checks, fenced by (locked_by, ack_checks). */
+export type AckOutcome =
+  | { kind: 'acknowledged'; id: string; ackChecks: number; details: Record<string, unknown> | null; at: Date }
+  | { kind: 'rejected'; id: string; ackChecks: number; message: string; details: Record<string, unknown> | null; at: Date }
+  | { kind: 'pending'; id: string; ackChecks: number; nextCheckAt: Date | null; at: Date; code?: string; message?: string; details?: Record<string, unknown> }
+  | { kind: 'dead'; id: string; ackChecks: number; code: string; message: string; at: Date };
+
+/** The channel PushService notifies on PostgreSQL and workers LISTEN to. */
+export const PUSH_NOTIFY_CHANNEL = 'erpc_push';
+
+type DbRow = Record<string, unknown>;
+
+const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
+
+function toRow(r: DbRow): PushRow {
+  return {
+    id: String(r.id),
+    orgId: String(r.org_id),
+    connectionId: String(r.connection_id),
+    connectorType: String(r.connector_type),
+    documentType: String(r.document_type),
+    documentId: String(r.document_id),
+    idempotencyKey: String(r.idempotency_key),
+    payload: r.payload,
+    payloadSha256: String(r.payload_sha256),
+    status: r.status as PushStatus,
+    attempts: Number(r.attempts),
+    nextAttemptAt: date(r.next_attempt_at),
+    lockedBy: (r.locked_by as string | null) ?? null,
+    lockedUntil: date(r.locked_until),
+    lastErrorCode: (r.last_error_code as string | null) ?? null,
+    lastErrorMessage: (r.last_error_message as string | null) ?? null,
+    externalRef: (r.external_ref as string | null) ?? null,
+    receiptDetails: (r.receipt_details as Record<string, unknown> | null) ?? null,
+    ackDetails: (r.ack_details as Record<string, unknown> | null) ?? null,
+    ackDeadline: date(r.ack_deadline),
+    nextAckCheckAt: date(r.next_ack_check_at),
+    ackChecks: Number(r.ack_checks),
+    manualRetries: Number(r.manual_retries),
+    retriedAt: date(r.retried_at),
+    createdAt: date(r.created_at)!,
+    updatedAt: date(r.updated_at)!,
+    lastAttemptAt: date(r.last_attempt_at),
+    deliveredAt: date(r.delivered_at),
+    acknowledgedAt: date(r.acknowledged_at),
+    rejectedAt: date(r.rejected_at),
+    deadAt: date(r.dead_at),
+  };
+}
+
+/** Rows of a raw query on pg / PGlite (knex returns the driver's result object). */
+function rowsOf(result: unknown): DbRow[] {
+  return ((result as { rows?: DbRow[] }).rows ?? []) as DbRow[];
+}
+
+/** JSON for jsonb_to_recordset: Dates as ISO strings, null/undefined fields left out (→ SQL NULL). */
+function recordset(items: readonly object[]): string {
+  return JSON.stringify(items, (_key, value: unknown) => (value === null ? undefined : value));
+}
+
+/**
+ * SQL of the push table. Every method runs on the executor it is given, so callers decide the
+ * transaction (PGlite has one connection: inside a transaction, only that transaction may query).
+ */
+export class PushRepository {
+  /** Inserts the push unless (org_id, idempotency_key) exists; returns the new row or undefined. */
+  async insertIfAbsent(db: Executor, p: NewPush): Promise<PushRow | undefined> {
+    const result = await db.raw(
+      `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
+                         payload, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, 'PENDING', 0, ?, ?, ?)
+       ON CONFLICT (org_id, idempotency_key) DO NOTHING
+       RETURNING *`,
+      [p.id, p.orgId, p.connectionId, p.connectorType, p.documentType, p.documentId, p.idempotencyKey,
+        JSON.stringify(p.payload), p.payloadSha256, p.now, p.now, p.now],
+    );
+    const row = rowsOf(result)[0];
+    return row === undefined ? undefined : toRow(row);
+  }
+
+  /** Inserts many pushes in one statement; returns the ids that were new (duplicates of a key are skipped). */
+  async insertManyIfAbsent(db: Executor, pushes: readonly NewPush[]): Promise<Set<string>> {
+    if (pushes.length === 0) return new Set();
+    const result = await db.raw(
+      `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
+                         payload, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
+       SELECT v.id, v.org_id, v.connection_id, v.connector_type, v.document_type, v.document_id, v.idempotency_key,
+              v.payload, v.payload_sha256, 'PENDING', 0, v.now, v.now, v.now
+       FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, org_id uuid, connection_id uuid, connector_type text,
+              document_type text, document_id text, idempotency_key text, payload jsonb, payload_sha256 text, now timestamptz)
+       ON CONFLICT (org_id, idempotency_key) DO NOTHING
+       RETURNING id`,
+      [
+        JSON.stringify(
+          pushes.map((p) => ({
+            id: p.id, org_id: p.orgId, connection_id: p.connectionId, connector_type: p.connectorType,
+            document_type: p.documentType, document_id: p.documentId, idempotency_key: p.idempotencyKey,
+            payload: p.payload, payload_sha256: p.payloadSha256, now: p.now,
+          })),
+        ),
+      ],
+    );
+    return new Set(rowsOf(result).map((r) => String(r.id)));
+  }
+
+  async findByKey(db: Executor, orgId: string, idempotencyKey: string): Promise<PushRow | undefined> {
+    const row = await db('push').where({ org_id: orgId, idempotency_key: idempotencyKey }).first();
+    return row === undefined ? undefined : toRow(row as DbRow);
+  }
+
+  async findByKeys(db: Executor, orgId: string, keys: readonly string[]): Promise<PushRow[]> {
+    if (keys.length === 0) return [];
+    const rows = (await db('push').where({ org_id: orgId }).whereIn('idempotency_key', [...keys])) as DbRow[];
+    return rows.map(toRow);
+  }
+
+  /** A push of `orgId` by id; another org's push is undefined, like a missing one. */
+  async findById(db: Executor, orgId: string, id: string): Promise<PushRow | undefined> {
+    const row = await db('push').where({ org_id: orgId, id }).first();
+    return row === undefined ? undefined : toRow(row as DbRow);
+  }
+
+  /** Keyset page, newest first (created_at DESC, id DESC). Fetches limit + 1 to know if there is more. */
+  async list(db: Executor, orgId: string, q: PushListQuery): Promise<PushRow[]> {
+    const query = db('push')
+      .select(
+        'id', 'org_id', 'connection_id', 'connector_type', 'document_type', 'document_id', 'idempotency_key',
+        db.raw('NULL AS payload'), 'payload_sha256', 'status', 'attempts', 'next_attempt_at', 'locked_by', 'locked_until',
+        'last_error_code', 'last_error_message', 'external_ref', 'receipt_details', 'ack_details', 'ack_deadline',
+        'next_ack_check_at', 'ack_checks', 'manual_retries', 'retried_at', 'created_at', 'updated_at', 'last_attempt_at',
+        'delivered_at', 'acknowledged_at', 'rejected_at', 'dead_at',
+      )
+      .where('org_id', orgId);
+    if (q.status !== undefined) query.where('status', q.status);
+    if (q.documentType !== undefined) query.where('document_type', q.documentType);
+    if (q.after !== undefined) query.whereRaw('(created_at, id) < (?, ?)', [q.after.createdAt, q.after.id]);
+    const rows = (await query.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(q.limit + 1)) as DbRow[];
+    return rows.map(toRow);
+  }
+
+  /** Counts by status for one organisation; every status is present (0 when none). */
+  async countByStatus(db: Executor, orgId?: string): Promise<Record<PushStatus, number>> {
+    const query = db('push').select('status').count({ n: '*' }).groupBy('status');
+    if (orgId !== undefined) query.where('org_id', orgId);
+    const rows = (await query) as { status: PushStatus; n: string | number }[];
+    const out = Object.fromEntries(PUSH_STATUSES.map((s) => [s, 0])) as Record<PushStatus, number>;
+    for (const r of rows) out[r.status] = Number(r.n);
+    return out;
+  }
+
+  /**
+   * Counts of the states that make up the queue (not the terminal history), each through its
+   * partial index, so a metrics scrape stays cheap on a table with millions of delivered rows.
+   */
+  async queueDepth(db: Executor): Promise<{ pending: number; processing: number; awaitingAck: number; dead: number }> {
+    const result = await db.raw(`
+      SELECT (SELECT count(*) FROM push WHERE status = 'PENDING') AS pending,
+             (SELECT count(*) FROM push WHERE status = 'PROCESSING') AS processing,
+             (SELECT count(*) FROM push WHERE status = 'DELIVERED' AND next_ack_check_at IS NOT NULL) AS awaiting_ack,
+             (SELECT count(*) FROM push WHERE status = 'DEAD') AS dead`);
+    const r = rowsOf(result)[0] ?? {};
+    return { pending: Number(r.pending ?? 0), processing: Number(r.processing ?? 0), awaitingAck: Number(r.awaiting_ack ?? 0), dead: Number(r.dead ?? 0) };
+  }
+
+  /** Manual retry: a DEAD or REJECTED push back to PENDING, due now, attempts reset. */
+  async retry(db: Executor, orgId: string, id: string, now: Date): Promise<PushRow | undefined> {
+    const result = await db.raw(
+      `UPDATE push SET status = 'PENDING', attempts = 0, next_attempt_at = ?, locked_by = NULL, locked_until = NULL,
+              ack_deadline = NULL, next_ack_check_at = NULL, ack_checks = 0, ack_details = NULL,
+              delivered_at = NULL, acknowledged_at = NULL, rejected_at = NULL, dead_at = NULL,
+              manual_retries = manual_retries + 1, retried_at = ?, updated_at = ?
+       WHERE org_id = ? AND id = ? AND status IN ('DEAD', 'REJECTED')
+       RETURNING *`,
+      [now, now, now, orgId, id],
+    );
+    const row = rowsOf(result)[0];
+    return row === undefined ? undefined : toRow(row);
+  }
+
+  /** Wakes LISTENing workers when the surrounding transaction commits (PostgreSQL only). */
+  async notify(db: Executor): Promise<void> {
+    await db.raw('SELECT pg_notify(?, ?)', [PUSH_NOTIFY_CHANNEL, '']);
+  }
+
+  /**
+   * Claims up to `limit` due PENDING pushes for `workerId`: PROCESSING, leased until
+   * `leaseUntil`, attempts + 1 (the new attempts value is the claim's fencing token).
+   * SKIP LOCKED lets any number of workers claim concurrently without waiting on each other.
+   */
+  async claimDue(db: Executor, workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]> {
+    const result = await db.raw(
+      `UPDATE push AS p
+          SET status = 'PROCESSING', locked_by = ?, locked_until = ?, attempts = p.attempts + 1,
+              last_attempt_at = ?, updated_at = ?
+         FROM (SELECT id FROM push
+                WHERE status = 'PENDING' AND next_attempt_at <= ?
+                ORDER BY next_attempt_at
+                LIMIT ?
+                FOR UPDATE SKIP LOCKED) AS due
+        WHERE p.id = due.id
+        RETURNING p.*`,
+      [workerId, leaseUntil, now, now, now, limit],
+    );
+    return rowsOf(result).map(toRow);
+  }
+
+  /**
+   * Pushes whose lease expired (their worker died or hung): back to PENDING, due now, the lost
+   * attempt counted; DEAD (WORKER_LOST) when that was the last allowed attempt.
+   */
+  async requeueExpiredLeases(db: Executor, now: Date, maxAttempts: number, limit: number): Promise<{ id: string; status: PushStatus }[]> {
+    const result = await db.raw(
+      `UPDATE push AS p
+          SET status = CASE WHEN p.attempts >= ? THEN 'DEAD' ELSE 'PENDING' END,
+              dead_at = CASE WHEN p.attempts >= ? THEN ?::timestamptz ELSE NULL END,
+              next_attempt_at = CASE WHEN p.attempts >= ? THEN NULL ELSE ?::timestamptz END,
+              locked_by = NULL, locked_until = NULL, updated_at = ?,
+              last_error_code = ?, last_error_message = ?
+         FROM (SELECT id FROM push
+                WHERE status = 'PROCESSING' AND locked_until < ?
+                ORDER BY locked_until
+                LIMIT ?
+                FOR UPDATE SKIP LOCKED) AS expired
+        WHERE p.id = expired.id
+        RETURNING p.id, p.status`,
+      [maxAttempts, maxAttempts, now, maxAttempts, now, now, PUSH_REASON.WORKER_LOST,
+        'The worker delivering this push stopped (or hung) before recording an outcome; the lease expired.', now, limit],
+    );
+    return rowsOf(result).map((r) => ({ id: String(r.id), status: r.status as PushStatus }));
+  }
+
+  /** The org's ACTIVE connection (at most one: a partial unique index guarantees it). */
+  async activeConnection(db: Executor, orgId: string): Promise<{ id: string; connectorType: string } | undefined> {
+    const row = (await db('erp_connection').select('id', 'connector_type').where({ org_id: orgId, status: 'ACTIVE' }).first()) as DbRow | undefined;
+    return row === undefined ? undefined : { id: String(row.id), connectorType: String(row.connector_type) };
+  }
+
+  /** The connections the given pushes are bound to, by id. */
+  async connectionsByIds(db: Executor, ids: readonly string[]): Promise<Map<string, BoundConnection>> {
+    if (ids.length === 0) return new Map();
+    const rows = (await db('erp_connection')
+      .select('id', 'org_id', 'connector_type', 'status', 'config_encrypted', 'config_key_id')
+      .whereIn('id', [...new Set(ids)])) as DbRow[];
+    return new Map(
+      rows.map((r) => [
+        String(r.id),
+        {
+          id: String(r.id),
+          orgId: String(r.org_id),
+          connectorType: String(r.connector_type),
+          status: String(r.status),
+          configEncrypted: r.config_encrypted as Uint8Array,
+          configKeyId: String(r.config_key_id),
+        },
+      ]),
+    );
+  }
+
+  /** Records DELIVERED outcomes; returns the ids whose lease was still held (the others were not touched). */
+  async markDelivered(db: Executor, workerId: string, items: readonly DeliveredOutcome[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    const result = await db.raw(
+      `UPDATE push AS p
+          SET status = 'DELIVERED', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
+              external_ref = v.external_ref, receipt_details = v.receipt_details, delivered_at = v.at, updated_at = v.at,
+              ack_deadline = v.ack_deadline, next_ack_check_at = v.next_ack_check_at
+         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, external_ref text, receipt_details jsonb,
+              at timestamptz, ack_deadline timestamptz, next_ack_check_at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+        RETURNING p.id`,
+      [
+        recordset(items.map((o) => ({
+          id: o.id, attempts: o.attempts, external_ref: o.externalRef, receipt_details: o.receiptDetails,
+          at: o.at, ack_deadline: o.ackDeadline, next_ack_check_at: o.nextAckCheckAt,
+        }))),
+        workerId,
+      ],
+    );
+    return rowsOf(result).map((r) => String(r.id));
+  }
+
+  /** Records retryable failures: back to PENDING at their backoff time. Returns the ids still held. */
+  async markRetry(db: Executor, workerId: string, items: readonly RetryOutcome[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    const result = await db.raw(
+      `UPDATE push AS p
+          SET status = 'PENDING', locked_by = NULL, locked_until = NULL, next_attempt_at = v.next_attempt_at,
+              last_error_code = v.code, last_error_message = v.message, updated_at = v.at
+         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, next_attempt_at timestamptz, code text, message text, at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+        RETURNING p.id`,
+      [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, next_attempt_at: o.nextAttemptAt, code: o.code, message: o.message, at: o.at }))), workerId],
+    );
+    return rowsOf(result).map((r) => String(r.id));
+  }
+
+  /** Records dead letters. Returns the ids still held. */
+  async markDead(db: Executor, workerId: string, items: readonly DeadOutcome[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    const result = await db.raw(
+      `UPDATE push AS p
+          SET status = 'DEAD', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
+              last_error_code = v.code, last_error_message = v.message, dead_at = v.at, updated_at = v.at
+         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, code text, message text, at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+        RETURNING p.id`,
+      [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, code: o.code, message: o.message, at: o.at }))), workerId],
+    );
+    return rowsOf(result).map((r) => String(r.id));
+  }
+
+  /** Gives pushes back (shutdown): PENDING, due now, the attempt not counted. Returns the ids still held. */
+  async release(db: Executor, workerId: string, items: readonly ReleaseOutcome[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    const result = await db.raw(
+      `UPDATE push AS p
+          SET status = 'PENDING', locked_by = NULL, locked_until = NULL, attempts = p.attempts - 1,
+              next_attempt_at = v.at, updated_at = v.at
+         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+        RETURNING p.id`,
+      [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, at: o.at }))), workerId],
+    );
+    return rowsOf(result).map((r) => String(r.id));
+  }
+
+  /**
+   * Claims DELIVERED pushes whose acknowledgement check is due. The check is pushed forward by
+   * the lease (so a checker that dies is replaced after it) and ack_checks + 1 is the fencing token.
+   */
+  async claimAckChecks(db: Executor, workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]> {
+    const result = await db.raw(
+      `UPDATE push AS p
+          SET locked_by = ?, locked_until = ?, next_ack_check_at = ?, ack_checks = p.ack_checks + 1, updated_at = ?
+         FROM (SELECT id FROM push
+                WHERE status = 'DELIVERED' AND next_ack_check_at <= ?
+                ORDER BY next_ack_check_at
+                LIMIT ?
+                FOR UPDATE SKIP LOCKED) AS due
+        WHERE p.id = due.id
+        RETURNING p.*`,
+      [workerId, leaseUntil, leaseUntil, now, now, limit],
+    );
+    return rowsOf(result).map(toRow);
+  }
+
+  /** Records acknowledgement-check outcomes. Returns the ids still held. */
+  async recordAckOutcomes(db: Executor, workerId: string, items: readonly AckOutcome[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    const result = await db.raw(
+      `UPDATE push AS p
+          SET status = v.status,
+              locked_by = NULL, locked_until = NULL,
+              next_ack_check_at = v.next_ack_check_at,
+              ack_details = COALESCE(v.details, p.ack_details),
+              acknowledged_at = COALESCE(v.acknowledged_at, p.acknowledged_at),
+              rejected_at = COALESCE(v.rejected_at, p.rejected_at),
+              dead_at = COALESCE(v.dead_at, p.dead_at),
+              last_error_code = COALESCE(v.code, p.last_error_code),
+              last_error_message = COALESCE(v.message, p.last_error_message),
+              updated_at = v.at
+         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, ack_checks int, status text, next_ack_check_at timestamptz,
+              details jsonb, acknowledged_at timestamptz, rejected_at timestamptz, dead_at timestamptz,
+              code text, message text, at timestamptz)
+        WHERE p.id = v.id AND p.status = 'DELIVERED' AND p.locked_by = ? AND p.ack_checks = v.ack_checks
+        RETURNING p.id`,
+      [
+        recordset(
+          items.map((o) => {
+            const base = { id: o.id, ack_checks: o.ackChecks, at: o.at };
+            switch (o.kind) {
+              case 'acknowledged':
+                return { ...base, status: 'ACKNOWLEDGED', details: o.details, acknowledged_at: o.at };
+              case 'rejected':
+                return { ...base, status: 'REJECTED', details: o.details, rejected_at: o.at, code: PUSH_REASON.REJECTED_BY_ERP, message: o.message };
+              case 'pending':
+                return { ...base, status: 'DELIVERED', next_ack_check_at: o.nextCheckAt, code: o.code, message: o.message, details: o.details };
+              case 'dead':
+                return { ...base, status: 'DEAD', dead_at: o.at, code: o.code, message: o.message };
+            }
+          }),
+        ),
+        workerId,
+      ],
+    );
+    return rowsOf(result).map((r) => String(r.id));
+  }
+}

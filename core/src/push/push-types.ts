@@ -1,0 +1,123 @@
+/** The states of a push. See docs/adr (push lifecycle) and the issue D model. */
+export const PUSH_STATUSES = ['PENDING', 'PROCESSING', 'DELIVERED', 'ACKNOWLEDGED', 'REJECTED', 'DEAD'] as const;
+export type PushStatus = (typeof PUSH_STATUSES)[number];
+
+/** A push row as the repository returns it (camelCase, Dates). */
+export interface PushRow {
+  id: string;
+  orgId: string;
+  connectionId: string;
+  connectorType: string;
+  documentType: string;
+  documentId: string;
+  idempotencyKey: string;
+  payload: unknown;
+  payloadSha256: string;
+  status: PushStatus;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lockedBy: string | null;
+  lockedUntil: Date | null;
+  lastErrorCode: string | null;
+  lastErrorMessage: string | null;
+  externalRef: string | null;
+  receiptDetails: Record<string, unknown> | null;
+  ackDetails: Record<string, unknown> | null;
+  ackDeadline: Date | null;
+  nextAckCheckAt: Date | null;
+  ackChecks: number;
+  manualRetries: number;
+  retriedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  lastAttemptAt: Date | null;
+  deliveredAt: Date | null;
+  acknowledgedAt: Date | null;
+  rejectedAt: Date | null;
+  deadAt: Date | null;
+}
+
+/** What the API and the library return for a push (no lease internals). */
+export interface PushView {
+  id: string;
+  status: PushStatus;
+  connectionId: string;
+  connectorType: string;
+  documentType: string;
+  documentId: string;
+  idempotencyKey: string;
+  payloadSha256: string;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: { code: string; message: string } | null;
+  externalRef: string | null;
+  receiptDetails: Record<string, unknown> | null;
+  ackDetails: Record<string, unknown> | null;
+  ackDeadline: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastAttemptAt: string | null;
+  deliveredAt: string | null;
+  acknowledgedAt: string | null;
+  rejectedAt: string | null;
+  deadAt: string | null;
+  manualRetries: number;
+  retriedAt: string | null;
+  /** Only in single-push reads. */
+  payload?: unknown;
+}
+
+const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+/** The public view of a row; `withPayload` for single-push reads. */
+export function toPushView(row: PushRow, withPayload = false): PushView {
+  return {
+    id: row.id,
+    status: row.status,
+    connectionId: row.connectionId,
+    connectorType: row.connectorType,
+    documentType: row.documentType,
+    documentId: row.documentId,
+    idempotencyKey: row.idempotencyKey,
+    payloadSha256: row.payloadSha256,
+    attempts: row.attempts,
+    nextAttemptAt: row.status === 'PENDING' ? iso(row.nextAttemptAt) : null,
+    lastError: row.lastErrorCode === null ? null : { code: row.lastErrorCode, message: row.lastErrorMessage ?? '' },
+    externalRef: row.externalRef,
+    receiptDetails: row.receiptDetails,
+    ackDetails: row.ackDetails,
+    ackDeadline: iso(row.ackDeadline),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    lastAttemptAt: iso(row.lastAttemptAt),
+    deliveredAt: iso(row.deliveredAt),
+    acknowledgedAt: iso(row.acknowledgedAt),
+    rejectedAt: iso(row.rejectedAt),
+    deadAt: iso(row.deadAt),
+    manualRetries: row.manualRetries,
+    retriedAt: iso(row.retriedAt),
+    ...(withPayload ? { payload: row.payload } : {}),
+  };
+}
+
+/** Dead-letter and retry reasons the host itself records in `last_error_code` (connector codes are kept as they are). */
+export const PUSH_REASON = {
+  /** The connection the push is bound to was disabled before delivery. */
+  CONNECTION_DISABLED: 'CONNECTION_DISABLED',
+  /** The connection row no longer exists. */
+  CONNECTION_MISSING: 'CONNECTION_MISSING',
+  /** The connection's stored config does not decrypt. */
+  CONFIG_DECRYPT_FAILED: 'CONFIG_DECRYPT_FAILED',
+  /** No loaded plugin provides the push's connector type (retryable: another deployment may). */
+  CONNECTOR_UNAVAILABLE: 'CONNECTOR_UNAVAILABLE',
+  /** push() did not finish within the timeout. */
+  PUSH_TIMEOUT: 'PUSH_TIMEOUT',
+  /** push() threw something that is not a ConnectorError. */
+  CONNECTOR_CRASHED: 'CONNECTOR_CRASHED',
+  /** A worker died (lease expired) during the last allowed attempt. */
+  WORKER_LOST: 'WORKER_LOST',
+  /** The ERP did not acknowledge a delivered document before the deadline. */
+  ACK_TIMEOUT: 'ACK_TIMEOUT',
+  /** The ERP rejected a delivered document (checkDelivery). */
+  REJECTED_BY_ERP: 'REJECTED_BY_ERP',
+} as const;

@@ -1,0 +1,553 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import { isConnectorError, type Clock, type DeliveryStatus, type ERPConnectorPort, type PushDocument, type PushReceipt } from '@erpc/sdk';
+import type { Logger } from 'pino';
+import { createOperationContext, OperationTimeoutError, type OperationScope } from '../connections/operation-context.js';
+import { scrubValue } from '../connections/scrubbing-logger.js';
+import { secretValuesOf, type ConfigCipher } from '../crypto/index.js';
+import { isErpcError } from '../errors/index.js';
+import type { ConnectorRegistry } from '../plugins/connector-registry.js';
+import {
+  PushRepository,
+  type AckOutcome,
+  type BoundConnection,
+  type DeadOutcome,
+  type DeliveredOutcome,
+  type ReleaseOutcome,
+  type RetryOutcome,
+} from './push-repository.js';
+import { PUSH_REASON, type PushRow } from './push-types.js';
+import { RetryPolicy } from './retry-policy.js';
+
+/** Settings of a worker. Every duration is in milliseconds. */
+export interface PushWorkerOptions {
+  /** Identifies this worker in `locked_by` (default host:pid:random). */
+  workerId?: string;
+  /** Deliveries in flight at once in this process (default 16). */
+  concurrency?: number;
+  /** Most pushes claimed by one claim query (default = concurrency). */
+  batchSize?: number;
+  /** Time limit of one push() call (default 30 s). */
+  pushTimeoutMs?: number;
+  /** How long a claim is held; must exceed pushTimeoutMs (default pushTimeoutMs + 30 s). */
+  leaseMs?: number;
+  /** Poll for due pushes this often when nothing wakes the worker (default 1 s). */
+  pollIntervalMs?: number;
+  /** Look for expired leases at most this often (default 5 s). */
+  leaseCheckIntervalMs?: number;
+  /** Check delivered pushes for acknowledgements this often (default 10 s). */
+  ackCheckIntervalMs?: number;
+  /** A delivered push not acknowledged within this becomes DEAD, ACK_TIMEOUT (default 24 h). */
+  ackTimeoutMs?: number;
+  /** On stop, how long in-flight deliveries may finish before they are aborted and released (default 10 s). */
+  shutdownGraceMs?: number;
+  /** Backoff of retryable failures. */
+  retryPolicy?: RetryPolicy;
+}
+
+/** What the worker reports to metrics. */
+export interface PushWorkerHooks {
+  delivered?(connectorType: string, pushSeconds: number, endToEndSeconds: number): void;
+  retried?(connectorType: string, code: string): void;
+  dead?(connectorType: string, code: string): void;
+}
+
+/** What the worker needs from the host. */
+export interface PushWorkerDeps {
+  db: Knex;
+  registry: ConnectorRegistry;
+  cipher: ConfigCipher;
+  clock: Clock;
+  logger: Logger;
+  hooks?: PushWorkerHooks;
+}
+
+interface Job {
+  row: PushRow;
+  connection: BoundConnection | undefined;
+}
+
+type Outcome =
+  | { kind: 'delivered'; value: DeliveredOutcome }
+  | { kind: 'retry'; value: RetryOutcome }
+  | { kind: 'dead'; value: DeadOutcome }
+  | { kind: 'release'; value: ReleaseOutcome };
+
+const MAX_ERROR_MESSAGE = 1000;
+
+/**
+ * Claims due pushes with FOR UPDATE SKIP LOCKED, delivers them through their connector and
+ * records the outcomes. Any number of workers, in any number of processes, share one database.
+ *
+ * Rules that keep a push safe:
+ * - claims and outcome writes are short transactions; no transaction is open during a connector
+ *   call (PGlite has one connection; PostgreSQL would hold row locks for seconds);
+ * - a claim is a lease (locked_by, locked_until) and bumps `attempts`, which is the fencing
+ *   token: an outcome is written only if the row is still PROCESSING, held by this worker, at
+ *   that attempt — a worker that outlived its lease cannot overwrite a re-claimed push;
+ * - a push is delivered through the connection it was accepted for, never another one.
+ */
+export class PushWorker {
+  readonly workerId: string;
+  readonly #deps: PushWorkerDeps;
+  readonly #repo = new PushRepository();
+  readonly #retry: RetryPolicy;
+  readonly #concurrency: number;
+  readonly #batchSize: number;
+  readonly #pushTimeoutMs: number;
+  readonly #leaseMs: number;
+  readonly #pollIntervalMs: number;
+  readonly #leaseCheckIntervalMs: number;
+  readonly #ackCheckIntervalMs: number;
+  readonly #ackTimeoutMs: number;
+  readonly #shutdownGraceMs: number;
+
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #abort = new AbortController();
+  #outcomes: Outcome[] = [];
+  #flushing: Promise<void> | undefined;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #ackLoop: Promise<void> | undefined;
+  #woken = false;
+  #wakeUp: (() => void) | undefined;
+  #ackWakeUp: (() => void) | undefined;
+  #lastLeaseCheck = 0;
+  #lastClaimFull = false;
+
+  constructor(deps: PushWorkerDeps, options: PushWorkerOptions = {}) {
+    this.#deps = deps;
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.#retry = options.retryPolicy ?? new RetryPolicy();
+    this.#concurrency = positive(options.concurrency ?? 16, 'concurrency');
+    this.#batchSize = positive(options.batchSize ?? this.#concurrency, 'batchSize');
+    this.#pushTimeoutMs = positive(options.pushTimeoutMs ?? 30_000, 'pushTimeoutMs');
+    this.#leaseMs = positive(options.leaseMs ?? this.#pushTimeoutMs + 30_000, 'leaseMs');
+    if (this.#leaseMs <= this.#pushTimeoutMs) {
+      throw new RangeError('leaseMs must be longer than pushTimeoutMs, or a slow push would be delivered twice at once.');
+    }
+    this.#pollIntervalMs = positive(options.pollIntervalMs ?? 1_000, 'pollIntervalMs');
+    this.#leaseCheckIntervalMs = positive(options.leaseCheckIntervalMs ?? 5_000, 'leaseCheckIntervalMs');
+    this.#ackCheckIntervalMs = positive(options.ackCheckIntervalMs ?? 10_000, 'ackCheckIntervalMs');
+    this.#ackTimeoutMs = positive(options.ackTimeoutMs ?? 24 * 3_600_000, 'ackTimeoutMs');
+    this.#shutdownGraceMs = Math.max(0, options.shutdownGraceMs ?? 10_000);
+  }
+
+  /** Starts the claim loop and the acknowledgement loop in the background. */
+  start(): void {
+    if (this.#loop !== undefined) return;
+    this.#loop = this.#run();
+    this.#ackLoop = this.#runAcks();
+  }
+
+  /** Wakes an idle worker (a NOTIFY arrived, or a push was accepted in this process). */
+  wake(): void {
+    this.#woken = true;
+    this.#wakeUp?.();
+  }
+
+  /** Pushes this worker is delivering right now. */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  /**
+   * Graceful stop: no new claims; in-flight deliveries get `shutdownGraceMs` to finish, then are
+   * aborted and released (PENDING again, the attempt not counted); outcomes are flushed.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#wakeUp?.();
+    this.#ackWakeUp?.();
+    await this.#loop;
+    await this.#ackLoop;
+    if (this.#inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#shutdownGraceMs);
+      });
+      await Promise.race([Promise.allSettled([...this.#inflight]), grace]);
+      clearTimeout(timer);
+    }
+    if (this.#inflight.size > 0) {
+      this.#deps.logger.warn({ workerId: this.workerId, inflight: this.#inflight.size }, 'aborting deliveries still running after the shutdown grace period; they are released');
+      this.#abort.abort(new ShutdownAbort());
+      await Promise.allSettled([...this.#inflight]);
+    }
+    await this.#flush();
+  }
+
+  /**
+   * One claim-deliver-record round, awaited to the end: for tests and tools that drive time
+   * with an injected clock. Returns how many pushes were claimed.
+   */
+  async runOnce(): Promise<number> {
+    const jobs = await this.#claim(this.#batchSize);
+    await Promise.all(jobs.map((job) => this.#deliver(job)));
+    await this.#flush();
+    return jobs.length;
+  }
+
+  /** One acknowledgement-check round, awaited to the end. Returns how many pushes were checked. */
+  async checkAcksOnce(): Promise<number> {
+    const now = this.#deps.clock.now();
+    const rows = await this.#repo.claimAckChecks(this.#deps.db, this.workerId, now, new Date(now.getTime() + this.#leaseMs), this.#batchSize);
+    if (rows.length === 0) return 0;
+    const connections = await this.#repo.connectionsByIds(this.#deps.db, rows.map((r) => r.connectionId));
+    const outcomes = await Promise.all(rows.map((row) => this.#checkAck(row, connections.get(row.connectionId))));
+    await this.#repo.recordAckOutcomes(this.#deps.db, this.workerId, outcomes);
+    return rows.length;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      const free = this.#concurrency - this.#inflight.size;
+      // Under load, wait for half the slots before claiming again: fewer, larger claims.
+      const minFree = this.#lastClaimFull ? Math.max(1, Math.floor(this.#concurrency / 2)) : 1;
+      if (free < minFree) {
+        await this.#sleep(this.#pollIntervalMs);
+        continue;
+      }
+      let jobs: Job[] = [];
+      const wanted = Math.min(free, this.#batchSize);
+      try {
+        jobs = await this.#claim(wanted);
+      } catch (err) {
+        this.#deps.logger.error({ err, workerId: this.workerId }, 'claiming pushes failed; retrying after the poll interval');
+        await this.#sleep(this.#pollIntervalMs);
+        continue;
+      }
+      this.#lastClaimFull = jobs.length === wanted;
+      for (const job of jobs) this.#track(this.#deliver(job));
+      if (jobs.length < wanted) await this.#sleep(this.#pollIntervalMs);
+    }
+  }
+
+  async #runAcks(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        while (!this.#stopping && (await this.checkAcksOnce()) === this.#batchSize) {
+          // A full batch: more are probably due.
+        }
+      } catch (err) {
+        this.#deps.logger.error({ err, workerId: this.workerId }, 'checking acknowledgements failed; retrying later');
+      }
+      if (this.#stopping) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#ackCheckIntervalMs);
+        this.#ackWakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#ackWakeUp = undefined;
+    }
+  }
+
+  #track(task: Promise<void>): void {
+    this.#inflight.add(task);
+    void task.finally(() => {
+      this.#inflight.delete(task);
+      this.wake();
+    });
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    if (this.#woken || this.#stopping) {
+      this.#woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wakeUp = undefined;
+    this.#woken = false;
+  }
+
+  /** One short transaction: requeue expired leases (now and then), claim due pushes, load their connections. */
+  async #claim(limit: number): Promise<Job[]> {
+    const now = this.#deps.clock.now();
+    const leaseUntil = new Date(now.getTime() + this.#leaseMs);
+    const checkLeases = now.getTime() - this.#lastLeaseCheck >= this.#leaseCheckIntervalMs;
+    return this.#deps.db.transaction(async (trx) => {
+      if (checkLeases) {
+        this.#lastLeaseCheck = now.getTime();
+        const requeued = await this.#repo.requeueExpiredLeases(trx, now, this.#retry.options.maxAttempts, 1000);
+        if (requeued.length > 0) {
+          this.#deps.logger.warn({ workerId: this.workerId, count: requeued.length }, 'requeued pushes whose worker lease expired');
+        }
+      }
+      const rows = await this.#repo.claimDue(trx, this.workerId, now, leaseUntil, limit);
+      const connections = await this.#repo.connectionsByIds(trx, rows.map((r) => r.connectionId));
+      return rows.map((row) => ({ row, connection: connections.get(row.connectionId) }));
+    });
+  }
+
+  /** Delivers one claimed push and queues its outcome. Never throws. */
+  async #deliver({ row, connection }: Job): Promise<void> {
+    try {
+      const outcome = await this.#attempt(row, connection);
+      this.#record(row, outcome);
+    } catch (err) {
+      // A bug of ours, not of the connector: keep the push safe (retry) and say so.
+      this.#deps.logger.error({ err, pushId: row.id, workerId: this.workerId }, 'unexpected failure while delivering a push');
+      this.#record(row, this.#failure(row, PUSH_REASON.CONNECTOR_CRASHED, 'Unexpected failure in the worker; see the server log.', true));
+    }
+    this.#scheduleFlush();
+  }
+
+  async #attempt(row: PushRow, connection: BoundConnection | undefined): Promise<Outcome> {
+    if (connection === undefined) {
+      return this.#dead(row, PUSH_REASON.CONNECTION_MISSING, `Connection ${row.connectionId} no longer exists; the push was not delivered to any other connection.`);
+    }
+    if (connection.status !== 'ACTIVE') {
+      return this.#dead(
+        row,
+        PUSH_REASON.CONNECTION_DISABLED,
+        `Connection ${row.connectionId} was disabled after this push was accepted, so it was not delivered (and never to another connection). Activate the connection again and retry the push, or push the document again to the current connection.`,
+      );
+    }
+    const { registry } = this.#deps;
+    if (!registry.has(row.connectorType)) {
+      return this.#failure(row, PUSH_REASON.CONNECTOR_UNAVAILABLE, `No plugin for connector type ${row.connectorType} is loaded in this worker.`, true);
+    }
+    const plugin = registry.plugin(row.connectorType);
+    const port = plugin.port as ERPConnectorPort<Record<string, unknown>>;
+
+    let scope: OperationScope;
+    try {
+      scope = createOperationContext(this.#deps.cipher, connection, {
+        logger: this.#deps.logger,
+        configSchema: plugin.configSchema,
+        timeoutMs: this.#pushTimeoutMs,
+        parentSignal: this.#abort.signal,
+      });
+    } catch (err) {
+      if (isErpcError(err) && err.code === 'ERPC_ERR_CONFIG_DECRYPT_FAILED') {
+        // decryptStoredConfig has logged the ids and reason code; the push says only this.
+        return this.#dead(row, PUSH_REASON.CONFIG_DECRYPT_FAILED, 'Configuration error');
+      }
+      throw err;
+    }
+    const secrets = secretValuesOf(scope.ctx.config as never, plugin.configSchema as never);
+    const started = performance.now();
+    try {
+      const receipt = await Promise.race([Promise.resolve().then(() => port.push(toDocument(row), scope.ctx)), scope.aborted]);
+      const pushSeconds = (performance.now() - started) / 1000;
+      if (typeof receipt?.externalRef !== 'string' || receipt.externalRef.length === 0) {
+        return this.#dead(row, PUSH_REASON.CONNECTOR_CRASHED, 'The connector returned no externalRef; its push() does not follow the contract.');
+      }
+      const at = this.#deps.clock.now();
+      const acks = typeof port.checkDelivery === 'function';
+      this.#deps.hooks?.delivered?.(row.connectorType, pushSeconds, Math.max(0, at.getTime() - row.createdAt.getTime()) / 1000);
+      return {
+        kind: 'delivered',
+        value: {
+          id: row.id,
+          attempts: row.attempts,
+          externalRef: receipt.externalRef,
+          receiptDetails: jsonObject(receipt.details),
+          at,
+          ackDeadline: acks ? new Date(at.getTime() + this.#ackTimeoutMs) : null,
+          nextAckCheckAt: acks ? new Date(at.getTime() + this.#ackCheckIntervalMs) : null,
+        },
+      };
+    } catch (err) {
+      if (this.#abort.signal.aborted && !scope.timedOut()) {
+        return { kind: 'release', value: { id: row.id, attempts: row.attempts, at: this.#deps.clock.now() } };
+      }
+      if (scope.timedOut() || err instanceof OperationTimeoutError) {
+        return this.#failure(row, PUSH_REASON.PUSH_TIMEOUT, `push() did not finish within ${this.#pushTimeoutMs} ms and was aborted.`, true);
+      }
+      if (isConnectorError(err)) {
+        return this.#failure(row, err.code, scrub(err.message, secrets), err.retryable);
+      }
+      // Not a ConnectorError: retried like a transient failure (see ADR "unknown throws"),
+      // bounded by maxAttempts so a plugin bug still ends as a visible dead letter.
+      const name = err instanceof Error ? err.name : typeof err;
+      const message = err instanceof Error ? err.message : String(err);
+      return this.#failure(row, PUSH_REASON.CONNECTOR_CRASHED, scrub(`The connector threw ${name}: ${message}`, secrets), true);
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  #failure(row: PushRow, code: string, message: string, retryable: boolean): Outcome {
+    if (!retryable) return this.#dead(row, code, message);
+    if (!this.#retry.canRetry(row.attempts)) {
+      return this.#dead(row, code, `${message} (gave up after ${row.attempts} attempts)`);
+    }
+    const at = this.#deps.clock.now();
+    this.#deps.hooks?.retried?.(row.connectorType, code);
+    return {
+      kind: 'retry',
+      value: { id: row.id, attempts: row.attempts, code, message: truncate(message), at, nextAttemptAt: new Date(at.getTime() + this.#retry.delayMs(row.attempts)) },
+    };
+  }
+
+  #dead(row: PushRow, code: string, message: string): Outcome {
+    this.#deps.hooks?.dead?.(row.connectorType, code);
+    return { kind: 'dead', value: { id: row.id, attempts: row.attempts, code, message: truncate(message), at: this.#deps.clock.now() } };
+  }
+
+  #record(row: PushRow, outcome: Outcome): void {
+    this.#outcomes.push(outcome);
+    if (outcome.kind === 'dead' || outcome.kind === 'retry') {
+      this.#deps.logger.info(
+        { pushId: row.id, orgId: row.orgId, connectorType: row.connectorType, attempts: row.attempts, outcome: outcome.kind, code: outcome.value.code },
+        outcome.kind === 'dead' ? 'push is a dead letter' : 'push failed; will retry',
+      );
+    }
+  }
+
+  /** Group commit: outcomes that arrive while a flush runs are written by the next one. */
+  #scheduleFlush(): void {
+    if (this.#flushing === undefined) this.#flushing = this.#flushLoop();
+  }
+
+  async #flushLoop(): Promise<void> {
+    try {
+      while (this.#outcomes.length > 0) {
+        const batch = this.#outcomes;
+        this.#outcomes = [];
+        try {
+          await this.#write(batch);
+        } catch (err) {
+          // Keep them and try again shortly; if this process dies, the leases expire and the
+          // pushes are delivered again (idempotently).
+          this.#deps.logger.error({ err, workerId: this.workerId, count: batch.length }, 'recording push outcomes failed; retrying');
+          this.#outcomes.unshift(...batch);
+          await new Promise((r) => setTimeout(r, 200));
+          if (this.#stopping && this.#abort.signal.aborted) break;
+        }
+      }
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#flushing !== undefined || this.#outcomes.length > 0) {
+      this.#scheduleFlush();
+      await this.#flushing;
+    }
+  }
+
+  async #write(batch: Outcome[]): Promise<void> {
+    const of = <K extends Outcome['kind']>(kind: K) =>
+      batch.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind).map((o) => o.value as Extract<Outcome, { kind: K }>['value']);
+    const delivered = of('delivered');
+    const retry = of('retry');
+    const dead = of('dead');
+    const release = of('release');
+    const written = await this.#deps.db.transaction(async (trx) => {
+      const ids = [
+        ...(await this.#repo.markDelivered(trx, this.workerId, delivered)),
+        ...(await this.#repo.markRetry(trx, this.workerId, retry)),
+        ...(await this.#repo.markDead(trx, this.workerId, dead)),
+        ...(await this.#repo.release(trx, this.workerId, release)),
+      ];
+      return ids.length;
+    });
+    if (written < batch.length) {
+      // The lease expired and someone else holds the push now: their outcome wins (fencing).
+      this.#deps.logger.warn({ workerId: this.workerId, lost: batch.length - written }, 'outcomes not recorded: the lease was lost to another worker');
+    }
+  }
+
+  async #checkAck(row: PushRow, connection: BoundConnection | undefined): Promise<AckOutcome> {
+    const now = this.#deps.clock.now();
+    const base = { id: row.id, ackChecks: row.ackChecks, at: now };
+    const expired = row.ackDeadline !== null && now.getTime() >= row.ackDeadline.getTime();
+    const later = (code?: string, message?: string): AckOutcome => {
+      if (expired) {
+        this.#deps.hooks?.dead?.(row.connectorType, PUSH_REASON.ACK_TIMEOUT);
+        return {
+          kind: 'dead', ...base, code: PUSH_REASON.ACK_TIMEOUT,
+          message: `The ERP did not acknowledge the document (${row.externalRef}) by ${row.ackDeadline?.toISOString()}. Check the ERP's import job, then retry the push.`,
+        };
+      }
+      return { kind: 'pending', ...base, nextCheckAt: new Date(now.getTime() + this.#ackCheckIntervalMs), ...(code !== undefined ? { code, message: truncate(message ?? '') } : {}) };
+    };
+    if (connection === undefined || !this.#deps.registry.has(row.connectorType)) return later();
+    const plugin = this.#deps.registry.plugin(row.connectorType);
+    const port = plugin.port as ERPConnectorPort<Record<string, unknown>>;
+    if (typeof port.checkDelivery !== 'function') return { kind: 'pending', ...base, nextCheckAt: null };
+    let scope: OperationScope;
+    try {
+      scope = createOperationContext(this.#deps.cipher, connection, {
+        logger: this.#deps.logger, configSchema: plugin.configSchema, timeoutMs: this.#pushTimeoutMs, parentSignal: this.#abort.signal,
+      });
+    } catch {
+      return later(PUSH_REASON.CONFIG_DECRYPT_FAILED, 'Configuration error');
+    }
+    try {
+      const receipt: PushReceipt = { externalRef: row.externalRef ?? '', ...(row.receiptDetails !== null ? { details: row.receiptDetails } : {}) };
+      const check = port.checkDelivery.bind(port);
+      const status: DeliveryStatus = await Promise.race([Promise.resolve().then(() => check(receipt, scope.ctx)), scope.aborted]);
+      const secrets = secretValuesOf(scope.ctx.config as never, plugin.configSchema as never);
+      if (status?.state === 'acknowledged') return { kind: 'acknowledged', ...base, details: jsonObject(status.details) };
+      if (status?.state === 'rejected') {
+        return { kind: 'rejected', ...base, message: truncate(scrub(status.message ?? 'The ERP rejected the document.', secrets)), details: jsonObject(status.details) };
+      }
+      return later();
+    } catch (err) {
+      if (isConnectorError(err) && !err.retryable) {
+        // The connector says checking cannot work (e.g. acknowledgements are off in this
+        // connection's config): stop checking; the push stays DELIVERED.
+        return { kind: 'pending', ...base, nextCheckAt: null, details: { ackChecksStopped: { code: err.code, message: truncate(err.message) } } };
+      }
+      return later(isConnectorError(err) ? err.code : 'ACK_CHECK_FAILED', err instanceof Error ? err.message : String(err));
+    } finally {
+      scope.dispose();
+    }
+  }
+}
+
+/** Aborts in-flight deliveries at the end of the shutdown grace period. */
+class ShutdownAbort extends Error {
+  constructor() {
+    super('The worker is shutting down.');
+    this.name = 'ShutdownAbort';
+  }
+}
+
+function toDocument(row: PushRow): PushDocument {
+  return Object.freeze({
+    pushId: row.id,
+    documentType: row.documentType,
+    documentId: row.documentId,
+    idempotencyKey: row.idempotencyKey,
+    payload: row.payload,
+    createdAt: row.createdAt.toISOString(),
+  });
+}
+
+/** A JSON object copy of connector-provided details, or null when there are none or they do not serialise. */
+function jsonObject(value: unknown): Record<string, unknown> | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  try {
+    return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+function scrub(text: string, secrets: readonly string[]): string {
+  return String(scrubValue(text, secrets));
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_ERROR_MESSAGE ? `${text.slice(0, MAX_ERROR_MESSAGE - 1)}…` : text;
+}
+
+function positive(n: number, name: string): number {
+  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`${name} must be a positive number.`);
+  return n;
+}
