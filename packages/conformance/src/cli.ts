@@ -64,7 +64,7 @@ export function formatReport(report: ConformanceReport): string {
   const width = Math.max(...report.checks.map((c) => c.id.length));
   const lines = report.checks.map((c) => {
     const tag = c.status === 'pass' ? 'pass   ' : c.status === 'fail' ? 'FAIL   ' : 'skipped';
-    return `${tag} ${c.id.padEnd(width)}${c.message ? `  ${c.message}` : ''}`;
+    return `${tag} ${c.id.padEnd(width)}${c.message ? `  ${c.message}` : ''}`.trimEnd();
   });
   const count = (st: string) => report.checks.filter((c) => c.status === st).length;
   lines.push(`${report.plugin}: ${report.passed ? 'conforms' : 'does NOT conform'} (${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped)`);

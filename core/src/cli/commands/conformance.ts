@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { runConformanceCommand } from '@erpc/conformance';
+import { action, collect, type CliCommand } from '../command.js';
+
+interface Options {
+  config: string;
+  invalidConfig?: string[];
+  unreachableConfig?: string;
+  samples?: string;
+  timeoutMs?: string;
+  json?: boolean;
+}
+
+/**
+ * `erpc conformance <pluginDir> --config valid.json [--invalid-config bad.json]... [--unreachable-config u.json] [--json]`:
+ * runs the @erpc/conformance kit on a plugin folder (anywhere on disk). The kit does the work; the
+ * host only hands over the options, so the result is the same as the kit's own `erpc-conformance`.
+ */
+export const conformanceCommand: CliCommand = {
+  register(program: Command) {
+    program
+      .command('conformance')
+      .description('run the connector conformance checks on a plugin folder; exit 1 when any check fails')
+      .argument('<pluginDir>', 'the plugin folder (its package.json holds the "erpc" manifest)')
+      .requiredOption('--config <file>', 'JSON file with a config that works')
+      .option('--invalid-config <file>', 'JSON file with a config the schema must reject (repeatable)', collect)
+      .option('--unreachable-config <file>', 'JSON file with a valid config for an ERP that cannot be reached')
+      .option('--samples <file>', 'JSON file with an array of sample documents')
+      .option('--timeout-ms <ms>', 'time limit of one connector operation')
+      .option('--json', 'print one JSON document: {"plugin","passed","checks":[{"id","status","message"?}]}')
+      .action(
+        action(async (pluginDir: string, opts: Options) => {
+          const timeoutMs = opts.timeoutMs === undefined ? undefined : Number(opts.timeoutMs);
+          return runConformanceCommand({
+            pluginDir,
+            config: opts.config,
+            invalidConfigs: opts.invalidConfig ?? [],
+            ...(opts.unreachableConfig ? { unreachableConfig: opts.unreachableConfig } : {}),
+            ...(opts.samples ? { samples: opts.samples } : {}),
+            ...(timeoutMs !== undefined && Number.isInteger(timeoutMs) && timeoutMs > 0 ? { timeoutMs } : {}),
+            json: opts.json ?? false,
+          });
+        }),
+      );
+  },
+};
