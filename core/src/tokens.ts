@@ -24,6 +24,8 @@ export const TOKENS = {
   ApiKeyRepository: Symbol.for('erpc.ApiKeyRepository'),
   ConnectionRepository: Symbol.for('erpc.ConnectionRepository'),
   ConnectionService: Symbol.for('erpc.ConnectionService'),
+  OrganizationService: Symbol.for('erpc.OrganizationService'),
+  ApiKeyService: Symbol.for('erpc.ApiKeyService'),
   PushRepository: Symbol.for('erpc.PushRepository'),
   PushService: Symbol.for('erpc.PushService'),
   Metrics: Symbol.for('erpc.Metrics'),

@@ -3,6 +3,7 @@ import { generalErrors } from './codes/general.js';
 import { pluginErrors } from './codes/plugins.js';
 import { configErrors } from './codes/config.js';
 import { keyErrors } from './codes/keys.js';
+import { rotationErrors } from './codes/rotation.js';
 import { pushErrors } from './codes/push.js';
 
 /**
@@ -14,6 +15,7 @@ export const ERROR_REGISTRY = {
   ...pluginErrors,
   ...configErrors,
   ...keyErrors,
+  ...rotationErrors,
   ...pushErrors,
 } as const satisfies Record<string, ErrorSpec>;
 

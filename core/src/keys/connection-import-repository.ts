@@ -1,0 +1,70 @@
+import type { Knex } from 'knex';
+
+/** A connection row to insert as imported. */
+export interface ImportedConnection {
+  id: string;
+  orgId: string;
+  connectorType: string;
+  name: string;
+  status: 'ACTIVE' | 'DISABLED';
+  blob: Buffer;
+  keyId: string;
+}
+
+/** Rows per multi-row INSERT: far below PostgreSQL's 65,535 parameters, few round trips. */
+const INSERT_CHUNK = 500;
+
+/** The SQL of `erpc connections import`. Every method runs on the transaction it is given. */
+export class ConnectionImportRepository {
+  /** The ACTIVE connections of these organisations (id and org id only). */
+  async activeConnections(trx: Knex.Transaction, orgIds: readonly string[]): Promise<{ id: string; orgId: string }[]> {
+    if (orgIds.length === 0) return [];
+    const rows = (await trx('erp_connection')
+      .select('id', 'org_id')
+      .where('status', 'ACTIVE')
+      .whereIn('org_id', [...orgIds])
+      .orderBy('org_id')) as { id: string; org_id: string }[];
+    return rows.map((r) => ({ id: r.id, orgId: r.org_id }));
+  }
+
+  /**
+   * Creates the organisations that do not exist yet, keeping the ids of the original system.
+   * Their name is a placeholder (`Imported <id>`), to be renamed. Returns how many were created.
+   */
+  async createMissingOrganizations(trx: Knex.Transaction, orgIds: readonly string[]): Promise<number> {
+    let created = 0;
+    for (let i = 0; i < orgIds.length; i += INSERT_CHUNK) {
+      const chunk = orgIds.slice(i, i + INSERT_CHUNK);
+      const now = new Date();
+      const rows = await trx('organization')
+        .insert(chunk.map((id) => ({ id, name: `Imported ${id}`, created_at: now, updated_at: now })))
+        .onConflict('id')
+        .ignore()
+        .returning('id');
+      created += rows.length;
+    }
+    return created;
+  }
+
+  /** Inserts the connections in chunks of multi-row INSERTs. */
+  async insertConnections(trx: Knex.Transaction, rows: readonly ImportedConnection[], onChunk?: (done: number) => void): Promise<void> {
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const chunk = rows.slice(i, i + INSERT_CHUNK);
+      const now = new Date();
+      await trx('erp_connection').insert(
+        chunk.map((r) => ({
+          id: r.id,
+          org_id: r.orgId,
+          connector_type: r.connectorType,
+          name: r.name,
+          status: r.status,
+          config_encrypted: r.blob,
+          config_key_id: r.keyId,
+          created_at: now,
+          updated_at: now,
+        })),
+      );
+      onChunk?.(Math.min(i + INSERT_CHUNK, rows.length));
+    }
+  }
+}

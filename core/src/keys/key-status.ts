@@ -1,0 +1,149 @@
+import type { Knex } from 'knex';
+import { ConfigCipher, isConfigDecryptError, Keyring, LEGACY_KEY_ID } from '../crypto/index.js';
+import { ErpcError } from '../errors/index.js';
+import { KeyRotationRepository } from './key-rotation-repository.js';
+
+/** Connection rows under one key id. */
+export interface KeyRowCount {
+  keyId: string;
+  rows: number;
+  /** The key is in the keyring (ENCRYPTION_MASTER_KEY or ENCRYPTION_PREVIOUS_KEYS). */
+  loaded: boolean;
+  active: boolean;
+}
+
+/** Rows in the original Python format (`config_key_id = 'legacy'`). */
+export interface LegacyRowStatus {
+  rows: number;
+  /**
+   * Whether a loaded key decrypts them, judged by trying the first legacy row (the format carries
+   * no key id, so nothing else can tell); null when there are none.
+   */
+  decryptable: boolean | null;
+}
+
+/** What `erpc keys status`, the start-up check and GET /healthz report. */
+export interface KeyStatus {
+  activeKeyId: string;
+  loadedKeyIds: readonly string[];
+  /** Rows per key id (legacy rows excluded; see `legacy`), sorted by key id. */
+  keys: KeyRowCount[];
+  legacy: LegacyRowStatus;
+  /** Key ids that rows use but no loaded key has; legacy rows appear as `legacy` when they do not decrypt. */
+  missing: { keyId: string; rows: number }[];
+  /** Rows not under the active key (what `erpc keys rotate` would rewrite). */
+  rowsToRotate: number;
+}
+
+/**
+ * Reads the key status of the connection table: which key ids rows use, which of them are loaded.
+ * Two queries (a GROUP BY and at most one legacy row); cheap enough for start-up and health checks.
+ */
+export async function readKeyStatus(db: Knex, keyring: Keyring, cipher: ConfigCipher): Promise<KeyStatus> {
+  const repo = new KeyRotationRepository();
+  const counts = await repo.countByKeyId(db);
+  const keys: KeyRowCount[] = counts
+    .filter((c) => c.keyId !== LEGACY_KEY_ID)
+    .map((c) => ({ keyId: c.keyId, rows: c.rows, loaded: keyring.has(c.keyId), active: c.keyId === keyring.activeKeyId }));
+  const legacyRows = counts.find((c) => c.keyId === LEGACY_KEY_ID)?.rows ?? 0;
+  let decryptable: boolean | null = null;
+  if (legacyRows > 0) {
+    const sample = await repo.firstLegacyRow(db);
+    if (sample === undefined) decryptable = null; // rotated away meanwhile
+    else {
+      try {
+        cipher.decryptLegacy(sample.blob, sample.id);
+        decryptable = true;
+      } catch (err) {
+        if (!isConfigDecryptError(err)) throw err;
+        decryptable = false;
+      }
+    }
+  }
+  const missing = keys.filter((k) => !k.loaded).map((k) => ({ keyId: k.keyId, rows: k.rows }));
+  if (decryptable === false) missing.push({ keyId: LEGACY_KEY_ID, rows: legacyRows });
+  return {
+    activeKeyId: keyring.activeKeyId,
+    loadedKeyIds: keyring.keyIds,
+    keys,
+    legacy: { rows: legacyRows, decryptable },
+    missing,
+    rowsToRotate: counts.filter((c) => c.keyId !== keyring.activeKeyId).reduce((n, c) => n + c.rows, 0),
+  };
+}
+
+/** "2 rows under key 1a2b… , 5 legacy rows" — ids and counts only. */
+export function describeMissingKeys(missing: readonly { keyId: string; rows: number }[]): string {
+  return missing
+    .map((m) =>
+      m.keyId === LEGACY_KEY_ID
+        ? `${m.rows} legacy row(s) that no loaded key decrypts`
+        : `${m.rows} row(s) under key id ${m.keyId}`,
+    )
+    .join(', ');
+}
+
+/** True when ERPC_ALLOW_MISSING_KEYS asks to start despite missing keys (`1`, `true`, `yes`). */
+export function allowMissingKeysFromEnv(env: Readonly<Record<string, string | undefined>>): boolean {
+  return /^(1|true|yes)$/i.test((env.ERPC_ALLOW_MISSING_KEYS ?? '').trim());
+}
+
+/** Result of {@link checkKeysAtStartup}. */
+export interface StartupKeyCheck {
+  status: KeyStatus;
+  /** True when keys are missing and the override let the host start anyway (log a warning). */
+  overridden: boolean;
+}
+
+/**
+ * The start-up check of `erpc serve` and `erpc worker`: refuses (ERPC_ERR_KEY_NOT_LOADED naming
+ * the missing key ids and row counts, never a key) when rows exist under keys that are not loaded,
+ * unless `allowMissingKeys` (--allow-missing-keys / ERPC_ALLOW_MISSING_KEYS=1).
+ */
+export async function checkKeysAtStartup(
+  db: Knex,
+  keyring: Keyring,
+  cipher: ConfigCipher,
+  allowMissingKeys: boolean,
+): Promise<StartupKeyCheck> {
+  const status = await readKeyStatus(db, keyring, cipher);
+  if (status.missing.length === 0) return { status, overridden: false };
+  if (allowMissingKeys) return { status, overridden: true };
+  throw new ErpcError(
+    'ERPC_ERR_KEY_NOT_LOADED',
+    { missing: describeMissingKeys(status.missing) },
+    { details: { activeKeyId: status.activeKeyId, missing: status.missing } },
+  );
+}
+
+/** Body of GET /healthz's `keys` field. */
+export interface HealthKeys {
+  active: string;
+  missing: { keyId: string; rows: number }[];
+}
+
+/**
+ * Key health for GET /healthz, cached for `ttlMs` so a busy health probe does not run a GROUP BY
+ * per request. `degraded` when rows are under keys that are not loaded (the host answers those
+ * connections with "Configuration error").
+ */
+export class KeyHealth {
+  #cached: { at: number; value: HealthKeys } | undefined;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly keyring: Keyring,
+    private readonly cipher: ConfigCipher,
+    private readonly ttlMs = 5_000,
+  ) {}
+
+  async check(): Promise<{ degraded: boolean; keys: HealthKeys }> {
+    const now = Date.now();
+    if (this.#cached === undefined || now - this.#cached.at >= this.ttlMs) {
+      const status = await readKeyStatus(this.db, this.keyring, this.cipher);
+      this.#cached = { at: now, value: { active: status.activeKeyId, missing: status.missing } };
+    }
+    const keys = this.#cached.value;
+    return { degraded: keys.missing.length > 0, keys };
+  }
+}
