@@ -1,0 +1,139 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ConnectionService } from '../../connections/connection-service.js';
+import { TOKENS } from '../../tokens.js';
+import { orgOf } from '../auth.js';
+import type { RouteDeps } from '../route-deps.js';
+import { connectionViewSchema, errorResponses, idParamsSchema } from '../schemas.js';
+
+
+type IdParams = { Params: { id: string } };
+
+const connectionResponse = (status: number, ...errors: number[]) => ({ [status]: connectionViewSchema, ...errorResponses(401, ...errors) });
+
+/** /v1/connections and its actions. Every call is scoped to the caller's organisation. */
+export const connectionRoutes: FastifyPluginAsync<RouteDeps> = async (app, { resolve }) => {
+  const connections = resolve<ConnectionService>(TOKENS.ConnectionService);
+  app.post<{ Body: { connectorType: string; name: string; config: Record<string, unknown>; activate?: boolean } }>(
+    '/connections',
+    {
+      schema: {
+        tags: ['connections'],
+        summary: 'Creates a connection; its config is validated and stored encrypted',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['connectorType', 'name', 'config'],
+          properties: {
+            connectorType: { type: 'string', minLength: 1, maxLength: 200 },
+            name: { type: 'string', minLength: 1, maxLength: 200 },
+            config: { type: 'object', additionalProperties: true },
+            activate: { type: 'boolean', description: 'Make it the organisation\'s active connection (default false).' },
+          },
+        },
+        response: connectionResponse(201, 400, 409, 422),
+      },
+    },
+    async (request, reply) => {
+      const view = await connections.create(orgOf(request), request.body);
+      return reply.status(201).send(view);
+    },
+  );
+
+  app.get<{ Querystring: { limit?: number; cursor?: string } }>(
+    '/connections',
+    {
+      schema: {
+        tags: ['connections'],
+        summary: 'Lists the organisation\'s connections, oldest first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+            cursor: { type: 'string', maxLength: 500 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['items'],
+            properties: { items: { type: 'array', items: connectionViewSchema }, nextCursor: { type: 'string' } },
+          },
+          ...errorResponses(400, 401),
+        },
+      },
+    },
+    async (request) => connections.list(orgOf(request), { limit: request.query.limit, cursor: request.query.cursor }),
+  );
+
+  app.get<IdParams>(
+    '/connections/:id',
+    { schema: { tags: ['connections'], summary: 'One connection', params: idParamsSchema, response: connectionResponse(200, 404) } },
+    async (request) => connections.get(orgOf(request), request.params.id),
+  );
+
+  app.patch<IdParams & { Body: { name?: string; config?: Record<string, unknown> } }>(
+    '/connections/:id',
+    {
+      schema: {
+        tags: ['connections'],
+        summary: 'Renames a connection and/or patches its config (JSON Merge Patch: omitted fields, secrets included, keep their values; null removes)',
+        params: idParamsSchema,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 200 },
+            config: { type: 'object', additionalProperties: true },
+          },
+        },
+        response: connectionResponse(200, 400, 404, 422),
+      },
+    },
+    async (request) => connections.update(orgOf(request), request.params.id, request.body),
+  );
+
+  app.post<IdParams>(
+    '/connections/:id/activate',
+    {
+      schema: {
+        tags: ['connections'],
+        summary: 'Makes this the organisation\'s active connection; the previous one is disabled',
+        params: idParamsSchema,
+        response: connectionResponse(200, 404, 409),
+      },
+    },
+    async (request) => connections.activate(orgOf(request), request.params.id),
+  );
+
+  app.post<IdParams>(
+    '/connections/:id/disable',
+    {
+      schema: { tags: ['connections'], summary: 'Disables a connection (the row is kept)', params: idParamsSchema, response: connectionResponse(200, 404) },
+    },
+    async (request) => connections.disable(orgOf(request), request.params.id),
+  );
+
+  app.post<IdParams>(
+    '/connections/:id/test',
+    {
+      schema: {
+        tags: ['connections'],
+        summary: 'Tests the connection with its connector (time limit ERPC_TEST_TIMEOUT_MS, default 10 s)',
+        params: idParamsSchema,
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['ok', 'latencyMs'],
+            properties: { ok: { type: 'boolean' }, latencyMs: { type: 'integer' }, message: { type: 'string' } },
+          },
+          ...errorResponses(401, 404, 500),
+        },
+      },
+    },
+    async (request) => connections.test(orgOf(request), request.params.id),
+  );
+};

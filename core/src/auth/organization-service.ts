@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import { inject, injectable } from 'tsyringe';
+import type { Clock } from '@erpc/sdk';
+import { ErpcError } from '../errors/index.js';
+import type { OrganizationStore as OrganizationRepository } from '../connections/ports.js';
+import { TOKENS } from '../tokens.js';
+import type { ApiKeyService } from './api-key-service.js';
+
+export interface OrganizationInfo {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+/** Organisations (tenants). Creating one also issues its first API key. */
+@injectable()
+export class OrganizationService {
+  constructor(
+    @inject(TOKENS.OrganizationRepository) private readonly orgs: OrganizationRepository,
+    @inject(TOKENS.ApiKeyService) private readonly apiKeys: ApiKeyService,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+  ) {}
+
+  /** Creates an organisation and its first API key (returned once, never stored in clear). */
+  async create(name: string): Promise<{ org: { id: string; name: string }; apiKey: string }> {
+    const trimmed = name.trim();
+    if (trimmed === '' || trimmed.length > 200) throw new ErpcError('ERPC_ERR_USAGE', { reason: 'An organisation name is 1 to 200 characters.' });
+    const id = randomUUID();
+    await this.orgs.create({ id, name: trimmed, now: this.clock.now() });
+    const key = await this.apiKeys.create(id);
+    return { org: { id, name: trimmed }, apiKey: key.apiKey };
+  }
+
+  async list(): Promise<OrganizationInfo[]> {
+    const rows = await this.orgs.list();
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: new Date(r.createdAt).toISOString() }));
+  }
+
+  async count(): Promise<number> {
+    return this.orgs.count();
+  }
+}

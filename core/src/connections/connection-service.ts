@@ -1,0 +1,325 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { inject, injectable } from 'tsyringe';
+import type { ErrorObject } from 'ajv';
+import type { Clock } from '@erpc/sdk';
+import { isConnectorError } from '@erpc/sdk';
+import type { AppConfig } from '../config.js';
+import { ConfigCipher, omitWriteOnly, secretPointers, secretValuesOf } from '../crypto/index.js';
+import { ErpcError } from '../errors/index.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ConnectorRegistry } from '../plugins/connector-registry.js';
+import type { LoadedPlugin } from '../plugins/types.js';
+import type { ConnectionStore as ConnectionRepository, ConnectionRow } from './ports.js';
+import { TOKENS } from '../tokens.js';
+import { mergeConfigPatch } from './config-merge.js';
+import { createOperationContext, decryptStoredConfig, type StoredConnectionConfig } from './operation-context.js';
+import { REDACTED } from './scrubbing-logger.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+/** Default time limit of a connection test (ERPC_TEST_TIMEOUT_MS overrides it). */
+export const DEFAULT_TEST_TIMEOUT_MS = 10_000;
+const MAX_MESSAGE_LENGTH = 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type ConnectionStatus = 'ACTIVE' | 'DISABLED';
+
+/** The last test of a connection, as stored on its row. */
+export interface ConnectionTestSummary {
+  at: string;
+  ok: boolean;
+  latencyMs: number;
+  message?: string;
+}
+
+/**
+ * A connection as the API shows it: `config` without any writeOnly value, `secretFields` the JSON
+ * pointers of the secrets that are set. Never the ciphertext.
+ */
+export interface ConnectionView {
+  id: string;
+  connectorType: string;
+  name: string;
+  status: ConnectionStatus;
+  config: Record<string, unknown>;
+  secretFields: string[];
+  createdAt: string;
+  updatedAt: string;
+  lastTest: ConnectionTestSummary | null;
+}
+
+/** One problem of a config, by JSON pointer. Messages never carry the submitted value. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+export interface CreateConnectionInput {
+  connectorType: string;
+  name: string;
+  config: Record<string, unknown>;
+  activate?: boolean;
+}
+
+export interface UpdateConnectionInput {
+  name?: string;
+  /** A JSON Merge Patch of the config: omitted fields (secrets included) keep their stored values. */
+  config?: Record<string, unknown>;
+}
+
+export interface ConnectionPage {
+  items: ConnectionView[];
+  nextCursor?: string;
+}
+
+export interface TestOutcome {
+  ok: boolean;
+  latencyMs: number;
+  message?: string;
+}
+
+/**
+ * Connections of organisations: validated against their connector's config schema, encrypted
+ * bound to their row, one ACTIVE per organisation, tested with a time limit. Every method takes
+ * the caller's orgId: a connection of another organisation is "not found".
+ */
+@injectable()
+export class ConnectionService {
+  readonly #testTimeoutMs: number;
+
+  constructor(
+    @inject(TOKENS.ConnectionRepository) private readonly connections: ConnectionRepository,
+    @inject(TOKENS.ConnectorRegistry) private readonly registry: ConnectorRegistry,
+    @inject(TOKENS.ConfigCipher) private readonly cipher: ConfigCipher,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Metrics) private readonly metrics: Metrics,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.AppConfig) config: AppConfig,
+  ) {
+    this.#testTimeoutMs = (config as { connectionTestTimeoutMs?: number }).connectionTestTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
+  }
+
+  /** Checks a config against the connector's schema without storing anything. */
+  validateConfig(connectorType: string, config: unknown): { valid: boolean; errors: ConfigIssue[] } {
+    const plugin = this.registry.plugin(connectorType);
+    const errors = this.#issues(plugin, config);
+    return { valid: errors.length === 0, errors };
+  }
+
+  /** Creates a connection (DISABLED, or ACTIVE with `activate: true`, replacing the org's active one). */
+  async create(orgId: string, input: CreateConnectionInput): Promise<ConnectionView> {
+    const plugin = this.registry.plugin(input.connectorType);
+    this.#assertValid(plugin, input.config);
+    // The id exists before the ciphertext: the ciphertext is bound to (orgId, id).
+    const id = randomUUID();
+    const { blob, keyId } = this.cipher.encrypt(input.config, { orgId, connectionId: id });
+    const now = this.clock.now();
+    const row = await this.#conflictAware(() =>
+      this.connections.create({
+        id,
+        orgId,
+        connectorType: input.connectorType,
+        name: input.name,
+        configEncrypted: blob,
+        configKeyId: keyId,
+        activate: input.activate === true,
+        now,
+      }),
+    );
+    return this.#view(row, plugin, input.config);
+  }
+
+  /** One connection of the organisation. */
+  async get(orgId: string, id: string): Promise<ConnectionView> {
+    const row = await this.#find(orgId, id);
+    return this.#view(row, this.#pluginOrUndefined(row.connectorType));
+  }
+
+  /** A page of the organisation's connections, oldest first. */
+  async list(orgId: string, options: { limit?: number; cursor?: string } = {}): Promise<ConnectionPage> {
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 200);
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const rows = await this.connections.listByOrg(orgId, { limit: limit + 1, after });
+    const page = rows.slice(0, limit);
+    const items = page.map((row) => this.#view(row, this.#pluginOrUndefined(row.connectorType)));
+    const last = page[page.length - 1];
+    return rows.length > limit && last !== undefined ? { items, nextCursor: encodeCursor(last.createdAt, last.id) } : { items };
+  }
+
+  /** Renames and/or patches the config (merge patch; omitted secrets are kept), re-validated and re-encrypted. */
+  async update(orgId: string, id: string, input: UpdateConnectionInput): Promise<ConnectionView> {
+    const row = await this.#find(orgId, id);
+    const now = this.clock.now();
+    if (input.config === undefined) {
+      const updated = await this.connections.update(orgId, id, { name: input.name, now });
+      if (updated === undefined) throw notFound(id);
+      return this.#view(updated, this.#pluginOrUndefined(updated.connectorType));
+    }
+    const plugin = this.registry.plugin(row.connectorType);
+    const stored = decryptStoredConfig(this.cipher, stored4(row), this.logger);
+    const merged = mergeConfigPatch(stored, input.config) as Record<string, unknown>;
+    this.#assertValid(plugin, merged);
+    const { blob, keyId } = this.cipher.encrypt(merged, { orgId, connectionId: id });
+    const updated = await this.connections.update(orgId, id, { name: input.name, configEncrypted: blob, configKeyId: keyId, now });
+    if (updated === undefined) throw notFound(id);
+    return this.#view(updated, plugin, merged);
+  }
+
+  /** Makes this the organisation's one ACTIVE connection; the previous one becomes DISABLED. */
+  async activate(orgId: string, id: string): Promise<ConnectionView> {
+    const updated = await this.#conflictAware(() => this.connections.activate(orgId, id, this.clock.now()));
+    if (updated === undefined) throw notFound(id);
+    return this.#view(updated, this.#pluginOrUndefined(updated.connectorType));
+  }
+
+  /** Sets the connection DISABLED (the row stays, as history). */
+  async disable(orgId: string, id: string): Promise<ConnectionView> {
+    if (!UUID.test(id)) throw notFound(id);
+    const updated = await this.connections.disable(orgId, id, this.clock.now());
+    if (updated === undefined) throw notFound(id);
+    return this.#view(updated, this.#pluginOrUndefined(updated.connectorType));
+  }
+
+  /**
+   * Runs the connector's testConnection with a time limit. A failing, throwing or timed-out
+   * connector is `ok: false` with a message (secret values scrubbed); the outcome is stored on the row.
+   */
+  async test(orgId: string, id: string): Promise<TestOutcome> {
+    const row = await this.#find(orgId, id);
+    const plugin = this.registry.plugin(row.connectorType);
+    const timeoutMs = this.#testTimeoutMs;
+    const scope = createOperationContext(this.cipher, stored4(row), { logger: this.logger, configSchema: plugin.configSchema, timeoutMs });
+    const secrets = secretValuesOf(scope.ctx.config, plugin.configSchema);
+    const started = performance.now();
+    let ok: boolean;
+    let message: string | undefined;
+    try {
+      const result = await Promise.race([Promise.resolve().then(() => plugin.port.testConnection(scope.ctx)), scope.aborted]);
+      ok = result?.ok === true;
+      message = typeof result?.message === 'string' && result.message !== '' ? result.message : undefined;
+      if (!ok && message === undefined) message = 'The connector reported a failed test without a message.';
+    } catch (err) {
+      ok = false;
+      if (scope.timedOut()) message = `The connection test did not finish within ${timeoutMs} ms and was aborted.`;
+      else if (isConnectorError(err)) message = `${err.code}: ${err.message}`;
+      else message = `The connector failed: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      scope.dispose();
+    }
+    const latencyMs = Math.round(performance.now() - started);
+    if (message !== undefined) message = scrub(message, secrets);
+    this.logger.info({ connectionId: row.id, orgId: row.orgId, connectorType: row.connectorType, ok, latencyMs }, 'connection test');
+    this.metrics.observeConnectionTest(row.connectorType, ok, latencyMs);
+    await this.connections.recordTest(orgId, id, { at: this.clock.now(), ok, latencyMs, message: message ?? null });
+    return message === undefined ? { ok, latencyMs } : { ok, latencyMs, message };
+  }
+
+  async #find(orgId: string, id: string): Promise<ConnectionRow> {
+    // A malformed id cannot exist; answering 404 keeps the database from ever seeing it.
+    if (!UUID.test(id)) throw notFound(id);
+    const row = await this.connections.findById(orgId, id);
+    if (row === undefined) throw notFound(id);
+    return row;
+  }
+
+  #pluginOrUndefined(connectorType: string): LoadedPlugin | undefined {
+    return this.registry.has(connectorType) ? this.registry.plugin(connectorType) : undefined;
+  }
+
+  /** Maps the one-ACTIVE-per-org unique violation (23505 on both backends) to 409. */
+  async #conflictAware<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ErpcError('ERPC_ERR_CONNECTION_CONFLICT', {}, { cause: err });
+      throw err;
+    }
+  }
+
+  #issues(plugin: LoadedPlugin, config: unknown): ConfigIssue[] {
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+      return [{ path: '', message: 'must be object' }];
+    }
+    if (plugin.validateConfig(config)) return [];
+    const secrets = secretValuesOf(config, plugin.configSchema);
+    return (plugin.validateConfig.errors ?? []).map((e) => toIssue(e, secrets));
+  }
+
+  #assertValid(plugin: LoadedPlugin, config: unknown): void {
+    const errors = this.#issues(plugin, config);
+    if (errors.length > 0) {
+      throw new ErpcError('ERPC_ERR_CONFIG_INVALID', { type: plugin.connectorType }, { details: errors });
+    }
+  }
+
+  /**
+   * The API view. `config` is decrypted only to drop its writeOnly parts; when the plugin is not
+   * loaded (its schema unknown) no config is shown at all, since nothing tells which parts are secret.
+   */
+  #view(row: ConnectionRow, plugin: LoadedPlugin | undefined, plainConfig?: Record<string, unknown>): ConnectionView {
+    let config: Record<string, unknown> = {};
+    let secretFields: string[] = [];
+    if (plugin !== undefined) {
+      const full = plainConfig ?? decryptStoredConfig(this.cipher, stored4(row), this.logger);
+      config = omitWriteOnly(full, plugin.configSchema);
+      secretFields = secretPointers(full, plugin.configSchema);
+    }
+    return {
+      id: row.id,
+      connectorType: row.connectorType,
+      name: row.name,
+      status: row.status,
+      config,
+      secretFields,
+      createdAt: iso(row.createdAt),
+      updatedAt: iso(row.updatedAt),
+      lastTest:
+        row.lastTestAt === null || row.lastTestAt === undefined
+          ? null
+          : {
+              at: iso(row.lastTestAt),
+              ok: row.lastTestOk === true,
+              latencyMs: row.lastTestLatencyMs ?? 0,
+              ...(row.lastTestMessage ? { message: row.lastTestMessage } : {}),
+            },
+    };
+  }
+}
+
+function stored4(row: ConnectionRow): StoredConnectionConfig {
+  return { id: row.id, orgId: row.orgId, connectorType: row.connectorType, configEncrypted: row.configEncrypted, configKeyId: row.configKeyId };
+}
+
+function notFound(id: string): ErpcError {
+  // The id is echoed only when it looks like one of ours; anything else could be arbitrary input.
+  return new ErpcError('ERPC_ERR_CONNECTION_NOT_FOUND', { id: UUID.test(id) ? id : '(malformed id)' });
+}
+
+function iso(value: Date | string): string {
+  return value instanceof Date ? value.toISOString() : new Date(value).toISOString();
+}
+
+function scrub(text: string, secrets: readonly string[]): string {
+  let out = text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH)}…` : text;
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (out.includes(s)) out = out.split(s).join(REDACTED);
+  return out;
+}
+
+/** Ajv's message names the rule (type, pattern, allowed values), never the data; scrubbed anyway. */
+function toIssue(e: ErrorObject, secrets: readonly string[]): ConfigIssue {
+  let path = e.instancePath;
+  const params = e.params as Record<string, unknown>;
+  if (e.keyword === 'required' && typeof params.missingProperty === 'string') path += `/${escapePointer(params.missingProperty)}`;
+  if (e.keyword === 'dependentRequired' && typeof params.missingProperty === 'string') path += `/${escapePointer(params.missingProperty)}`;
+  if (e.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') path += `/${escapePointer(params.additionalProperty)}`;
+  return { path: scrub(path, secrets), message: scrub(e.message ?? `fails the "${e.keyword}" rule`, secrets) };
+}
+
+function escapePointer(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+}
