@@ -1,6 +1,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import vm from 'node:vm';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import semver from 'semver';
 import {
@@ -47,6 +48,16 @@ type Step<T> = { ok: true; value: T } | { ok: false; failure: FailedPlugin };
 // Enough parallelism to overlap file I/O without exhausting file descriptors on huge folders.
 const IO_CONCURRENCY = 32;
 const MAX_REASON = 500;
+
+// Node's own ESM loader, whatever runs this module: a test runner or bundler that rewrites import()
+// (vitest does) would otherwise load plugins its own way, with other errors and caching.
+const USE_MAIN_LOADER = (vm.constants as { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+const nativeImport: (url: string) => Promise<Record<string, unknown>> =
+  USE_MAIN_LOADER === undefined
+    ? (url) => import(url) as Promise<Record<string, unknown>>
+    : (vm.compileFunction('return import(url)', ['url'], { importModuleDynamically: USE_MAIN_LOADER as never }) as (
+        url: string,
+      ) => Promise<Record<string, unknown>>);
 
 /**
  * Discovers, validates, imports and registers every plugin of `dirs`. Never throws for a broken
@@ -189,12 +200,14 @@ async function importEntry(plugin: CheckedPlugin, timeoutMs: number): Promise<St
     timer.unref();
   });
   try {
-    const result = await Promise.race([import(pathToFileURL(plugin.entryPath).href) as Promise<Record<string, unknown>>, timeout]);
+    const result = await Promise.race([nativeImport(pathToFileURL(plugin.entryPath).href), timeout]);
     if (result === 'timeout') return fail(who, 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT', { dir: plugin.dir, timeoutMs });
     return { ok: true, value: { plugin, module: result } };
   } catch (cause) {
-    if (cause instanceof SyntaxError) {
-      return fail(who, 'ERPC_ERR_PLUGIN_SYNTAX_ERROR', { dir: plugin.dir, reason: syntaxReason(cause) }, cause);
+    // By name, not instanceof: the error may come from another realm (test runners, vm contexts).
+    if ((cause as { name?: unknown } | null)?.name === 'SyntaxError') {
+
+      return fail(who, 'ERPC_ERR_PLUGIN_SYNTAX_ERROR', { dir: plugin.dir, reason: reasonOf(cause) }, cause);
     }
     return fail(who, 'ERPC_ERR_PLUGIN_IMPORT_FAILED', { dir: plugin.dir, reason: reasonOf(cause) }, cause);
   } finally {
@@ -285,13 +298,6 @@ function reasonOf(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   const oneLine = text.replace(/\s+/g, ' ').trim();
   return oneLine.length > MAX_REASON ? `${oneLine.slice(0, MAX_REASON)}…` : oneLine;
-}
-
-// V8 puts the file and line of a parse error on the first line of the stack, not in the message.
-function syntaxReason(err: SyntaxError): string {
-  const first = err.stack?.split('\n', 1)[0] ?? '';
-  const where = /^(file:\/\/\S+|\/\S+):(\d+)$/.exec(first);
-  return where ? `${reasonOf(err)} (${where[1]}:${where[2]})` : reasonOf(err);
 }
 
 function manifestReason(errors: readonly ErrorObject[]): string {
