@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // One run, one summary over every package. Workspace packages resolve to their TypeScript
 // source through the "@erpc/source" export condition, so tests never need a stale dist.
-const conditions = ['@erpc/source', 'node', 'import', 'module', 'default'];
+// No explicit 'import': Vite adds import/require per import kind itself. Listing 'import' forces
+// it onto require() too, so CommonJS packages with dual exports (pg → pg-pool) get the ESM build.
+const conditions = ['@erpc/source', 'node', 'module', 'default'];
 
 export default defineConfig({
   resolve: { conditions },
