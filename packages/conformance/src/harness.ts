@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import type { ConnectorLogger, HostServices, OperationContext } from '@erpc/sdk';
+import type { ConnectionRef, ConnectorLogger, HostServices, OperationContext } from '@erpc/sdk';
 
 /** Everything a plugin printed or logged while captured. */
 export interface Captured {
@@ -64,19 +64,19 @@ export async function withCapturedOutput<T>(sink: Captured, fn: () => Promise<T>
   }
 }
 
-/** An operation context like the host's: the given config, a signal, a logger into `sink`, fresh ids. */
+/** An operation context like the host's: the given config and connection, a signal, a logger into `sink`. */
 export function operationContext(
   config: Record<string, unknown>,
-  connectorType: string,
+  connection: ConnectionRef,
   sink: Captured,
   signal: AbortSignal = new AbortController().signal,
 ): OperationContext<Record<string, unknown>> {
-  return {
-    config,
-    signal,
-    logger: capturingLogger(sink),
-    connection: { id: randomUUID(), orgId: randomUUID(), connectorType },
-  };
+  return { config, signal, logger: capturingLogger(sink), connection };
+}
+
+/** A new connection identity; a check keeps one for all its operations, as a host does for a connection. */
+export function newConnection(connectorType: string): ConnectionRef {
+  return Object.freeze({ id: randomUUID(), orgId: randomUUID(), connectorType });
 }
 
 /** Thrown by {@link withTimeout} when the operation did not settle in time. */

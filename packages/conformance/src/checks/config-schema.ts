@@ -17,6 +17,13 @@ function defaults(schema: Schema, at: string): { at: string; schema: Schema; val
   return out;
 }
 
+// A flag, a number or an enumeration cannot hold a secret, whatever its name (`echoSecret: boolean`).
+function canHoldSecret(sub: Schema): boolean {
+  if (sub.enum !== undefined || sub.const !== undefined) return false;
+  const types = sub.type === undefined ? ['string'] : Array.isArray(sub.type) ? sub.type : [sub.type];
+  return types.some((t) => t === 'string' || t === 'object' || t === 'array');
+}
+
 /** Property names that look secret but are not `writeOnly` (and not inside a `writeOnly` object). */
 function unmarkedSecrets(schema: Schema, at: string, insideSecret: boolean): string[] {
   const out: string[] = [];
@@ -26,7 +33,7 @@ function unmarkedSecrets(schema: Schema, at: string, insideSecret: boolean): str
       if (!isObject(sub)) continue;
       const p = at ? `${at}.${k}` : k;
       const secret = insideSecret || sub.writeOnly === true;
-      if (!secret && looksSecret(k)) out.push(p);
+      if (!secret && looksSecret(k) && canHoldSecret(sub)) out.push(p);
       visit(sub, p, secret);
     }
   }

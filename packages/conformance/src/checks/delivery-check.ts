@@ -8,13 +8,13 @@ import { withPort } from './with-port.js';
 /** delivery-check.states: checkDelivery (when implemented) reports only the documented states. */
 export async function deliveryChecks(s: Session): Promise<CheckResult[]> {
   const id = 'delivery-check.states';
-  const type = connectorType(s);
   return [
-    await withPort(s, async (port, sink) => {
+    await withPort(s, async (port, sink, conn) => {
       if (typeof port.checkDelivery !== 'function') return skip(id, 'the plugin does not implement checkDelivery');
       const config = await validConfig(s);
-      const ctx = () => operationContext(config, type, sink);
+      const ctx = () => operationContext(config, conn, sink);
       const seen: string[] = [];
+      const refusals: string[] = [];
       try {
         const doc = sampleDocuments(s)[0]!;
         const receipt = await operate(s, sink, 'push()', () => port.push(doc, ctx()));
@@ -27,7 +27,9 @@ export async function deliveryChecks(s: Session): Promise<CheckResult[]> {
           seen.push(state);
         }
       } catch (err) {
-        return fail(id, `checkDelivery() of a delivered document threw: ${describeError(err)}`);
+        // An ERP may have no acknowledgements for this connection: a ConnectorError says so properly.
+        if (!isConnectorError(err)) return fail(id, `checkDelivery() of a delivered document threw ${describeError(err)}, not a ConnectorError`);
+        refusals.push(err.code);
       }
       // A receipt the ERP never saw: a documented state, or a ConnectorError.
       try {
@@ -41,6 +43,7 @@ export async function deliveryChecks(s: Session): Promise<CheckResult[]> {
       } catch (err) {
         if (!isConnectorError(err)) return fail(id, `checkDelivery() of an unknown receipt threw ${describeError(err)}, not a ConnectorError`);
       }
+      if (seen.length === 0) return pass(id, `no state to verify: checkDelivery() answered with ConnectorError ${refusals.join(', ')}; give a validConfig with acknowledgements to exercise it`);
       return pass(id, `states seen: ${[...new Set(seen)].join(', ')}`);
     }),
   ];

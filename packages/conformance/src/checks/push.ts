@@ -18,17 +18,16 @@ const CONCURRENT = 20;
 
 /** push.*: receipts, idempotency, 20 concurrent pushes, failures are ConnectorErrors. */
 export async function pushChecks(s: Session): Promise<CheckResult[]> {
-  const type = connectorType(s);
   const out: CheckResult[] = [];
 
   out.push(
-    await withPort(s, async (port, sink) => {
+    await withPort(s, async (port, sink, conn) => {
       const id = 'push.receipts';
       const config = await validConfig(s);
       const docs = sampleDocuments(s);
       for (const doc of docs) {
         try {
-          const r = await operate(s, sink, 'push()', () => port.push(doc, operationContext(config, type, sink)));
+          const r = await operate(s, sink, 'push()', () => port.push(doc, operationContext(config, conn, sink)));
           const problem = receiptProblem(r);
           if (problem) return fail(id, `${doc.documentType} ${JSON.stringify(doc.documentId)}: ${problem}`);
         } catch (err) {
@@ -40,15 +39,15 @@ export async function pushChecks(s: Session): Promise<CheckResult[]> {
   );
 
   out.push(
-    await withPort(s, async (port, sink) => {
+    await withPort(s, async (port, sink, conn) => {
       const id = 'push.idempotent';
       const config = await validConfig(s);
       const first = sampleDocuments(s)[0]!;
       // A retry: same pushId and key, a later createdAt as a host would send it.
       const retry = { ...first, createdAt: new Date(Date.parse(first.createdAt) + 1000).toISOString() };
       try {
-        const a = await operate(s, sink, 'push()', () => port.push(first, operationContext(config, type, sink)));
-        const b = await operate(s, sink, 'push() again', () => port.push(retry, operationContext(config, type, sink)));
+        const a = await operate(s, sink, 'push()', () => port.push(first, operationContext(config, conn, sink)));
+        const b = await operate(s, sink, 'push() again', () => port.push(retry, operationContext(config, conn, sink)));
         const problem = receiptProblem(a) ?? receiptProblem(b);
         if (problem) return fail(id, problem);
         if (a.externalRef !== b.externalRef) return fail(id, `the same idempotencyKey twice gave two externalRefs (${JSON.stringify(a.externalRef)}, ${JSON.stringify(b.externalRef)}); deduplicate on document.idempotencyKey`);
@@ -60,13 +59,13 @@ export async function pushChecks(s: Session): Promise<CheckResult[]> {
   );
 
   out.push(
-    await withPort(s, async (port, sink) => {
+    await withPort(s, async (port, sink, conn) => {
       const id = 'push.concurrent';
       const config = await validConfig(s);
       const base = sampleDocuments(s)[0]!;
       const docs = Array.from({ length: CONCURRENT }, (_, i) => freshDocument(base.documentType, `${base.documentId}-c${i}`, base.payload));
       const settled = await operate(s, sink, `${CONCURRENT} concurrent push() calls`, () =>
-        Promise.allSettled(docs.map((d) => port.push(d, operationContext(config, type, sink)))),
+        Promise.allSettled(docs.map((d) => port.push(d, operationContext(config, conn, sink)))),
       ).catch((err: unknown) => err);
       if (!Array.isArray(settled)) return fail(id, describeError(settled));
       const failed = settled.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
@@ -84,11 +83,11 @@ export async function pushChecks(s: Session): Promise<CheckResult[]> {
   if (unreachable === undefined) out.push(skip('push.errors', 'no unreachable config given (--unreachable-config) to provoke a failure'));
   else
     out.push(
-      await withPort(s, async (port, sink) => {
+      await withPort(s, async (port, sink, conn) => {
         const id = 'push.errors';
         const doc = sampleDocuments(s)[0]!;
         try {
-          const r = await operate(s, sink, 'push() on the unreachable config', () => port.push(doc, operationContext(unreachable, type, sink)));
+          const r = await operate(s, sink, 'push() on the unreachable config', () => port.push(doc, operationContext(unreachable, conn, sink)));
           return fail(id, `push() on the unreachable config resolved ${JSON.stringify(r)}; it must throw a ConnectorError`);
         } catch (err) {
           if (err instanceof TimeoutError) return fail(id, `${err.message}; honour ctx.signal and bound your own timeouts`);

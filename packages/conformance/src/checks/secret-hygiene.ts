@@ -33,7 +33,6 @@ export async function secretHygieneChecks(s: Session): Promise<CheckResult[]> {
   const canaries = new Map<string, string>([...valid.canaries].map(([k, v]) => [v, k]));
   if (unreachable) for (const [k, v] of unreachable.canaries) canaries.set(v, `${k} (unreachable config)`);
 
-  const type = connectorType(s);
   const sink: Captured = { lines: [] };
   const errors: string[] = [];
   const results: string[] = [];
@@ -56,8 +55,8 @@ export async function secretHygieneChecks(s: Session): Promise<CheckResult[]> {
   };
   await withPort(
     s,
-    async (port) => {
-      const ctx = (config: Config, signal?: AbortSignal) => operationContext(config, type, sink, signal);
+    async (port, _sink, conn) => {
+      const ctx = (config: Config, signal?: AbortSignal) => operationContext(config, conn, sink, signal);
       const docs = sampleDocuments(s);
       await run('testConnection()', () => port.testConnection(ctx(valid.config)));
       let receipt: PushReceipt | undefined;

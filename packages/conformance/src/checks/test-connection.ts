@@ -6,14 +6,13 @@ import { withPort } from './with-port.js';
 
 /** test-connection.*: ok with a valid config, ok:false (no throw) when unreachable, prompt on abort. */
 export async function testConnectionChecks(s: Session): Promise<CheckResult[]> {
-  const type = connectorType(s);
   const out: CheckResult[] = [];
 
   out.push(
-    await withPort(s, async (port, sink) => {
+    await withPort(s, async (port, sink, conn) => {
       const id = 'test-connection.ok';
       try {
-        const ctx = operationContext(await validConfig(s), type, sink);
+        const ctx = operationContext(await validConfig(s), conn, sink);
         const r = await operate(s, sink, 'testConnection()', () => port.testConnection(ctx));
         if (typeof r !== 'object' || r === null) return fail(id, `testConnection() resolved ${JSON.stringify(r)}, not { ok, latencyMs }`);
         if (r.ok !== true) return fail(id, `testConnection() with the valid config gave ok: ${JSON.stringify(r.ok)}${r.message ? ` (${r.message})` : ''}`);
@@ -29,10 +28,10 @@ export async function testConnectionChecks(s: Session): Promise<CheckResult[]> {
   if (unreachable === undefined) out.push(skip('test-connection.unreachable', 'no unreachable config given (--unreachable-config)'));
   else
     out.push(
-      await withPort(s, async (port, sink) => {
+      await withPort(s, async (port, sink, conn) => {
         const id = 'test-connection.unreachable';
         try {
-          const ctx = operationContext(unreachable, type, sink);
+          const ctx = operationContext(unreachable, conn, sink);
           const r = await operate(s, sink, 'testConnection() on the unreachable config', () => port.testConnection(ctx));
           if (typeof r !== 'object' || r === null || r.ok !== false) return fail(id, `testConnection() on the unreachable config gave ${JSON.stringify(r)}; expected ok: false`);
           if (typeof r.latencyMs !== 'number' || !Number.isFinite(r.latencyMs)) return fail(id, `latencyMs must be a number, got ${JSON.stringify(r.latencyMs)}`);
@@ -46,13 +45,13 @@ export async function testConnectionChecks(s: Session): Promise<CheckResult[]> {
     );
 
   out.push(
-    await withPort(s, async (port, sink) => {
+    await withPort(s, async (port, sink, conn) => {
       const id = 'test-connection.aborted';
       const controller = new AbortController();
       controller.abort(new Error('aborted by the conformance kit'));
       const started = performance.now();
       try {
-        const ctx = operationContext(await validConfig(s), type, sink, controller.signal);
+        const ctx = operationContext(await validConfig(s), conn, sink, controller.signal);
         await operate(s, sink, 'testConnection() with an aborted signal', () => port.testConnection(ctx), s.timeouts.abortMs);
       } catch (err) {
         if (err instanceof TimeoutError) return fail(id, `with an already-aborted signal, testConnection() ${err.message.replace(/^.*did not/, 'did not')}; check ctx.signal.aborted and pass the signal on`);
