@@ -51,7 +51,7 @@ const MAX_REASON = 500;
 
 // Node's own ESM loader, whatever runs this module: a test runner or bundler that rewrites import()
 // (vitest does) would otherwise load plugins its own way, with other errors and caching.
-const USE_MAIN_LOADER = (vm.constants as { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+const USE_MAIN_LOADER: unknown = (vm.constants as Record<string, unknown> | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
 const nativeImport: (url: string) => Promise<Record<string, unknown>> =
   USE_MAIN_LOADER === undefined
     ? (url) => import(url) as Promise<Record<string, unknown>>
