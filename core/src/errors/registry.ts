@@ -1,6 +1,7 @@
 import type { ErrorSpec } from './error-spec.js';
 import { generalErrors } from './codes/general.js';
 import { pluginErrors } from './codes/plugins.js';
+import { storageErrors } from './codes/storage.js';
 import { configErrors } from './codes/config.js';
 import { keyErrors } from './codes/keys.js';
 import { rotationErrors } from './codes/rotation.js';
@@ -13,6 +14,7 @@ import { pushErrors } from './codes/push.js';
 export const ERROR_REGISTRY = {
   ...generalErrors,
   ...pluginErrors,
+  ...storageErrors,
   ...configErrors,
   ...keyErrors,
   ...rotationErrors,

@@ -1,0 +1,75 @@
+import type { Knex } from 'knex';
+import { ErpcError, isErpcError } from '../errors/index.js';
+import { databaseTarget } from './database.js';
+
+interface DbError {
+  code?: unknown;
+  constraint?: unknown;
+  message?: unknown;
+  name?: unknown;
+}
+
+/**
+ * True for a unique violation (SQLSTATE 23505). Both `pg` and PGlite throw errors carrying the
+ * server's `code` and `constraint` (the index name for a unique index); with `name`, only a
+ * violation of that constraint or index counts.
+ */
+export function isUniqueViolation(err: unknown, name?: string): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as DbError;
+  if (e.code !== '23505') return false;
+  return name === undefined || e.constraint === name;
+}
+
+// Connection-level failures of pg (Node socket errors) and PostgreSQL's SQLSTATEs for them.
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', '57P03']);
+const AUTH = new Set(['28P01', '28000']);
+
+/** The message of a low-level error with every occurrence of `secret` blanked out. */
+function reasonOf(err: unknown, secret: string | undefined): string {
+  let reason = err instanceof Error ? err.message : String(err);
+  if (secret !== undefined && secret.length > 0) reason = reason.split(secret).join('***');
+  return reason.replace(/postgres(ql)?:\/\/[^\s]*/gi, '<database url>');
+}
+
+function passwordOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const p = new URL(url).password;
+    return p === '' ? undefined : decodeURIComponent(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Maps a failure to reach or use the database to an ERPC_ERR_STORAGE_* error naming host:port
+ * (never the user's password, never the URL). Errors that are not about the connection are
+ * returned unchanged.
+ */
+export function toStorageError(err: unknown, knex: Knex | Knex.Transaction, url?: string): unknown {
+  if (isErpcError(err) || typeof err !== 'object' || err === null) return err;
+  const e = err as DbError;
+  const target = databaseTarget(knex);
+  const reason = reasonOf(err, passwordOf(url));
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code !== undefined && AUTH.has(code)) return new ErpcError('ERPC_ERR_STORAGE_AUTH_FAILED', { target, reason }, { cause: err });
+  if (code === '3D000') return new ErpcError('ERPC_ERR_STORAGE_DATABASE_MISSING', { target }, { cause: err });
+  if ((code !== undefined && UNREACHABLE.has(code)) || /connection terminated|timeout expired/i.test(reason)) {
+    return new ErpcError('ERPC_ERR_STORAGE_UNAVAILABLE', { target, reason }, { cause: err });
+  }
+  if (e.name === 'KnexTimeoutError') {
+    const timeoutMs = (knex as unknown as { client: { config: { acquireConnectionTimeout?: number } } }).client.config.acquireConnectionTimeout;
+    return new ErpcError('ERPC_ERR_STORAGE_BUSY', { target, timeoutMs: timeoutMs ?? 'the configured' }, { cause: err });
+  }
+  return err;
+}
+
+/** Runs `select 1`: resolves when the database answers, else throws an ERPC_ERR_STORAGE_* error. */
+export async function checkDatabase(knex: Knex, url?: string): Promise<void> {
+  try {
+    await knex.raw('select 1');
+  } catch (err) {
+    throw toStorageError(err, knex, url);
+  }
+}

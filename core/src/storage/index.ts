@@ -1,0 +1,29 @@
+export {
+  createDatabase,
+  closeDatabase,
+  databaseKind,
+  databaseTarget,
+  defaultDataDir,
+  describeDatabaseUrl,
+  type DatabaseKind,
+  type DatabaseOptions,
+} from './database.js';
+export { isUniqueViolation, toStorageError, checkDatabase } from './errors.js';
+export { migrateLatest, migrationStatus, knownMigrations, MIGRATIONS_TABLE, type MigrateResult, type MigrationStatus } from './migrator.js';
+export { migrationSource, MIGRATIONS, type MigrationModule } from './migrations/index.js';
+export { listen, type Listener } from './listen.js';
+export type { Db, KeysetCursor, PageOptions } from './repositories/rows.js';
+export { OrganizationRepository, type OrganizationRow } from './repositories/organization-repository.js';
+export { ApiKeyRepository, type ApiKeyRow } from './repositories/api-key-repository.js';
+export {
+  ConnectionRepository,
+  type ConnectionRow,
+  type ConnectionStatus,
+  type ConnectionPatch,
+  type NewConnection,
+  type TestOutcome,
+} from './repositories/connection-repository.js';
+// Names the container binds (kept so composition code written against them keeps working).
+export { OrganizationRepository as KnexOrganizationRepository } from './repositories/organization-repository.js';
+export { ApiKeyRepository as KnexApiKeyRepository } from './repositories/api-key-repository.js';
+export { ConnectionRepository as KnexConnectionRepository } from './repositories/connection-repository.js';

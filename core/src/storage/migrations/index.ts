@@ -1,0 +1,34 @@
+import type { Knex } from 'knex';
+import * as m0001 from './0001_initial.js';
+import * as m0002 from './0002_push.js';
+
+/** A migration module: `up`, and `down` where one makes sense. */
+export interface MigrationModule {
+  up(knex: Knex): Promise<void>;
+  down?(knex: Knex): Promise<void>;
+}
+
+/**
+ * Every migration, in order. Names carry no file extension, so a database migrated from source
+ * (vitest, .ts) and from dist (.js) records the same names. Append new ones; never rename.
+ */
+export const MIGRATIONS: ReadonlyArray<readonly [name: string, module: MigrationModule]> = [
+  ['0001_initial', m0001],
+  ['0002_push', m0002],
+];
+
+/** knex's MigrationSource over {@link MIGRATIONS}: no directory scanning, works from source and dist. */
+export const migrationSource: Knex.MigrationSource<string> = {
+  async getMigrations() {
+    return MIGRATIONS.map(([name]) => name);
+  },
+  getMigrationName(name) {
+    return name;
+  },
+  async getMigration(name) {
+    const found = MIGRATIONS.find(([n]) => n === name);
+    if (found === undefined) throw new Error(`Unknown migration ${name}`);
+    const [, module] = found;
+    return { up: (knex: Knex) => module.up(knex), down: (knex: Knex) => (module.down ?? (async () => undefined))(knex) };
+  },
+};
