@@ -28,6 +28,8 @@ export const TOKENS = {
   ApiKeyService: Symbol.for('erpc.ApiKeyService'),
   PushRepository: Symbol.for('erpc.PushRepository'),
   PushService: Symbol.for('erpc.PushService'),
+  /** PushSignal: in-process wake-up of workers after a push is accepted. */
+  PushSignal: Symbol.for('erpc.PushSignal'),
   Metrics: Symbol.for('erpc.Metrics'),
 } as const;
 
