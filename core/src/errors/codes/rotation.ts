@@ -16,6 +16,11 @@ export const rotationErrors = {
     message:
       'Key rotation finished with {failed} row(s) that do not decrypt and {remaining} row(s) still under an old key. The rows are listed above (connection id and reason); fix or delete them, then run `pnpm erpc keys rotate` again.',
   },
+  ERPC_ERR_EMBEDDED_DB_IN_USE: {
+    status: 409,
+    message:
+      '`erpc serve` is running on the embedded database in {dataDir}, and only one process can open it. Stop the server, run the command, then start it again (or use PostgreSQL through DATABASE_URL to run it online).',
+  },
   ERPC_ERR_IMPORT_FILE_UNREADABLE: {
     status: 400,
     message: 'The import file {path} cannot be read ({reason}).',
