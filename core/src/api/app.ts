@@ -12,12 +12,13 @@ import { connectionRoutes } from './routes/connections.js';
 import { connectorTypeRoutes } from './routes/connector-types.js';
 import { healthRoutes, type HealthCheck } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { pushRoutes } from './routes/pushes.js';
 
 /**
  * Route files mounted under /v1, behind API-key auth. To add a resource: write
  * `routes/<resource>.ts` exporting a `FastifyPluginAsync<RouteDeps>` and add it here.
  */
-const V1_ROUTES: FastifyPluginAsync<RouteDeps>[] = [connectorTypeRoutes, connectionRoutes];
+const V1_ROUTES: FastifyPluginAsync<RouteDeps>[] = [connectorTypeRoutes, connectionRoutes, pushRoutes];
 
 /** Route files mounted at the root without auth (operations endpoints). */
 const PUBLIC_ROUTES: FastifyPluginAsync<RouteDeps>[] = [metricsRoutes];
