@@ -1,7 +1,7 @@
 import { readFile, realpath } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import vm from 'node:vm';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import semver from 'semver';
 import {
@@ -49,15 +49,8 @@ type Step<T> = { ok: true; value: T } | { ok: false; failure: FailedPlugin };
 const IO_CONCURRENCY = 32;
 const MAX_REASON = 500;
 
-// Node's own ESM loader, whatever runs this module: a test runner or bundler that rewrites import()
-// (vitest does) would otherwise load plugins its own way, with other errors and caching.
-const USE_MAIN_LOADER: unknown = (vm.constants as Record<string, unknown> | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-const nativeImport: (url: string) => Promise<Record<string, unknown>> =
-  USE_MAIN_LOADER === undefined
-    ? (url) => import(url) as Promise<Record<string, unknown>>
-    : (vm.compileFunction('return import(url)', ['url'], { importModuleDynamically: USE_MAIN_LOADER as never }) as (
-        url: string,
-      ) => Promise<Record<string, unknown>>);
+// A .cjs helper, loaded by Node's require: its import() is never rewritten by a test runner.
+const nativeImport = createRequire(import.meta.url)('./native-import.cjs') as (url: string) => Promise<Record<string, unknown>>;
 
 /**
  * Discovers, validates, imports and registers every plugin of `dirs`. Never throws for a broken
