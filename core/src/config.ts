@@ -16,12 +16,15 @@ export interface AppConfig {
   readonly pluginImportTimeoutMs: number;
   /** Minimum level of the host's log lines (stderr). */
   readonly logLevel: LogLevel;
+  /** Time limit of a connection test (ERPC_TEST_TIMEOUT_MS, default 10000). */
+  readonly connectionTestTimeoutMs: number;
 }
 
 /** The environment variables loadAppConfig reads. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export const DEFAULT_PLUGIN_IMPORT_TIMEOUT_MS = 10_000;
+export const DEFAULT_TEST_TIMEOUT_MS = 10_000;
 
 /**
  * Reads the AppConfig from `env`. Relative paths are resolved against `cwd`.
@@ -29,13 +32,15 @@ export const DEFAULT_PLUGIN_IMPORT_TIMEOUT_MS = 10_000;
  *
  * - `ERPC_PLUGIN_DIRS`: plugin folders separated by `:` (default `./plugins`);
  * - `ERPC_PLUGIN_IMPORT_TIMEOUT_MS`: positive integer (default 10000);
- * - `ERPC_LOG_LEVEL`: one of {@link LOG_LEVELS} (default `info`).
+ * - `ERPC_LOG_LEVEL`: one of {@link LOG_LEVELS} (default `info`);
+ * - `ERPC_TEST_TIMEOUT_MS`: time limit of a connection test (default 10000).
  */
 export function loadAppConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
   return {
     pluginDirs: parsePluginDirs(env.ERPC_PLUGIN_DIRS, cwd),
     pluginImportTimeoutMs: parsePositiveInt('ERPC_PLUGIN_IMPORT_TIMEOUT_MS', env.ERPC_PLUGIN_IMPORT_TIMEOUT_MS, DEFAULT_PLUGIN_IMPORT_TIMEOUT_MS),
     logLevel: parseLogLevel(env.ERPC_LOG_LEVEL),
+    connectionTestTimeoutMs: parsePositiveInt('ERPC_TEST_TIMEOUT_MS', env.ERPC_TEST_TIMEOUT_MS, DEFAULT_TEST_TIMEOUT_MS),
   };
 }
 

@@ -8,6 +8,15 @@ import { ConnectorRegistry, type PortBindings } from './plugins/connector-regist
 import { loadPlugins } from './plugins/plugin-loader.js';
 import type { PluginLoadReport } from './plugins/types.js';
 import { TOKENS, connectorToken } from './tokens.js';
+import type { Knex } from 'knex';
+import { ConfigCipher, type Keyring } from './crypto/index.js';
+import { Metrics } from './observability/metrics.js';
+import { KnexApiKeyRepository, KnexConnectionRepository, KnexOrganizationRepository } from './storage/index.js';
+import { ConnectionService } from './connections/connection-service.js';
+import { ApiKeyService } from './auth/api-key-service.js';
+import { OrganizationService } from './auth/organization-service.js';
+import { PushSignal } from './push/push-signal.js';
+import { createPushService } from './push/push-runtime.js';
 
 /** Replacements for the defaults createContainer registers (tests, embedding applications). */
 export interface ContainerOverrides {
@@ -65,4 +74,30 @@ export async function loadConnectors(c: DependencyContainer): Promise<PluginLoad
     registry: c.resolve<ConnectorRegistry>(TOKENS.ConnectorRegistry),
     logger: c.resolve<Logger>(TOKENS.Logger).child({ component: 'plugins' }),
   });
+}
+
+/** What {@link registerHostServices} binds: the opened database and the loaded keys. */
+export interface HostResources {
+  db: Knex;
+  keyring: Keyring;
+  /** Collect process metrics (a real server; tests build many hosts). */
+  metricsDefaults?: boolean;
+}
+
+/** Registers storage, crypto and the services of connections, organisations and API keys (singletons). */
+export function registerHostServices(c: DependencyContainer, resources: HostResources): void {
+  const single = <T>(token: symbol, make: (dc: DependencyContainer) => T) => c.register<T>(token, { useFactory: instanceCachingFactory<T>(make) });
+  c.register<Knex>(TOKENS.Db, { useValue: resources.db });
+  c.register<Keyring>(TOKENS.Keyring, { useValue: resources.keyring });
+  single(TOKENS.ConfigCipher, () => new ConfigCipher(resources.keyring));
+  single(TOKENS.Metrics, () => new Metrics({ defaultMetrics: resources.metricsDefaults === true }));
+  single(TOKENS.ConnectionRepository, () => new KnexConnectionRepository(resources.db));
+  single(TOKENS.OrganizationRepository, () => new KnexOrganizationRepository(resources.db));
+  single(TOKENS.ApiKeyRepository, () => new KnexApiKeyRepository(resources.db));
+  single(TOKENS.ConnectionService, (dc) => dc.resolve(ConnectionService));
+  single(TOKENS.ApiKeyService, (dc) => dc.resolve(ApiKeyService));
+  single(TOKENS.OrganizationService, (dc) => dc.resolve(OrganizationService));
+  single(TOKENS.PushSignal, () => new PushSignal());
+  const databaseKind = (resources.db.client as { config?: { client?: unknown } }).config?.client === 'pg' ? 'postgres' : 'pglite';
+  single(TOKENS.PushService, (dc) => createPushService(dc, databaseKind));
 }

@@ -97,7 +97,7 @@ export class ConnectionService {
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.AppConfig) config: AppConfig,
   ) {
-    this.#testTimeoutMs = (config as { connectionTestTimeoutMs?: number }).connectionTestTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
+    this.#testTimeoutMs = config.connectionTestTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
   }
 
   /** Checks a config against the connector's schema without storing anything. */

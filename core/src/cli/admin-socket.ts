@@ -1,0 +1,114 @@
+import { chmod, unlink } from 'node:fs/promises';
+import { createServer, request, type Server } from 'node:http';
+import path from 'node:path';
+import type { ApiKeyService } from '../auth/api-key-service.js';
+import type { OrganizationService } from '../auth/organization-service.js';
+import { ERROR_REGISTRY, ErpcError, isErpcError, type ErrorCode } from '../errors/index.js';
+import { TOKENS } from '../tokens.js';
+import { dataDirOf, withHost, type Host } from './host-context.js';
+
+/**
+ * The embedded database (PGlite) belongs to one process. While `erpc serve` runs on it, the admin
+ * commands (`orgs …`, `api-keys …`) reach the database through this Unix socket in the data
+ * directory (mode 0600, in a 0700 directory) instead of opening it a second time.
+ * See docs/adr (admin socket).
+ */
+export const ADMIN_SOCKET_FILE = 'admin.sock';
+
+export type AdminOp = 'orgs.create' | 'orgs.list' | 'apiKeys.create' | 'apiKeys.revoke' | 'apiKeys.list';
+
+async function dispatch(host: Host, op: AdminOp, args: Record<string, string>): Promise<unknown> {
+  const orgs = host.resolve<OrganizationService>(TOKENS.OrganizationService);
+  const keys = host.resolve<ApiKeyService>(TOKENS.ApiKeyService);
+  switch (op) {
+    case 'orgs.create':
+      return orgs.create(String(args.name));
+    case 'orgs.list':
+      return orgs.list();
+    case 'apiKeys.create':
+      return keys.create(String(args.orgId));
+    case 'apiKeys.revoke':
+      return keys.revoke(String(args.keyId)).then(() => ({}));
+    case 'apiKeys.list':
+      return keys.list(String(args.orgId));
+    default:
+      throw new ErpcError('ERPC_ERR_USAGE', { reason: 'unknown admin operation' });
+  }
+}
+
+/** Starts the admin socket of a serving host on the embedded database. */
+export async function startAdminSocket(host: Host, dataDir: string): Promise<{ close(): Promise<void> }> {
+  const socketPath = path.join(dataDir, ADMIN_SOCKET_FILE);
+  // A socket file left by a crashed server: nothing answers on it (we hold the database now).
+  await unlink(socketPath).catch(() => undefined);
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        let status = 200;
+        let body: unknown;
+        try {
+          const { op, args } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { op: AdminOp; args: Record<string, string> };
+          body = { result: await dispatch(host, op, args ?? {}) };
+        } catch (err) {
+          const e = isErpcError(err) ? err : new ErpcError('ERPC_ERR_INTERNAL', {}, { cause: err });
+          if (!isErpcError(err)) host.logger.error({ err }, 'admin socket request failed');
+          status = e.status;
+          body = e.toBody();
+        }
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      })();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  await chmod(socketPath, 0o600);
+  return {
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * Calls a running server's admin socket. Resolves `{ reached: false }` when no server listens
+ * there (no socket file, or a stale one), so the caller opens the database itself.
+ */
+export function callAdminSocket(dataDir: string, op: AdminOp, args: Record<string, string> = {}): Promise<{ reached: false } | { reached: true; result: unknown }> {
+  const socketPath = path.join(dataDir, ADMIN_SOCKET_FILE);
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { result?: unknown; error?: { code: string; message: string } };
+          if (body.error !== undefined) {
+            const code = (body.error.code in ERROR_REGISTRY ? body.error.code : 'ERPC_ERR_INTERNAL') as ErrorCode;
+            reject(new ErpcError(code, {}, { message: body.error.message }));
+          } else resolve({ reached: true, result: body.result });
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') resolve({ reached: false });
+      else reject(err);
+    });
+    req.end(JSON.stringify({ op, args }));
+  });
+}
+
+/**
+ * Runs an admin operation: through a running server's admin socket on the embedded default,
+ * else directly on the database (PostgreSQL, or the embedded one when no server holds it).
+ */
+export async function runAdmin<T>(op: AdminOp, args: Record<string, string>, direct: (host: Host) => Promise<T>): Promise<T> {
+  if (process.env.DATABASE_URL === undefined || process.env.DATABASE_URL.trim() === '') {
+    const viaServer = await callAdminSocket(dataDirOf(process.env), op, args);
+    if (viaServer.reached) return viaServer.result as T;
+  }
+  return withHost(direct);
+}

@@ -1,0 +1,110 @@
+import type { Command } from 'commander';
+import { buildApp } from '../../api/app.js';
+import type { OrganizationService } from '../../auth/organization-service.js';
+import { ErpcError } from '../../errors/index.js';
+import { TOKENS } from '../../tokens.js';
+import { EXIT, action, type CliCommand } from '../command.js';
+import { startAdminSocket } from '../admin-socket.js';
+import { dataDirOf, openHost, type Host } from '../host-context.js';
+import { pushWorkerService } from './serve-worker.js';
+
+/**
+ * Something that runs beside the HTTP server for the life of `erpc serve` (e.g. the push
+ * worker): started once the server listens, stopped before the database closes.
+ */
+export interface BackgroundService {
+  readonly name: string;
+  start(host: Host): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
+/**
+ * Factories of the background services `serve` runs in-process. Add one here (e.g. the push
+ * worker) and it starts and stops with the server.
+ */
+export const backgroundServices: ((host: Host, opts: { worker?: boolean }) => BackgroundService | undefined)[] = [pushWorkerService];
+
+interface Options {
+  worker?: boolean;
+  port?: string;
+  host?: string;
+}
+
+function parsePort(raw: string | undefined): number {
+  const value = raw === undefined || raw.trim() === '' ? 3000 : Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new ErpcError('ERPC_ERR_USAGE', { reason: 'the port (--port or PORT) must be an integer from 0 to 65535' });
+  }
+  return value;
+}
+
+/** `erpc serve [--port N] [--host H]`: migrate, load plugins, serve the HTTP API until SIGINT/SIGTERM. */
+export const serveCommand: CliCommand = {
+  register(program: Command) {
+    program
+      .command('serve')
+      .description('run the HTTP API (migrates the database and loads the plugins first)')
+      .option('--port <n>', 'port to listen on (0: any free port); default $PORT or 3000')
+      .option('--host <h>', 'address to listen on; default $HOST or 127.0.0.1')
+      .option('--no-worker', 'do not deliver pushes in this process (run `erpc worker` processes instead)')
+      .action(
+        action(async (opts: Options) => {
+          const port = parsePort(opts.port ?? process.env.PORT);
+          const hostname = opts.host ?? process.env.HOST ?? '127.0.0.1';
+          // Keys are checked and the database migrated before any listener opens.
+          const host = await openHost({ env: process.env, metricsDefaults: true });
+          const logger = host.logger;
+          const app = await buildApp(host.container);
+          const services: BackgroundService[] = [];
+          const embedded = process.env.DATABASE_URL === undefined || process.env.DATABASE_URL.trim() === '';
+          let admin: { close(): Promise<void> } | undefined;
+          let stopping: Promise<void> | undefined;
+          const stop = (signal: string): Promise<void> => {
+            stopping ??= (async () => {
+              logger.info({ signal }, 'shutting down');
+              await app.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server failed'));
+              await admin?.close();
+              for (const s of [...services].reverse()) {
+                await Promise.resolve(s.stop()).catch((err: unknown) => logger.error({ err, service: s.name }, 'stopping a background service failed'));
+              }
+              await host.close();
+            })();
+            return stopping;
+          };
+          const done = new Promise<void>((resolve) => {
+            const onSignal = (signal: NodeJS.Signals) => void stop(signal).then(resolve);
+            process.once('SIGINT', onSignal);
+            process.once('SIGTERM', onSignal);
+          });
+          try {
+            await app.listen({ port, host: hostname });
+          } catch (err) {
+            await host.close();
+            throw err;
+          }
+          // The embedded database belongs to this process now: admin commands go through its socket.
+          if (embedded) admin = await startAdminSocket(host, dataDirOf(process.env));
+          const address = app.server.address();
+          const boundPort = typeof address === 'object' && address !== null ? address.port : port;
+          const shownHost = hostname.includes(':') ? `[${hostname}]` : hostname;
+          const url = `http://${shownHost}:${boundPort}`;
+          logger.info({ url, docs: `${url}/docs` }, `erpc listening on ${url}`);
+          process.stdout.write(`erpc listening on ${url} (API docs: ${url}/docs)\n`);
+          for (const factory of backgroundServices) {
+            const service = factory(host, opts);
+            if (service === undefined) continue;
+            await service.start(host);
+            services.push(service);
+          }
+          const orgCount = await host.resolve<OrganizationService>(TOKENS.OrganizationService).count();
+          if (orgCount === 0) {
+            process.stdout.write(
+              'No organisation yet. Create one (it prints an API key) with:\n\n  pnpm erpc orgs create Acme --json\n\n',
+            );
+          }
+          await done;
+          return EXIT.OK;
+        }),
+      );
+  },
+};
