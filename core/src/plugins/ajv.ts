@@ -26,9 +26,8 @@ export function configSchemaAjv(): AjvInstance {
 
 /** Validates a manifest (the `erpc` field) against @erpc/sdk's manifest schema: null when valid, else Ajv's errors. */
 export function manifestErrors(data: unknown): ErrorObject[] | null {
-  if (manifestValidator === undefined) {
-    const ajv = new Ajv2020({ strict: true, allErrors: true });
-    manifestValidator = ajv.compile<PluginManifest>(manifestSchema as Record<string, unknown>);
-  }
+  // Same instance as the config schemas: compiling the draft 2020-12 meta-schema is the largest
+  // fixed cost of a load, paid once.
+  manifestValidator ??= configSchemaAjv().compile<PluginManifest>(manifestSchema as Record<string, unknown>);
   return manifestValidator(data) ? null : (manifestValidator.errors ?? []);
 }

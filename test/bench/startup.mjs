@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// pnpm bench:startup [--n 200] [--rounds 7]
+//
+// Plugin start-up cost of the host (discover + validate manifests + compile config schemas +
+// import entries + create + register, through the built core dist) beside a bare import() of the
+// same N entry modules.
+//
+// Fairness: every measurement runs in a fresh Node process, so neither side finds the modules in
+// the ESM cache; both read the same generated files, so the OS page cache is equally warm (a
+// warm-up round of each is run first and discarded). Rounds alternate which side runs first, and
+// the medians are reported. The host's own modules (core, Ajv, pino, tsyringe) are imported before
+// its timer starts, like the bare side's Node bootstrap: both time only the per-plugin work.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
+};
+const n = Number(opt('n', '200'));
+const entryOf = (dir, i) => path.join(dir, `bench-plugin-${String(i).padStart(5, '0')}`, 'index.js');
+
+const child = opt('child', undefined);
+if (child !== undefined) {
+  const dir = opt('dir', '');
+  if (child === 'bare') {
+    const urls = Array.from({ length: n }, (_, i) => pathToFileURL(entryOf(dir, i)).href);
+    const t0 = performance.now();
+    const mods = await Promise.all(urls.map((u) => import(u)));
+    const ms = performance.now() - t0;
+    if (mods.length !== n || mods.some((m) => m.default?.$$type !== 'erpc.connector')) throw new Error('bare import went wrong');
+    process.stdout.write(JSON.stringify({ ms }));
+  } else {
+    const dist = (m) => import(pathToFileURL(path.join(root, 'core/dist', m)).href);
+    const core = { ...(await dist('config.js')), ...(await dist('container.js')), ...(await dist('logging/logger.js')) };
+    const config = { ...core.loadAppConfig({}), pluginDirs: [dir] };
+    const container = core.createContainer(config, { logger: core.createLogger({ level: 'silent' }) });
+    const t0 = performance.now();
+    const report = await core.loadConnectors(container);
+    const ms = performance.now() - t0;
+    if (report.loaded.length !== n || report.failed.length !== 0) throw new Error(`host loaded ${report.loaded.length}, failed ${report.failed.length}`);
+    process.stdout.write(JSON.stringify({ ms }));
+  }
+  process.exit(0);
+}
+
+const rounds = Number(opt('rounds', '7'));
+const dir = mkdtempSync(path.join(os.tmpdir(), 'erpc-bench-startup-'));
+try {
+  for (let i = 0; i < n; i++) {
+    const type = `BENCH_${String(i).padStart(5, '0')}`;
+    const pdir = path.dirname(entryOf(dir, i));
+    mkdirSync(pdir, { recursive: true });
+    writeFileSync(
+      path.join(pdir, 'package.json'),
+      JSON.stringify({
+        name: `@bench/plugin-${i}`,
+        version: '1.0.0',
+        type: 'module',
+        erpc: { manifestVersion: 1, connectorType: type, entry: './index.js', configSchema: './config.schema.json', sdk: '^1.0.0' },
+      }),
+    );
+    // Each schema differs (its own property name), so no cache can share work between plugins.
+    writeFileSync(
+      path.join(pdir, 'config.schema.json'),
+      JSON.stringify({
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        type: 'object',
+        required: [`endpoint${i}`],
+        additionalProperties: false,
+        properties: { [`endpoint${i}`]: { type: 'string', format: 'uri' }, apiKey: { type: 'string', writeOnly: true } },
+      }),
+    );
+    writeFileSync(
+      path.join(pdir, 'index.js'),
+      `export default { $$type: 'erpc.connector', apiVersion: 1, connectorType: '${type}', create() { return { async testConnection() { return { ok: true, latencyMs: 0 }; }, async push(d) { return { externalRef: d.pushId }; } }; } };\n`,
+    );
+  }
+  const measure = (kind) => {
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', kind, '--dir', dir, '--n', String(n)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${kind} child failed: ${r.stderr}`);
+    return JSON.parse(r.stdout).ms;
+  };
+  measure('host');
+  measure('bare');
+  const host = [];
+  const bare = [];
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      host.push(measure('host'));
+      bare.push(measure('bare'));
+    } else {
+      bare.push(measure('bare'));
+      host.push(measure('host'));
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const h = median(host);
+  const b = median(bare);
+  const fmt = (x) => `${x.toFixed(1)} ms`;
+  console.log(`bench:startup  ${n} plugins, ${rounds} rounds (median), Node ${process.version}, ${os.cpus().length} cores`);
+  console.log(`  host  discover+validate+import+register  ${fmt(h)}   (min ${fmt(Math.min(...host))}, max ${fmt(Math.max(...host))})`);
+  console.log(`  bare  import() of the same ${n} entries   ${fmt(b)}   (min ${fmt(Math.min(...bare))}, max ${fmt(Math.max(...bare))})`);
+  console.log(`  ratio host/bare  ${(h / b).toFixed(2)}   (target <= 1.5, host < 1000 ms)`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
