@@ -33,9 +33,29 @@ export interface DatabaseOptions {
    * default 5 000). See the PGlite note in {@link createDatabase}.
    */
   acquireConnectionTimeoutMs?: number | undefined;
+  /** Where knex's own warnings go (default: stderr, without connection-error stacks; see {@link quietKnexLog}). */
+  log?: Knex.Config['log'];
   /** Environment for defaults (ERPC_DATA_DIR); default process.env. */
   env?: NodeJS.ProcessEnv | undefined;
 }
+
+/**
+ * knex logs every failed connection attempt with its stack on stderr; the failure also reaches the
+ * caller, which maps it to an ERPC_ERR_STORAGE_* error, so those lines are dropped here.
+ */
+export const quietKnexLog: NonNullable<Knex.Config['log']> = {
+  warn(message: unknown) {
+    if (typeof message === 'string' && /^(Acquire connection error|Connection Error)/.test(message)) return;
+    process.stderr.write(`knex: ${String(message)}\n`);
+  },
+  error(message: unknown) {
+    process.stderr.write(`knex: ${String(message)}\n`);
+  },
+  deprecate(method: string, alternative: string) {
+    process.stderr.write(`knex: ${method} is deprecated, use ${alternative}\n`);
+  },
+  debug() {},
+};
 
 const kinds = new WeakMap<object, DatabaseKind>();
 const targets = new WeakMap<object, string>();
@@ -88,6 +108,7 @@ export function createDatabase(options: DatabaseOptions = {}): Knex {
       connection: { connectionString: url, connectionTimeoutMillis: 10_000 },
       pool: { min: 0, max: options.poolMax ?? 10 },
       acquireConnectionTimeout: options.acquireConnectionTimeoutMs ?? 10_000,
+      log: options.log ?? quietKnexLog,
     });
     remember(knex, 'postgres', describeDatabaseUrl(url));
     return knex;
@@ -118,6 +139,7 @@ export function createDatabase(options: DatabaseOptions = {}): Knex {
     // knex-pglite takes an existing instance through a connection function.
     connection: (() => ({ pglite: instance })) as unknown as Knex.StaticConnectionConfig,
     acquireConnectionTimeout: options.acquireConnectionTimeoutMs ?? 5_000,
+    log: options.log ?? quietKnexLog,
   });
   remember(knex, 'pglite', target);
   return knex;

@@ -9,8 +9,13 @@
  * or, by hand: `const t = await createTestDatabase('postgres'); … await t.destroy();`
  * `t.url` reaches the same database (schema) from other processes: pass it as DATABASE_URL.
  */
-import { randomBytes } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'vitest';
@@ -75,18 +80,53 @@ export async function createTestDatabase(backend: BackendName = 'pglite'): Promi
 // ---- PGlite: clone a migrated snapshot (made once per worker process) -------------------------
 
 let snapshot: Promise<Blob> | undefined;
+let engine: Promise<PGliteOptions> | undefined;
 
-/** A dump of an in-memory PGlite with every migration applied; cold start + migrate happen once. */
+const here = path.dirname(fileURLToPath(import.meta.url));
+const migrationsDir = path.resolve(here, '../../src/storage/migrations');
+
+/** PGlite's compiled WebAssembly and file-system bundle, made once per process and shared by clones. */
+function pgliteEngine(): Promise<PGliteOptions> {
+  engine ??= (async () => {
+    const dist = path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+    const [wasm, initdb, bundle] = await Promise.all(['pglite.wasm', 'initdb.wasm', 'pglite.data'].map((f) => readFile(path.join(dist, f))));
+    return {
+      pgliteWasmModule: await WebAssembly.compile(wasm!),
+      initdbWasmModule: await WebAssembly.compile(initdb!),
+      fsBundle: new Blob([bundle!]),
+    };
+  })();
+  return engine;
+}
+
+/**
+ * A dump of an in-memory PGlite with every migration applied. Cold start + migrate happen once per
+ * version of the migrations: the dump is cached in the OS temp folder under a hash of the
+ * migration sources (shared by every test file and worker), and once per process in memory.
+ */
 function migratedSnapshot(): Promise<Blob> {
   snapshot ??= (async () => {
-    const pglite = new PGlite();
+    const hash = createHash('sha256');
+    for (const f of (await readdir(migrationsDir)).sort()) hash.update(f).update(await readFile(path.join(migrationsDir, f)));
+    const file = path.join(os.tmpdir(), `erpc-test-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
+    try {
+      return new Blob([await readFile(file)]);
+    } catch {
+      // Not cached yet: build it.
+    }
+    const pglite = new PGlite({ ...(await pgliteEngine()) });
     const knex = createDatabase({ pglite });
+    let dump: Blob;
     try {
       await migrateLatest(knex);
-      return await pglite.dumpDataDir('none');
+      dump = await pglite.dumpDataDir('none');
     } finally {
       await knex.destroy();
     }
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await writeFile(tmp, Buffer.from(await dump.arrayBuffer()));
+    await rename(tmp, file); // atomic: concurrent workers never read a half-written dump
+    return dump;
   })();
   snapshot.catch(() => {
     snapshot = undefined;
@@ -95,7 +135,8 @@ function migratedSnapshot(): Promise<Blob> {
 }
 
 async function createPgliteDatabase(): Promise<TestDatabase> {
-  const knex = createDatabase({ loadDataDir: await migratedSnapshot() });
+  const pglite = new PGlite({ ...(await pgliteEngine()), loadDataDir: await migratedSnapshot() });
+  const knex = createDatabase({ pglite });
   return wrap('pglite', knex, async () => {
     await knex.destroy();
   });

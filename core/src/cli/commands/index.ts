@@ -2,11 +2,7 @@ import type { CliCommand } from '../command.js';
 import { pluginsListCommand } from './plugins-list.js';
 import { pluginsNewCommand } from './plugins-new.js';
 import { conformanceCommand } from './conformance.js';
-
-import { orgsCreateCommand } from './orgs-create.js';
-import { orgsListCommand } from './orgs-list.js';
-import { apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand } from './api-keys.js';
-import { serveCommand } from './serve.js';
+import { migrateCommand } from './migrate.js';
 
 /** Every CLI command, in the order `erpc --help` lists them. Add new commands here. */
-export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand];
+export const commands: CliCommand[] = [pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand];

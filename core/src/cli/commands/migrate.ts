@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import {
+  checkDatabase,
+  closeDatabase,
+  createDatabase,
+  databaseKind,
+  databaseTarget,
+  migrateLatest,
+  migrationStatus,
+} from '../../storage/index.js';
+import { EXIT, action, type CliCommand } from '../command.js';
+
+interface Options {
+  json?: boolean;
+  status?: boolean;
+}
+
+/** `erpc migrate [--status] [--json]`: applies pending migrations to DATABASE_URL or the embedded database. */
+export const migrateCommand: CliCommand = {
+  register(program: Command) {
+    program
+      .command('migrate')
+      .description('apply pending database migrations (DATABASE_URL, else the embedded database in ERPC_DATA_DIR)')
+      .option('--status', 'only show applied and pending migrations; change nothing')
+      .option('--json', 'print one JSON document: {"database":{kind,target},"applied":[…],"pending":[…]} (with --status) or {"database","ran":[…],"batch"}')
+      .action(
+        action(async (opts: Options) => {
+          const url = process.env.DATABASE_URL;
+          const knex = createDatabase({ url, env: process.env });
+          try {
+            await checkDatabase(knex, url);
+            const database = { kind: databaseKind(knex), target: databaseTarget(knex) };
+            if (opts.status) {
+              const status = await migrationStatus(knex, url);
+              if (opts.json) process.stdout.write(`${JSON.stringify({ database, ...status })}\n`);
+              else {
+                process.stdout.write(`${database.target}\n`);
+                for (const name of status.applied) process.stdout.write(`  applied  ${name}\n`);
+                for (const name of status.pending) process.stdout.write(`  pending  ${name}\n`);
+              }
+              return EXIT.OK;
+            }
+            const result = await migrateLatest(knex, url);
+            if (opts.json) process.stdout.write(`${JSON.stringify({ database, ran: result.applied, batch: result.batch })}\n`);
+            else if (result.applied.length === 0) process.stdout.write(`${database.target}: already up to date\n`);
+            else {
+              process.stdout.write(`${database.target}: applied ${result.applied.length} migration(s) (batch ${result.batch})\n`);
+              for (const name of result.applied) process.stdout.write(`  ${name}\n`);
+            }
+            return EXIT.OK;
+          } finally {
+            await closeDatabase(knex).catch(() => undefined);
+          }
+        }),
+      );
+  },
+};
