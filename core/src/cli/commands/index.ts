@@ -4,5 +4,10 @@ import { pluginsNewCommand } from './plugins-new.js';
 import { conformanceCommand } from './conformance.js';
 import { migrateCommand } from './migrate.js';
 
+import { orgsCreateCommand } from './orgs-create.js';
+import { orgsListCommand } from './orgs-list.js';
+import { apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand } from './api-keys.js';
+import { serveCommand } from './serve.js';
+
 /** Every CLI command, in the order `erpc --help` lists them. Add new commands here. */
-export const commands: CliCommand[] = [pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand];
+export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand];
