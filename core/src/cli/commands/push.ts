@@ -1,0 +1,107 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { ErpcError } from '../../errors/index.js';
+import type { PushInput, PushService } from '../../push/push-service.js';
+import { TOKENS } from '../../tokens.js';
+import { EXIT, action, type CliCommand } from '../command.js';
+import { withHost } from '../host-context.js';
+
+const BATCH = 500;
+
+interface LineError {
+  line: number;
+  code: string;
+  message: string;
+}
+
+/** Counts non-blank lines, for the progress bar's total. */
+async function countLines(file: string): Promise<number> {
+  let n = 0;
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line.trim() !== '') n++;
+  return n;
+}
+
+/**
+ * `erpc push --org ID --file docs.jsonl`: enqueues one document per line
+ * (`{"documentType","documentId","idempotencyKey"?,"payload"}`), in batches of one transaction
+ * each. Bad lines are reported with their line numbers and skipped; the rest are accepted.
+ * Exit 0 when every line was accepted (or was already there), 1 when some failed.
+ */
+export const pushCommand: CliCommand = {
+  register(program: Command) {
+    program
+      .command('push')
+      .description('enqueue documents from a JSON Lines file for delivery to the organisation\'s active connection')
+      .requiredOption('--org <id>', 'the organisation')
+      .requiredOption('--file <path>', 'JSON Lines: one {"documentType","documentId","idempotencyKey"?,"payload"} per line')
+      .option('--json', 'print one JSON summary {accepted, created, replayed, failed, errors}')
+      .action(
+        action(async (opts: { org: string; file: string; json?: boolean }) => {
+          try {
+            const s = await stat(opts.file);
+            if (!s.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+          } catch (err) {
+            throw new ErpcError('ERPC_ERR_PUSH_FILE_UNREADABLE', { path: opts.file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+          }
+          const total = await countLines(opts.file);
+          const tty = process.stdout.isTTY === true && opts.json !== true;
+          const bar = tty ? new cliProgress.SingleBar({ format: 'push [{bar}] {value}/{total} lines | {failed} failed | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+
+          const errors: LineError[] = [];
+          let created = 0;
+          let replayed = 0;
+          let done = 0;
+          await withHost(async (host) => {
+            const pushes = host.resolve<PushService>(TOKENS.PushService);
+            bar?.start(total, 0, { failed: 0 });
+            let batch: { line: number; input: PushInput }[] = [];
+            const flush = async () => {
+              if (batch.length === 0) return;
+              const results = await pushes.acceptMany(opts.org, batch.map((b) => b.input));
+              results.forEach((r, i) => {
+                const line = batch[i]!.line;
+                if (r.ok) {
+                  if (r.created) created++;
+                  else replayed++;
+                } else errors.push({ line, code: r.error.code, message: r.error.message });
+              });
+              done += batch.length;
+              batch = [];
+              if (bar !== undefined) bar.update(done, { failed: errors.length });
+              else if (opts.json !== true) process.stdout.write(`pushed ${done}/${total} lines (${errors.length} failed)\n`);
+            };
+            let lineNo = 0;
+            for await (const text of createInterface({ input: createReadStream(opts.file), crlfDelay: Infinity })) {
+              lineNo++;
+              if (text.trim() === '') continue;
+              let parsed: unknown;
+              try {
+                parsed = JSON.parse(text);
+              } catch (err) {
+                errors.push({ line: lineNo, code: 'ERPC_ERR_PUSH_INVALID', message: `not valid JSON: ${(err as Error).message}` });
+                done++;
+                continue;
+              }
+              batch.push({ line: lineNo, input: parsed as PushInput });
+              if (batch.length >= BATCH) await flush();
+            }
+            await flush();
+          }).finally(() => bar?.stop());
+
+          errors.sort((a, b) => a.line - b.line);
+          const accepted = created + replayed;
+          if (opts.json === true) {
+            process.stdout.write(`${JSON.stringify({ accepted, created, replayed, failed: errors.length, errors })}\n`);
+          } else {
+            for (const e of errors.slice(0, 100)) process.stderr.write(`line ${e.line}: ${e.code}: ${e.message}\n`);
+            if (errors.length > 100) process.stderr.write(`… and ${errors.length - 100} more failed lines\n`);
+            process.stdout.write(`${accepted} accepted (${created} new, ${replayed} already queued), ${errors.length} failed\n`);
+          }
+          return errors.length > 0 ? EXIT.FAILURE : EXIT.OK;
+        }),
+      );
+  },
+};
