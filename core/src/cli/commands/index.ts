@@ -3,6 +3,8 @@ import { pluginsListCommand } from './plugins-list.js';
 import { pluginsNewCommand } from './plugins-new.js';
 import { conformanceCommand } from './conformance.js';
 import { migrateCommand } from './migrate.js';
+import { workerCommand } from './worker.js';
+import { pushCommand } from './push.js';
 
 import { orgsCreateCommand } from './orgs-create.js';
 import { orgsListCommand } from './orgs-list.js';
@@ -10,4 +12,4 @@ import { apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand } from '
 import { serveCommand } from './serve.js';
 
 /** Every CLI command, in the order `erpc --help` lists them. Add new commands here. */
-export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand];
+export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand, workerCommand, pushCommand];
