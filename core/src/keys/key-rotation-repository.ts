@@ -66,17 +66,15 @@ export class KeyRotationRepository {
   }
 
   /**
-   * Claims up to `limit` rows not under the active key, in id order, locking them until the
+   * Claims up to `limit` rows not under the active key with an id after `afterId`, in id order, locking them until the
    * transaction ends; rows another transaction holds are skipped (`FOR UPDATE SKIP LOCKED`), so
    * concurrent rotations take disjoint rows. Must run inside a transaction.
    */
-  async claim(trx: Knex.Transaction, filter: ClaimFilter, limit: number): Promise<StoredConfigRow[]> {
-    const rows = await this.#claimable(trx, filter)
-      .select('id', 'org_id', 'config_key_id', 'config_encrypted')
-      .orderBy('id')
-      .limit(limit)
-      .forUpdate()
-      .skipLocked();
+  async claim(trx: Knex.Transaction, filter: ClaimFilter, afterId: string | null, limit: number): Promise<StoredConfigRow[]> {
+    const q = this.#claimable(trx, filter).select('id', 'org_id', 'config_key_id', 'config_encrypted');
+    // The cursor keeps each claim from re-scanning the rows this run already rotated (quadratic otherwise).
+    if (afterId !== null) q.where('id', '>', afterId);
+    const rows = await q.orderBy('id').limit(limit).forUpdate().skipLocked();
     return rows.map(toRow);
   }
 

@@ -3,7 +3,7 @@ import { ConfigCipher, isConfigDecryptError, Keyring, LEGACY_KEY_ID, type Config
 import { KeyRotationRepository, type ClaimFilter, type ConfigRewrite, type StoredConfigRow } from './key-rotation-repository.js';
 
 /** Default rows per batch (one transaction each); see BENCHMARKS.md "Key rotation". */
-export const DEFAULT_ROTATION_BATCH_SIZE = 500;
+export const DEFAULT_ROTATION_BATCH_SIZE = 1000;
 /** How long a run waits for rows other transactions hold locked before it reports them as remaining. */
 export const DEFAULT_LOCK_WAIT_MS = 30_000;
 
@@ -145,14 +145,18 @@ export class KeyRotationService {
 
     const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
     let waitingSince: number | null = null;
+    // Rows skipped because another transaction held them lie behind the cursor: when the cursor
+    // runs dry, one more pass starts from the beginning.
+    let cursor: string | null = null;
     for (;;) {
       if (options.signal?.aborted) {
         report.aborted = true;
         break;
       }
       const claimed = await this.db.transaction(async (trx) => {
-        const rows = await this.#repo.claim(trx, filter(), batchSize);
+        const rows = await this.#repo.claim(trx, filter(), cursor, batchSize);
         if (rows.length === 0) return 0;
+        cursor = rows[rows.length - 1]!.id;
         await options.onClaimed?.(rows.map((r) => r.id));
         const rewrites: ConfigRewrite[] = [];
         const batchFailures: RotationFailure[] = [];
@@ -165,6 +169,10 @@ export class KeyRotationService {
         // Only count what committed: the transaction may still fail after this point.
         return { rows: rows.length, written: written.length, unchanged: rewrites.length - written.length, batchFailures };
       });
+      if (claimed === 0 && cursor !== null) {
+        cursor = null;
+        continue;
+      }
       if (claimed === 0) {
         // Nothing claimable: done, unless other transactions hold rows we have not seen (another
         // rotation's batch in flight, an API update). Wait for them so the run ends complete.

@@ -3,6 +3,10 @@ import { pluginsListCommand } from './plugins-list.js';
 import { pluginsNewCommand } from './plugins-new.js';
 import { conformanceCommand } from './conformance.js';
 import { migrateCommand } from './migrate.js';
+import { keysGenerateCommand } from './keys-generate.js';
+import { keysStatusCommand } from './keys-status.js';
+import { keysRotateCommand } from './keys-rotate.js';
+import { connectionsImportCommand } from './connections-import.js';
 import { workerCommand } from './worker.js';
 import { pushCommand } from './push.js';
 
@@ -12,4 +16,4 @@ import { apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand } from '
 import { serveCommand } from './serve.js';
 
 /** Every CLI command, in the order `erpc --help` lists them. Add new commands here. */
-export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand, workerCommand, pushCommand];
+export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand, keysGenerateCommand, keysStatusCommand, keysRotateCommand, connectionsImportCommand, workerCommand, pushCommand];
