@@ -86,8 +86,10 @@ export function describeDatabaseUrl(url: string): string {
 
 /**
  * Opens a Knex instance on PostgreSQL (through `pg`, pooled) or on the embedded PGlite (through
- * `knex-pglite`). Nothing connects until the first query; errors of that query are mapped by
- * {@link checkDatabase} / `migrateLatest`.
+ * `knex-pglite`). PostgreSQL: nothing connects until the first query; errors of that query are
+ * mapped by {@link checkDatabase} / `migrateLatest`. PGlite: resolves once the engine has started
+ * (the first start of a data directory runs initdb, which can take seconds), so that start-up
+ * never counts against the short acquire timeout below.
  *
  * PGlite trap: PGlite is a single-connection database, so knex-pglite pins the pool to min = max = 1
  * (it refuses a `pool` option). While a transaction is open it holds that one connection: a query
@@ -97,7 +99,7 @@ export function describeDatabaseUrl(url: string): string {
  * inside `knex.transaction(...)`. The same code is correct on PostgreSQL, where it would merely
  * waste a second pooled connection outside the transaction.
  */
-export function createDatabase(options: DatabaseOptions = {}): Knex {
+export async function createDatabase(options: DatabaseOptions = {}): Promise<Knex> {
   const url = urlOf(options);
   if (url !== undefined) {
     if (!/^postgres(ql)?:\/\//i.test(url)) {
@@ -116,6 +118,7 @@ export function createDatabase(options: DatabaseOptions = {}): Knex {
 
   let pglite = options.pglite;
   let target = 'embedded database (in memory)';
+  let dir = '(in memory)';
   if (pglite === undefined) {
     if (options.loadDataDir !== undefined) {
       pglite = new PGlite({ loadDataDir: options.loadDataDir });
@@ -131,9 +134,15 @@ export function createDatabase(options: DatabaseOptions = {}): Knex {
       }
       pglite = new PGlite(pgdata);
       target = `embedded database in ${pgdata}`;
+      dir = dataDir;
     }
   }
   const instance = pglite;
+  try {
+    await instance.waitReady;
+  } catch (err) {
+    throw new ErpcError('ERPC_ERR_STORAGE_DATA_DIR_UNUSABLE', { dir, reason: (err as Error).message }, { cause: err });
+  }
   const knex = knexFactory({
     client: ClientPGLite as unknown as typeof Knex.Client,
     // knex-pglite takes an existing instance through a connection function.

@@ -115,7 +115,7 @@ function migratedSnapshot(): Promise<Blob> {
       // Not cached yet: build it.
     }
     const pglite = new PGlite({ ...(await pgliteEngine()) });
-    const knex = createDatabase({ pglite });
+    const knex = await createDatabase({ pglite });
     let dump: Blob;
     try {
       await migrateLatest(knex);
@@ -136,7 +136,7 @@ function migratedSnapshot(): Promise<Blob> {
 
 async function createPgliteDatabase(): Promise<TestDatabase> {
   const pglite = new PGlite({ ...(await pgliteEngine()), loadDataDir: await migratedSnapshot() });
-  const knex = createDatabase({ pglite });
+  const knex = await createDatabase({ pglite });
   return wrap('pglite', knex, async () => {
     await knex.destroy();
   });
@@ -168,7 +168,7 @@ async function createPostgresDatabase(): Promise<TestDatabase> {
   const schema = `erpc_t_${randomBytes(8).toString('hex')}`;
   await admin(base, (c) => c.query(`CREATE SCHEMA ${schema}`));
   const url = urlWithSearchPath(base, schema);
-  const knex = createDatabase({ url, poolMax: 5 });
+  const knex = await createDatabase({ url, poolMax: 5 });
   try {
     await migrateLatest(knex);
   } catch (err) {

@@ -1,14 +1,31 @@
+import { connect } from 'node:net';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { ErpcError } from '../../errors/index.js';
 import {
   checkDatabase,
   closeDatabase,
   createDatabase,
   databaseKind,
   databaseTarget,
+  defaultDataDir,
   migrateLatest,
   migrationStatus,
 } from '../../storage/index.js';
+import { ADMIN_SOCKET_FILE } from '../admin-socket.js';
 import { EXIT, action, type CliCommand } from '../command.js';
+
+/** True when a running `erpc serve` answers on the data directory's admin socket (ADR 0005). */
+function serverHoldsDataDir(dataDir: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path.join(dataDir, ADMIN_SOCKET_FILE));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 interface Options {
   json?: boolean;
@@ -26,7 +43,11 @@ export const migrateCommand: CliCommand = {
       .action(
         action(async (opts: Options) => {
           const url = process.env.DATABASE_URL;
-          const knex = createDatabase({ url, env: process.env });
+          // Only one process may open an embedded database; a running server has migrated it anyway.
+          if ((url === undefined || url.trim() === '') && (await serverHoldsDataDir(defaultDataDir(process.env)))) {
+            throw new ErpcError('ERPC_ERR_EMBEDDED_DB_IN_USE', { dataDir: defaultDataDir(process.env) });
+          }
+          const knex = await createDatabase({ url, env: process.env });
           try {
             await checkDatabase(knex, url);
             const database = { kind: databaseKind(knex), target: databaseTarget(knex) };
