@@ -14,6 +14,8 @@ export interface AppConfig {
   readonly pluginDirs: readonly string[];
   /** How long one plugin's entry import may take before it is reported as timed out. */
   readonly pluginImportTimeoutMs: number;
+  /** Cache of compiled plugin config schemas (ERPC_SCHEMA_CACHE_DIR, `off` to disable); undefined: none. */
+  readonly schemaCacheDir: string | undefined;
   /** Minimum level of the host's log lines (stderr). */
   readonly logLevel: LogLevel;
   /** Time limit of a connection test (ERPC_TEST_TIMEOUT_MS, default 10000). */
@@ -32,6 +34,7 @@ export const DEFAULT_TEST_TIMEOUT_MS = 10_000;
  *
  * - `ERPC_PLUGIN_DIRS`: plugin folders separated by `:` (default `./plugins`);
  * - `ERPC_PLUGIN_IMPORT_TIMEOUT_MS`: positive integer (default 10000);
+ * - `ERPC_SCHEMA_CACHE_DIR`: cache of compiled config schemas (default `./.erpc/cache/config-schemas`, `off` for none);
  * - `ERPC_LOG_LEVEL`: one of {@link LOG_LEVELS} (default `info`);
  * - `ERPC_TEST_TIMEOUT_MS`: time limit of a connection test (default 10000).
  */
@@ -39,6 +42,7 @@ export function loadAppConfig(env: Env = process.env, cwd: string = process.cwd(
   return {
     pluginDirs: parsePluginDirs(env.ERPC_PLUGIN_DIRS, cwd),
     pluginImportTimeoutMs: parsePositiveInt('ERPC_PLUGIN_IMPORT_TIMEOUT_MS', env.ERPC_PLUGIN_IMPORT_TIMEOUT_MS, DEFAULT_PLUGIN_IMPORT_TIMEOUT_MS),
+    schemaCacheDir: parseCacheDir(env.ERPC_SCHEMA_CACHE_DIR, cwd),
     logLevel: parseLogLevel(env.ERPC_LOG_LEVEL),
     connectionTestTimeoutMs: parsePositiveInt('ERPC_TEST_TIMEOUT_MS', env.ERPC_TEST_TIMEOUT_MS, DEFAULT_TEST_TIMEOUT_MS),
   };
@@ -52,6 +56,12 @@ export function resolvePluginDirs(dirs: readonly string[], cwd: string = process
 function parsePluginDirs(raw: string | undefined, cwd: string): string[] {
   const dirs = (raw ?? '').split(':').map((d) => d.trim()).filter((d) => d !== '');
   return resolvePluginDirs(dirs.length > 0 ? dirs : ['./plugins'], cwd);
+}
+
+function parseCacheDir(raw: string | undefined, cwd: string): string | undefined {
+  const value = raw?.trim() ?? '';
+  if (value === 'off') return undefined;
+  return path.resolve(cwd, value === '' ? '.erpc/cache/config-schemas' : value);
 }
 
 function parsePositiveInt(name: string, raw: string | undefined, fallback: number): number {

@@ -70,6 +70,7 @@ export async function loadConnectors(c: DependencyContainer): Promise<PluginLoad
   return loadPlugins({
     dirs: config.pluginDirs,
     importTimeoutMs: config.pluginImportTimeoutMs,
+    schemaCacheDir: config.schemaCacheDir,
     hostServices: c.resolve<HostServices>(TOKENS.HostServices),
     registry: c.resolve<ConnectorRegistry>(TOKENS.ConnectorRegistry),
     logger: c.resolve<Logger>(TOKENS.Logger).child({ component: 'plugins' }),

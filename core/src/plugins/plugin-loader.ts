@@ -15,7 +15,8 @@ import {
 } from '@erpc/sdk';
 import { ErpcError, type ErrorCode } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
-import { configSchemaAjv, manifestErrors } from './ajv.js';
+import { manifestErrors } from './ajv.js';
+import { compileConfigSchema } from './schema-cache.js';
 import type { ConnectorRegistry } from './connector-registry.js';
 import { discoverPlugins, type PluginCandidate } from './discover.js';
 import type { FailedPlugin, LoadedPlugin, PluginLoadReport } from './types.js';
@@ -30,6 +31,8 @@ export interface LoadPluginsOptions {
   /** Where loaded plugins are registered and failures recorded. */
   readonly registry: ConnectorRegistry;
   readonly logger?: Logger;
+  /** Where compiled config schemas are cached between start-ups; undefined: no cache. */
+  readonly schemaCacheDir?: string;
 }
 
 /** A plugin whose manifest, paths, SDK range and config schema passed: ready to import. */
@@ -66,7 +69,7 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
   const { candidates, unreadable } = await discoverPlugins(options.dirs);
   const failures: FailedPlugin[] = unreadable.map(({ dir, error }) => failureOf({ dir }, error));
 
-  const checked = await mapConcurrent(candidates, IO_CONCURRENCY, checkPlugin);
+  const checked = await mapConcurrent(candidates, IO_CONCURRENCY, (c) => checkPlugin(c, options.schemaCacheDir));
   const imported = await Promise.all(
     checked.map(async (step) => (step === null || !step.ok ? step : importEntry(step.value, options.importTimeoutMs))),
   );
@@ -92,7 +95,7 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
 }
 
 /** Phase 1: everything that can be checked without running plugin code. */
-async function checkPlugin(candidate: PluginCandidate): Promise<Step<CheckedPlugin> | null> {
+async function checkPlugin(candidate: PluginCandidate, schemaCacheDir: string | undefined): Promise<Step<CheckedPlugin> | null> {
   const { dir } = candidate;
   let pkg: unknown;
   try {
@@ -135,8 +138,10 @@ async function checkPlugin(candidate: PluginCandidate): Promise<Step<CheckedPlug
 
   if (schemaPath === 'missing') return fail(who, 'ERPC_ERR_CONFIG_SCHEMA_MISSING', { dir, path: manifest.configSchema });
   let configSchema: unknown;
+  let schemaText: string;
   try {
-    configSchema = JSON.parse(await readFile(schemaPath, 'utf8'));
+    schemaText = await readFile(schemaPath, 'utf8');
+    configSchema = JSON.parse(schemaText);
   } catch (cause) {
     return fail(who, 'ERPC_ERR_CONFIG_SCHEMA_NOT_JSON', { dir, path: manifest.configSchema, reason: reasonOf(cause) }, cause);
   }
@@ -145,7 +150,7 @@ async function checkPlugin(candidate: PluginCandidate): Promise<Step<CheckedPlug
   }
   let validateConfig: ValidateFunction;
   try {
-    validateConfig = compileConfigSchema(configSchema as Record<string, unknown>);
+    validateConfig = await compileConfigSchema(configSchema as Record<string, unknown>, schemaText, schemaCacheDir);
   } catch (cause) {
     return fail(who, 'ERPC_ERR_CONFIG_SCHEMA_INVALID', { dir, reason: reasonOf(cause) }, cause);
   }
@@ -155,15 +160,6 @@ async function checkPlugin(candidate: PluginCandidate): Promise<Step<CheckedPlug
     ok: true,
     value: { dir, name, version, manifest, entryPath: entry, configSchema: configSchema as Record<string, unknown>, validateConfig },
   };
-}
-
-function compileConfigSchema(schema: Record<string, unknown>): ValidateFunction {
-  const ajv = configSchemaAjv();
-  const validate = ajv.compile(schema);
-  // The compiled function is self-contained. Dropping the schema from Ajv's cache lets two plugins
-  // (or two loads) use the same $id without a "schema already exists" clash.
-  ajv.removeSchema(schema);
-  return validate;
 }
 
 /** Resolves `relative` against the plugin root; symlinks are followed, and must stay inside too. */
