@@ -1,4 +1,5 @@
-import { chmod, unlink } from 'node:fs/promises';
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { createServer, request, type Server } from 'node:http';
 import path from 'node:path';
 import type { ApiKeyService } from '../auth/api-key-service.js';
@@ -36,11 +37,31 @@ async function dispatch(host: Host, op: AdminOp, args: Record<string, string>): 
   }
 }
 
-/** Starts the admin socket of a serving host on the embedded database. */
-export async function startAdminSocket(host: Host, dataDir: string): Promise<{ close(): Promise<void> }> {
+/** True when a process answers on the data directory's admin socket. */
+export function adminSocketAnswers(dataDir: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path.join(dataDir, ADMIN_SOCKET_FILE));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Claims the data directory for a serving host: started BEFORE the embedded database is opened,
+ * so an admin command run while the server is still starting waits for it (requests are answered
+ * once `host` resolves) instead of opening the database a second time. A second server on the
+ * same directory is refused with ERPC_ERR_EMBEDDED_DB_IN_USE.
+ */
+export async function startAdminSocket(host: Promise<Host>, dataDir: string): Promise<{ close(): Promise<void> }> {
   const socketPath = path.join(dataDir, ADMIN_SOCKET_FILE);
-  // A socket file left by a crashed server: nothing answers on it (we hold the database now).
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (await adminSocketAnswers(dataDir)) throw new ErpcError('ERPC_ERR_EMBEDDED_DB_IN_USE', { dataDir });
+  // A socket file left by a crashed server: nothing answers on it.
   await unlink(socketPath).catch(() => undefined);
+  host.catch(() => undefined);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -50,10 +71,10 @@ export async function startAdminSocket(host: Host, dataDir: string): Promise<{ c
         let body: unknown;
         try {
           const { op, args } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { op: AdminOp; args: Record<string, string> };
-          body = { result: await dispatch(host, op, args ?? {}) };
+          body = { result: await dispatch(await host, op, args ?? {}) };
         } catch (err) {
           const e = isErpcError(err) ? err : new ErpcError('ERPC_ERR_INTERNAL', {}, { cause: err });
-          if (!isErpcError(err)) host.logger.error({ err }, 'admin socket request failed');
+          if (!isErpcError(err)) process.stderr.write('admin socket request failed\n');
           status = e.status;
           body = e.toBody();
         }

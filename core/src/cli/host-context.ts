@@ -23,6 +23,8 @@ export interface OpenHostOptions {
   logger?: Logger;
   /** Collect process metrics (serve only). */
   metricsDefaults?: boolean;
+  /** Runs once the keys are loaded, before the database is opened (serve claims the data directory here). */
+  beforeDatabase?: () => Promise<void>;
 }
 
 /** The data directory of the embedded default (ERPC_DATA_DIR, default ./.erpc/data). */
@@ -54,6 +56,7 @@ export async function openHost(options: OpenHostOptions): Promise<Host> {
   const config = loadAppConfig(env);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const keyring = await resolveKeyring(env, logger);
+  await options.beforeDatabase?.();
   const db = await createDatabase({ databaseUrl: env.DATABASE_URL, dataDir: dataDirOf(env) });
   try {
     await migrateLatest(db);
