@@ -27,3 +27,4 @@ export {
   type ImportProblem,
   type ImportProblemKind,
 } from './connection-import-service.js';
+export { enforceKeysAtStartup, type KeyCheckHost, type KeysHealthCheck } from './startup-check.js';

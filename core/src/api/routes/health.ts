@@ -4,8 +4,11 @@ import type { RouteDeps } from '../route-deps.js';
 /** A readiness check; later issues add theirs (e.g. keys) to the list handed to the route. */
 export interface HealthCheck {
   name: string;
-  /** Resolves when healthy; rejects (or resolves false) when not. Never returns a secret. */
-  check(): Promise<boolean | void>;
+  /**
+   * Resolves when healthy; rejects (or resolves false) when not. May resolve `{ ok, details }`:
+   * `details` is shown under `details.<name>` in the body (e.g. the keys check's missing key ids). Never a secret.
+   */
+  check(): Promise<boolean | void | { ok: boolean; details?: Record<string, unknown> }>;
 }
 
 export interface HealthRoutesOptions extends RouteDeps {
@@ -28,16 +31,23 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app,
     },
     async (request, reply) => {
       const results: Record<string, 'ok' | 'fail'> = {};
+      const details: Record<string, Record<string, unknown>> = {};
       for (const c of checks) {
         try {
-          results[c.name] = (await c.check()) === false ? 'fail' : 'ok';
+          const outcome = await c.check();
+          if (typeof outcome === 'object' && outcome !== null) {
+            results[c.name] = outcome.ok ? 'ok' : 'fail';
+            if (outcome.details !== undefined) details[c.name] = outcome.details;
+          } else results[c.name] = outcome === false ? 'fail' : 'ok';
         } catch (err) {
           request.log.warn({ check: c.name, err }, 'health check failed');
           results[c.name] = 'fail';
         }
       }
       const ok = Object.values(results).every((r) => r === 'ok');
-      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'fail', checks: results });
+      return reply
+        .status(ok ? 200 : 503)
+        .send({ status: ok ? 'ok' : 'fail', checks: results, ...(Object.keys(details).length > 0 ? { details } : {}) });
     },
   );
 
@@ -50,5 +60,7 @@ const healthBody = {
   properties: {
     status: { type: 'string', enum: ['ok', 'fail'] },
     checks: { type: 'object', additionalProperties: { type: 'string', enum: ['ok', 'fail'] } },
+    // Per-check details; the keys check: {active, missing: [{keyId, rows}]} (key ids, never keys).
+    details: { type: 'object', additionalProperties: { type: 'object', additionalProperties: true } },
   },
 } as const;

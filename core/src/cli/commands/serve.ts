@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { buildApp } from '../../api/app.js';
+import { enforceKeysAtStartup, type KeysHealthCheck } from '../../keys/index.js';
 import type { OrganizationService } from '../../auth/organization-service.js';
 import { ErpcError } from '../../errors/index.js';
 import { TOKENS } from '../../tokens.js';
@@ -26,6 +27,7 @@ export const backgroundServices: ((host: Host, opts: { worker?: boolean }) => Ba
 
 interface Options {
   worker?: boolean;
+  allowMissingKeys?: boolean;
   port?: string;
   host?: string;
 }
@@ -46,6 +48,7 @@ export const serveCommand: CliCommand = {
       .description('run the HTTP API (migrates the database and loads the plugins first)')
       .option('--port <n>', 'port to listen on (0: any free port); default $PORT or 3000')
       .option('--host <h>', 'address to listen on; default $HOST or 127.0.0.1')
+      .option('--allow-missing-keys', 'start even when connection rows are under encryption keys that are not loaded (also ERPC_ALLOW_MISSING_KEYS=1)')
       .option('--no-worker', 'do not deliver pushes in this process (run `erpc worker` processes instead)')
       .action(
         action(async (opts: Options) => {
@@ -54,7 +57,14 @@ export const serveCommand: CliCommand = {
           // Keys are checked and the database migrated before any listener opens.
           const host = await openHost({ env: process.env, metricsDefaults: true });
           const logger = host.logger;
-          const app = await buildApp(host.container);
+          let keysCheck: KeysHealthCheck;
+          try {
+            keysCheck = await enforceKeysAtStartup(host, opts.allowMissingKeys === true);
+          } catch (err) {
+            await host.close();
+            throw err;
+          }
+          const app = await buildApp(host.container, { healthChecks: [keysCheck] });
           const services: BackgroundService[] = [];
           const embedded = process.env.DATABASE_URL === undefined || process.env.DATABASE_URL.trim() === '';
           let admin: { close(): Promise<void> } | undefined;

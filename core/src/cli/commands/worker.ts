@@ -4,6 +4,7 @@ import { createPushRuntime } from '../../push/push-runtime.js';
 import { pushWorkerOptionsFromEnv } from '../../push/worker-config.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 import { openHost } from '../host-context.js';
+import { enforceKeysAtStartup } from '../../keys/index.js';
 
 /** Parses --concurrency. */
 export function parseConcurrency(raw: string | undefined): number | undefined {
@@ -25,9 +26,10 @@ export const workerCommand: CliCommand = {
     program
       .command('worker')
       .description('deliver pushes (needs DATABASE_URL; run as many as you like); stops gracefully on SIGTERM')
+      .option('--allow-missing-keys', 'start even when connection rows are under encryption keys that are not loaded (also ERPC_ALLOW_MISSING_KEYS=1)')
       .option('--concurrency <n>', 'deliveries in flight at once in this process (default $ERPC_WORKER_CONCURRENCY or 16)')
       .action(
-        action(async (opts: { concurrency?: string }) => {
+        action(async (opts: { concurrency?: string; allowMissingKeys?: boolean }) => {
           const databaseUrl = process.env.DATABASE_URL?.trim();
           if (databaseUrl === undefined || databaseUrl === '') {
             // The embedded database belongs to one process: `erpc serve` runs the worker in-process there.
@@ -39,6 +41,12 @@ export const workerCommand: CliCommand = {
           const concurrency = parseConcurrency(opts.concurrency);
           if (concurrency !== undefined) options.concurrency = concurrency;
           const host = await openHost({ env: process.env, metricsDefaults: false });
+          try {
+            await enforceKeysAtStartup(host, opts.allowMissingKeys === true);
+          } catch (err) {
+            await host.close();
+            throw err;
+          }
           const runtime = createPushRuntime(host.container, { ...options, listenUrl: databaseUrl });
           let resolveDone: () => void = () => undefined;
           const done = new Promise<void>((resolve) => {
