@@ -54,20 +54,42 @@ export const serveCommand: CliCommand = {
         action(async (opts: Options) => {
           const port = parsePort(opts.port ?? process.env.PORT);
           const hostname = opts.host ?? process.env.HOST ?? '127.0.0.1';
-          // Keys are checked and the database migrated before any listener opens.
-          const host = await openHost({ env: process.env, metricsDefaults: true });
+          const embedded = process.env.DATABASE_URL === undefined || process.env.DATABASE_URL.trim() === '';
+          let admin: { close(): Promise<void> } | undefined;
+          let hostReady!: (host: Host) => void;
+          let hostFailed!: (err: unknown) => void;
+          const hostPromise = new Promise<Host>((resolve, reject) => {
+            hostReady = resolve;
+            hostFailed = reject;
+          });
+          // Keys are checked before any listener (the admin socket included) opens; on the embedded
+          // database the admin socket claims the data directory before the database is opened.
+          let host: Host;
+          try {
+            host = await openHost({
+              env: process.env,
+              metricsDefaults: true,
+              beforeDatabase: async () => {
+                if (embedded) admin = await startAdminSocket(hostPromise, dataDirOf(process.env));
+              },
+            });
+          } catch (err) {
+            hostFailed(err);
+            await admin?.close();
+            throw err;
+          }
+          hostReady(host);
           const logger = host.logger;
           let keysCheck: KeysHealthCheck;
           try {
             keysCheck = await enforceKeysAtStartup(host, opts.allowMissingKeys === true);
           } catch (err) {
+            await admin?.close();
             await host.close();
             throw err;
           }
           const app = await buildApp(host.container, { healthChecks: [keysCheck] });
           const services: BackgroundService[] = [];
-          const embedded = process.env.DATABASE_URL === undefined || process.env.DATABASE_URL.trim() === '';
-          let admin: { close(): Promise<void> } | undefined;
           let stopping: Promise<void> | undefined;
           const stop = (signal: string): Promise<void> => {
             stopping ??= (async () => {
@@ -89,11 +111,10 @@ export const serveCommand: CliCommand = {
           try {
             await app.listen({ port, host: hostname });
           } catch (err) {
+            await admin?.close();
             await host.close();
             throw err;
           }
-          // The embedded database belongs to this process now: admin commands go through its socket.
-          if (embedded) admin = await startAdminSocket(host, dataDirOf(process.env));
           const address = app.server.address();
           const boundPort = typeof address === 'object' && address !== null ? address.port : port;
           const shownHost = hostname.includes(':') ? `[${hostname}]` : hostname;
