@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -118,6 +119,8 @@ export class PushWorker {
 
   constructor(deps: PushWorkerDeps, options: PushWorkerOptions = {}) {
     this.#deps = deps;
+    // Every in-flight operation listens on the shutdown signal; there are `concurrency` of them.
+    setMaxListeners(0, this.#abort.signal);
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.#retry = options.retryPolicy ?? new RetryPolicy();
     this.#concurrency = positive(options.concurrency ?? 16, 'concurrency');

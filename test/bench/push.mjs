@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+// pnpm bench:push — the push pipeline end to end on real PostgreSQL (built dist): documents
+// accepted through PushService.acceptMany (the library call `erpc push` uses; batches of 500, one
+// transaction each), claimed by in-process PushWorkers (FOR UPDATE SKIP LOCKED, LISTEN/NOTIFY
+// wake-up), delivered by DROPZONE_JSON_V1 with fsync on, outcomes recorded in batches.
+//
+// 1. Throughput: BENCH_N pushes accepted as fast as possible; accepted → all DELIVERED.
+// 2. Latency at a fixed offered rate: BENCH_RATE pushes/s (default 200), each accepted on its own
+//    (like one HTTP request per document), for BENCH_SECONDS; p50/p99 of accept → delivered.
+// 3. The limit: a bare loop writing the same bytes the connector writes (open O_EXCL, write,
+//    fsync, close, rename, fsync dir) with the same number of writers in flight.
+//
+// Env: BENCH_DATABASE_URL (a server to create a scratch database on; default
+// postgres://postgres@127.0.0.1:5432/postgres), BENCH_N (10000), BENCH_RATE (200),
+// BENCH_SECONDS (10), BENCH_WORKERS (in-process workers, 2), BENCH_CONCURRENCY (per worker, 16),
+// BENCH_DIR (default os.tmpdir()), BENCH_CONNECTOR=MOCK (the queue alone, no disk), BENCH_FSYNC=0.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, constants, promises as fsp, readdirSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
+
+// fsync blocks a libuv thread-pool thread; the default 4 threads cap concurrent drops for both
+// sides alike. Set before the first asynchronous fs call (BENCH keeps an explicit value).
+process.env.UV_THREADPOOL_SIZE ??= '16';
+const here = fileURLToPath(new URL('.', import.meta.url));
+const dist = (p) => import(pathToFileURL(join(here, '../../core/dist', p)).href);
+const { createDatabase, migrateLatest } = await dist('storage/index.js');
+const { ConfigCipher, keyringFromEnv } = await dist('crypto/index.js');
+const { ConnectorRegistry } = await dist('plugins/connector-registry.js');
+const { loadPlugins } = await dist('plugins/plugin-loader.js');
+const { createLogger } = await dist('logging/logger.js');
+const { PushService } = await dist('push/push-service.js');
+const { PushSignal } = await dist('push/push-signal.js');
+const { PushWorker } = await dist('push/worker.js');
+const { PushListener } = await dist('push/push-listener.js');
+// pg is core's dependency; resolve it from there.
+const pg = createRequire(join(here, '../../core/package.json'))('pg');
+
+const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const N = Number(process.env.BENCH_N ?? 10_000);
+const RATE = Number(process.env.BENCH_RATE ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const payload = { number: 'INV-1', currency: 'EUR', total: 1234.5, lines: Array.from({ length: 20 }, (_, i) => ({ sku: `SKU-${i}`, qty: i + 1, price: 9.99 })) };
+
+const dbName = `erpc_bench_push_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: BASE_URL });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${dbName}`);
+const url = new URL(BASE_URL);
+url.pathname = `/${dbName}`;
+const dropRoot = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'erpc-bench-push-'));
+const logger = createLogger({ level: 'warn' });
+const db = await createDatabase({ databaseUrl: url.toString() });
+let workers = [];
+let listeners = [];
+
+try {
+  await migrateLatest(db);
+  const clock = { now: () => new Date() };
+  const ports = new Map();
+  const registry = new ConnectorRegistry({ bind: (t, p) => void ports.set(t, p), resolve: (t) => ports.get(t) });
+  await loadPlugins({ dirs: [join(here, '../../plugins')], importTimeoutMs: 10_000, hostServices: { logger: { debug() {}, info() {}, warn() {}, error() {} }, clock }, registry, logger });
+  const cipher = new ConfigCipher(keyringFromEnv({ ENCRYPTION_MASTER_KEY: randomBytes(32).toString('hex') }));
+  const service = new PushService(db, registry, clock, new PushSignal(), { databaseKind: 'postgres' });
+
+  async function newOrg(folder) {
+    const orgId = randomUUID();
+    const connectionId = randomUUID();
+    const now = new Date();
+    await db('organization').insert({ id: orgId, name: folder, created_at: now, updated_at: now });
+    const rootPath = join(dropRoot, folder);
+    await fsp.mkdir(rootPath);
+    const type = process.env.BENCH_CONNECTOR ?? 'DROPZONE_JSON_V1';
+    const config = type === 'MOCK' ? {} : { rootPath, layout: 'flat', fsync: process.env.BENCH_FSYNC !== '0' };
+    const { blob, keyId } = cipher.encrypt(config, { orgId, connectionId });
+    await db('erp_connection').insert({ id: connectionId, org_id: orgId, connector_type: type, name: folder, status: 'ACTIVE', config_encrypted: blob, config_key_id: keyId, created_at: now, updated_at: now });
+    return { orgId, rootPath };
+  }
+
+  for (let i = 0; i < WORKERS; i++) {
+    const worker = new PushWorker({ db, registry, cipher, clock, logger }, { concurrency: CONCURRENCY, pollIntervalMs: 1_000, ackCheckIntervalMs: 3_600_000 });
+    const listener = new PushListener({ connectionString: url.toString(), onWake: () => worker.wake(), logger });
+    await listener.start();
+    worker.start();
+    workers.push(worker);
+    listeners.push(listener);
+  }
+  const countDelivered = async (orgId) => Number((await db('push').where({ org_id: orgId, status: 'DELIVERED' }).count({ n: '*' }).first()).n);
+  const waitDelivered = async (orgId, n) => {
+    while ((await countDelivered(orgId)) < n) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  // Warm-up (JIT, connections, plugin code paths).
+  {
+    const { orgId } = await newOrg('warmup');
+    await service.acceptMany(orgId, Array.from({ length: 300 }, (_, i) => ({ documentType: 'invoice', documentId: `W-${i}`, payload })));
+    await waitDelivered(orgId, 300);
+  }
+
+  // 1. Throughput.
+  const { orgId: tOrg, rootPath: tRoot } = await newOrg('throughput');
+  const t0 = performance.now();
+  for (let start = 0; start < N; start += 500) {
+    const batch = Array.from({ length: Math.min(500, N - start) }, (_, i) => ({ documentType: 'invoice', documentId: `T-${start + i}`, payload }));
+    const results = await service.acceptMany(tOrg, batch);
+    if (!results.every((r) => r.ok)) throw new Error('an accept failed');
+  }
+  const acceptedMs = performance.now() - t0;
+  await waitDelivered(tOrg, N);
+  const throughputMs = performance.now() - t0;
+  const files = readdirSync(tRoot).filter((f) => f.endsWith('.json')).length;
+  if (process.env.BENCH_CONNECTOR !== 'MOCK' && files !== N) throw new Error(`expected ${N} files, found ${files}`);
+
+  // 2. Latency at a fixed offered rate.
+  const { orgId: lOrg } = await newOrg('latency');
+  const total = RATE * SECONDS;
+  const l0 = performance.now();
+  const pending = [];
+  for (let i = 0; i < total; i++) {
+    const due = l0 + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(service.accept(lOrg, { documentType: 'invoice', documentId: `L-${i}`, payload }));
+  }
+  await Promise.all(pending);
+  const offeredSeconds = (performance.now() - l0) / 1000;
+  await waitDelivered(lOrg, total);
+  const lat = (await db.raw(`SELECT EXTRACT(EPOCH FROM (delivered_at - created_at)) * 1000 AS ms FROM push WHERE org_id = ? ORDER BY 1`, [lOrg])).rows.map((r) => Number(r.ms));
+  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
+
+  // 3. The bare loop: the same envelope bytes, same writers in flight, no database.
+  const sample = readdirSync(tRoot).find((f) => f.endsWith('.json'));
+  const bytes = sample === undefined ? Buffer.from(JSON.stringify({ format: 'erpc.dropzone.v1', payload })) : await fsp.readFile(join(tRoot, sample));
+  const bareDir = join(dropRoot, 'bare');
+  await fsp.mkdir(bareDir);
+  const flags = constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_WRONLY;
+  let seq = 0;
+  const b0 = performance.now();
+  await Promise.all(Array.from({ length: WORKERS * CONCURRENCY }, async () => {
+    while (seq < N) {
+      const i = seq++;
+      const tmp = join(bareDir, `.f${i}.tmp`);
+      const fh = await fsp.open(tmp, flags, 0o640);
+      await fh.write(bytes, 0, bytes.length);
+      await fh.sync();
+      await fh.close();
+      await fsp.rename(tmp, join(bareDir, `f${i}.json`));
+      const dh = await fsp.open(bareDir, constants.O_RDONLY);
+      await dh.sync();
+      await dh.close();
+    }
+  }));
+  const bareMs = performance.now() - b0;
+
+  const pipelineRate = N / (throughputMs / 1000);
+  const bareRate = N / (bareMs / 1000);
+  const out = {
+    date: new Date().toISOString(),
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL (${url.host})`,
+    setup: { workers: WORKERS, concurrencyPerWorker: CONCURRENCY, acceptBatch: 500, payloadBytes: bytes.length, fsync: true },
+    throughput: { pushes: N, acceptOnlyPerSecond: Math.round(N / (acceptedMs / 1000)), acceptedToDeliveredPerSecond: Math.round(pipelineRate), seconds: +(throughputMs / 1000).toFixed(2) },
+    bareLoop: { files: N, perSecond: Math.round(bareRate), seconds: +(bareMs / 1000).toFixed(2) },
+    ratioPipelineToBare: +(pipelineRate / bareRate).toFixed(2),
+    latencyAtFixedRate: { offeredPerSecond: RATE, achievedOfferedPerSecond: Math.round(total / offeredSeconds), pushes: total, p50Ms: +pct(50).toFixed(1), p99Ms: +pct(99).toFixed(1), maxMs: +lat[lat.length - 1].toFixed(1) },
+  };
+  console.log(`push pipeline (PostgreSQL, ${process.env.BENCH_CONNECTOR ?? 'DROPZONE_JSON_V1'}${process.env.BENCH_FSYNC === '0' ? ' without' : ' with'} fsync, ${WORKERS} workers x ${CONCURRENCY})`);
+  console.log(`  throughput: ${out.throughput.acceptedToDeliveredPerSecond} pushes/s accepted→delivered (${N} pushes in ${out.throughput.seconds} s; accept alone ${out.throughput.acceptOnlyPerSecond}/s)`);
+  console.log(`  bare loop (same bytes, same writers): ${out.bareLoop.perSecond} files/s  → ratio ${out.ratioPipelineToBare}`);
+  console.log(`  latency at ${RATE}/s offered (${total} single accepts): p50 ${out.latencyAtFixedRate.p50Ms} ms, p99 ${out.latencyAtFixedRate.p99Ms} ms, max ${out.latencyAtFixedRate.maxMs} ms`);
+  console.log(JSON.stringify(out));
+} finally {
+  for (const l of listeners) await l.stop();
+  for (const w of workers) await w.stop();
+  await db.destroy();
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+  rmSync(dropRoot, { recursive: true, force: true });
+}
