@@ -5,6 +5,8 @@ import { storageErrors } from './codes/storage.js';
 import { configErrors } from './codes/config.js';
 import { keyErrors } from './codes/keys.js';
 import { rotationErrors } from './codes/rotation.js';
+import { connectionErrors } from './codes/connections.js';
+import { apiErrors } from './codes/api.js';
 import { pushErrors } from './codes/push.js';
 
 /**
@@ -18,6 +20,8 @@ export const ERROR_REGISTRY = {
   ...configErrors,
   ...keyErrors,
   ...rotationErrors,
+  ...connectionErrors,
+  ...apiErrors,
   ...pushErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
