@@ -1,0 +1,41 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+/** The built CLI on a fresh embedded database (no server running: the commands open it themselves). */
+describe('erpc orgs / api-keys', () => {
+  let dir: string;
+  const env = () => ({ ...process.env, ERPC_DATA_DIR: path.join(dir, 'data'), DATABASE_URL: '', ENCRYPTION_MASTER_KEY: '' });
+  const erpc = (...args: string[]) => run(process.execPath, [main, ...args], { env: env(), timeout: 120_000 });
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'erpc-cli-'));
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it('creates an organisation with a key shown once, adds, lists and revokes keys', async () => {
+    const created = JSON.parse((await erpc('orgs', 'create', 'Acme', '--json')).stdout);
+    expect(created).toEqual({ org: { id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'Acme' }, apiKey: expect.stringMatching(/^erpc_[0-9a-f]{16}_/) });
+    const orgs = JSON.parse((await erpc('orgs', 'list', '--json')).stdout);
+    expect(orgs.items).toEqual([expect.objectContaining({ id: created.org.id, name: 'Acme' })]);
+
+    const extra = JSON.parse((await erpc('api-keys', 'create', '--org', created.org.id, '--json')).stdout);
+    expect(extra).toEqual({ id: expect.stringMatching(/^[0-9a-f]{16}$/), apiKey: expect.stringContaining(`erpc_${extra.id}_`) });
+    await erpc('api-keys', 'revoke', extra.id);
+    const listed = (await erpc('api-keys', 'list', '--org', created.org.id, '--json')).stdout;
+    const keys = JSON.parse(listed).items;
+    expect(keys).toHaveLength(2);
+    expect(keys.find((k: { id: string }) => k.id === extra.id).revokedAt).not.toBeNull();
+    // Listings never show a secret.
+    for (const key of [created.apiKey, extra.apiKey]) expect(listed).not.toContain(key.split('_').slice(2).join('_'));
+
+    const missing = await erpc('api-keys', 'create', '--org', '00000000-0000-0000-0000-000000000000').catch((e: { code: number; stderr: string }) => e);
+    expect(missing).toMatchObject({ code: 3, stderr: expect.stringContaining('ERPC_ERR_ORG_NOT_FOUND') });
+  }, 300_000);
+});
