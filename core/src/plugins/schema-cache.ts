@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
@@ -24,7 +25,7 @@ export async function compileConfigSchema(schema: Record<string, unknown>, schem
   const key = createHash('sha256').update(`${AJV_VERSION}\n${COMPILE_PROFILE}\n${schemaText}`).digest('hex');
   const file = cacheDir === undefined ? undefined : path.join(cacheDir, `${key}.cjs`);
   if (file !== undefined) {
-    const cached = await readFile(file, 'utf8').catch(() => undefined);
+    const cached = readOrUndefined(file);
     if (cached !== undefined) {
       const loaded = evaluate(cached);
       if (loaded !== undefined) return loaded;
@@ -59,5 +60,13 @@ function evaluate(code: string): ValidateFunction | undefined {
     return typeof validate === 'function' ? validate : undefined;
   } catch {
     return undefined; // a damaged cache entry is ignored and rewritten
+  }
+}
+
+function readOrUndefined(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }
