@@ -12,7 +12,7 @@ export const keysGenerateCommand: CliCommand = {
       .action(
         action(async () => {
           const key = generateKey();
-          // stdout carries only the key, so `KEY=$(pnpm -s erpc keys generate)` works.
+          // stdout carries only the key, so `KEY=$(pnpm erpc keys generate)` works.
           process.stdout.write(`${key}\n`);
           process.stderr.write(
             `key id ${keyIdOf(key)}. Deploy it as ENCRYPTION_MASTER_KEY with the current key in ENCRYPTION_PREVIOUS_KEYS, then run \`pnpm erpc keys rotate\`.\n`,
