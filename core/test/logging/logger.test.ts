@@ -1,0 +1,55 @@
+import { Writable } from 'node:stream';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createLogger, toConnectorLogger } from '../../src/logging/logger.js';
+import { loadAppConfig } from '../../src/config.js';
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { lines, destination };
+}
+
+describe('createLogger', () => {
+  it('writes JSON lines and redacts configs, passwords and authorization headers', () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ level: 'info', destination });
+    log.info({ config: { apiKey: 'canary-a1' }, conn: { config: { x: 'canary-a2' } }, req: { headers: { authorization: 'Bearer canary-a3' } }, db: { password: 'canary-a4' } }, 'hello');
+    expect(lines).toHaveLength(1);
+    const text = lines.join('\n');
+    for (const c of ['canary-a1', 'canary-a2', 'canary-a3', 'canary-a4']) expect(text).not.toContain(c);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ msg: 'hello', config: '[REDACTED]' });
+  });
+});
+
+describe('toConnectorLogger', () => {
+  it('scrubs secret values wherever they appear, at any depth and in messages', () => {
+    const { lines, destination } = capture();
+    const log = toConnectorLogger(createLogger({ level: 'debug', destination }), ['canary-s3cr3t']);
+    log.info('key is canary-s3cr3t');
+    log.warn({ nested: { list: ['x canary-s3cr3t y'] }, err: new Error('failed with canary-s3cr3t') }, 'again canary-s3cr3t');
+    log.debug({ ok: true });
+    expect(lines).toHaveLength(3);
+    expect(lines.join('\n')).not.toContain('canary-s3cr3t');
+    expect(JSON.parse(lines[0] as string).msg).toBe('key is [REDACTED]');
+    expect(JSON.parse(lines[1] as string).nested.list[0]).toBe('x [REDACTED] y');
+  });
+});
+
+describe('loadAppConfig', () => {
+  it('reads plugin folders, timeout and level from the environment', () => {
+    expect(loadAppConfig({}, '/srv/erpc')).toMatchObject({ pluginDirs: ['/srv/erpc/plugins'], pluginImportTimeoutMs: 10_000, logLevel: 'info' });
+    const c = loadAppConfig({ ERPC_PLUGIN_DIRS: 'a:/abs/b:', ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '250', ERPC_LOG_LEVEL: 'WARN', ERPC_SCHEMA_CACHE_DIR: 'off' }, '/srv');
+    expect(c).toMatchObject({ pluginDirs: [path.resolve('/srv/a'), '/abs/b'], pluginImportTimeoutMs: 250, logLevel: 'warn', schemaCacheDir: undefined });
+  });
+
+  it('rejects unusable values naming the variable', () => {
+    expect(() => loadAppConfig({ ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '-1' })).toThrowError(expect.objectContaining({ code: 'ERPC_ERR_SETTING_INVALID', message: expect.stringContaining('ERPC_PLUGIN_IMPORT_TIMEOUT_MS') }));
+    expect(() => loadAppConfig({ ERPC_LOG_LEVEL: 'loud' })).toThrowError(expect.objectContaining({ code: 'ERPC_ERR_SETTING_INVALID' }));
+  });
+});
