@@ -529,6 +529,8 @@ function toDocument(row: PushRow): PushDocument {
     idempotencyKey: row.idempotencyKey,
     payload: row.payload,
     createdAt: row.createdAt.toISOString(),
+    // The claim already counted this attempt.
+    attempt: row.attempts,
   });
 }
 

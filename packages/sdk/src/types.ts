@@ -61,6 +61,12 @@ export interface PushDocument {
   readonly payload: unknown;
   /** When the push was accepted, ISO-8601 UTC. */
   readonly createdAt: string;
+  /**
+   * Which delivery attempt this is, from 1. Set by hosts since SDK 1.0 (absent from older hosts:
+   * treat as 1). Above 1, an earlier attempt may have died half-way (a killed worker), so a
+   * connector can clean up what such an attempt may have left behind.
+   */
+  readonly attempt?: number;
 }
 
 /** What a successful push returns. */

@@ -11,6 +11,8 @@ import { resolveRoot, targetFolder } from './drop-folder.js';
 /** Mode of every file the connector writes (umask still applies). */
 export const FILE_MODE = 0o640;
 
+const ABANDONED_SUFFIX = /^[0-9a-f]{12}\.tmp$/;
+
 /** Errors from link() meaning "this file system has no hard links": fall back to rename. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
 
@@ -46,7 +48,10 @@ export async function pushDocument(
   });
 
   // Fast path for a retry of a push that already landed: no second file.
-  if (await existingDelivery(t, finalPath, document, connection)) return receipt(true);
+  if (await existingDelivery(t, finalPath, document, connection)) {
+    await sweepAbandonedTemps(t, dir, finalName, document, undefined);
+    return receipt(true);
+  }
   throwIfAborted(signal);
 
   const tempPath = join(dir, tempFileName(finalName));
@@ -83,6 +88,7 @@ export async function pushDocument(
       // existingDelivery throws for foreign files and symlinks; reaching here means it vanished in between.
       throw Object.assign(new Error('final file vanished during publish'), { code: 'EAGAIN' });
     }
+    await sweepAbandonedTemps(t, dir, finalName, document, tempPath);
     if (config.fsync) await t.syncDirectory(dir);
   } catch (err) {
     if (err instanceof ConnectorError) throw err;
@@ -110,6 +116,38 @@ export async function pushDocument(
     await tr.rename(from, to);
     tempExists = false;
     return true;
+  }
+}
+
+/**
+ * On a retry (attempt > 1), removes hidden temp files that an earlier attempt of the same
+ * idempotency key left behind when its process died between creating the temp and unlinking it.
+ * Only this key's temps can match (the temp name starts with the final name's stem, which holds
+ * the key hash). A concurrent attempt of the same key losing its temp is safe: its link() fails,
+ * it reports a retryable error, and its retry finds the published file. First attempts skip the
+ * directory listing, which would cost O(files in the folder) per push.
+ */
+async function sweepAbandonedTemps(
+  t: DropzoneTransport,
+  dir: string,
+  finalName: string,
+  document: PushDocument,
+  ownTemp: string | undefined,
+): Promise<void> {
+  if ((document.attempt ?? 1) <= 1) return;
+  const stem = `.${finalName.slice(0, -'.json'.length)}.`;
+  let names: string[];
+  try {
+    names = await t.list(dir);
+  } catch {
+    return; // best effort: the document is delivered either way
+  }
+  for (const name of names) {
+    // Exactly the shape tempFileName() makes for this final name: stem, 12 hex, `.tmp`.
+    if (!name.startsWith(stem) || !ABANDONED_SUFFIX.test(name.slice(stem.length))) continue;
+    const path = join(dir, name);
+    if (path === ownTemp) continue;
+    await t.unlink(path).catch(() => undefined);
   }
 }
 

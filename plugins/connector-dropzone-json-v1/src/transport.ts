@@ -36,6 +36,8 @@ export interface DropzoneTransport {
   /** Atomically renames, replacing `to` if it exists. */
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
+  /** Names of the entries of a directory. */
+  list(dir: string): Promise<string[]>;
   /** Makes the directory's entries (creates, renames, deletes) durable. */
   syncDirectory(path: string): Promise<void>;
   /** Reads at most `maxBytes` of a regular file, refusing to follow a symlink. */
@@ -79,6 +81,7 @@ export function createLocalTransport(): DropzoneTransport {
     link: (existingPath, newPath) => fsp.link(existingPath, newPath),
     rename: (from, to) => fsp.rename(from, to),
     unlink: (path) => fsp.unlink(path),
+    list: (dir) => fsp.readdir(dir),
     async syncDirectory(path) {
       const handle = await fsp.open(path, DIR_FLAGS);
       try {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isConnectorDefinition, isConnectorError, type ConnectorErrorLike } from '@erpc/sdk';
@@ -163,6 +163,35 @@ describe('DROPZONE_JSON_V1 push', () => {
     expect(second.details).toMatchObject({ alreadyDelivered: true });
     expect(listTree(root)).toEqual(['invoice', first.externalRef]);
     expect(readEnvelope(join(root, first.externalRef)).pushId).toBe(d.pushId);
+  });
+
+  it('a retry (attempt 2) removes temps a killed earlier attempt left, before or after its link; attempt 1 lists nothing', async () => {
+    const { root } = makeSandbox();
+    const connector = createDropzoneConnector();
+    const d = doc();
+    const other = doc({ idempotencyKey: 'another-key', pushId: 'p-other' });
+    const finalName = expectedName('', d.documentType, d.documentId, d.idempotencyKey);
+    const stem = `.${finalName.slice(0, -'.json'.length)}.`;
+    const otherStem = `.${expectedName('', other.documentType, other.documentId, other.idempotencyKey).slice(0, -5)}.`;
+    const dir = join(root, 'invoice');
+    // Crash before link: a half-written temp of this key, and one of another key that must stay.
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${stem}0123456789ab.tmp`), '{"partial":');
+    writeFileSync(join(dir, `${otherStem}ba9876543210.tmp`), '{"partial":');
+
+    await connector.push({ ...d, attempt: 1 }, ctxFor({ rootPath: root }));
+    // A first attempt never lists the folder, so the abandoned temp is still there.
+    expect(readdirSync(dir)).toContain(`${stem}0123456789ab.tmp`);
+
+    await connector.push({ ...d, attempt: 2 }, ctxFor({ rootPath: root }));
+    expect(readdirSync(dir).sort()).toEqual([`${otherStem}ba9876543210.tmp`, finalName].sort());
+
+    // Crash after link, before unlink: the temp is a second name of the final file.
+    linkSync(join(dir, finalName), join(dir, `${stem}aaaaaaaaaaaa.tmp`));
+    const again = await connector.push({ ...d, attempt: 3 }, ctxFor({ rootPath: root }));
+    expect(again.details).toMatchObject({ alreadyDelivered: true });
+    expect(readdirSync(dir).sort()).toEqual([`${otherStem}ba9876543210.tmp`, finalName].sort());
+    expect(readEnvelope(join(dir, finalName)).idempotencyKey).toBe(d.idempotencyKey);
   });
 
   it('a file of another organisation under the same name is a name conflict, never a silent success', async () => {
