@@ -65,6 +65,7 @@ describe('README quick start against a real server', () => {
       // Hand the results back to the test.
       'echo "API_KEY=$API_KEY"',
       'echo "CONNECTION_ID=$CONNECTION_ID"',
+      'echo "PUSH_ID=$PUSH_ID"',
     ].join('\n');
     const env = { ...process.env, ERPC_DATA_DIR: path.join(dataDir, 'data'), DATABASE_URL: '', ENCRYPTION_MASTER_KEY: '' };
     const { stdout } = await run('bash', ['-c', script], { cwd: root, env, timeout: 120_000 });
@@ -78,6 +79,18 @@ describe('README quick start against a real server', () => {
     const list = JSON.parse(lines.find((l) => l.startsWith('{"items"'))!);
     expect(list.items).toEqual([expect.objectContaining({ id: connectionId, connectorType: 'MOCK', status: 'ACTIVE', secretFields: ['/apiKey'], config: {} })]);
     expect(stdout).not.toContain('s3cret');
+    // The pushed document: accepted, then delivered by the server's in-process worker to MOCK.
+    const pushId = /PUSH_ID=(\S+)/.exec(stdout)?.[1];
+    expect(pushId).toMatch(/^[0-9a-f-]{36}$/);
+    const shown = JSON.parse(lines.find((l) => l.startsWith('{') && l.includes(`"id":"${pushId}"`))!);
+    expect(shown).toMatchObject({ id: pushId, connectionId, documentType: 'invoice', documentId: 'INV-1001' });
+    expect(['PENDING', 'PROCESSING', 'DELIVERED']).toContain(shown.status);
+    let delivered: { status?: string; externalRef?: string } = shown;
+    for (let i = 0; i < 50 && delivered.status !== 'DELIVERED'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      delivered = await (await fetch(`${baseUrl}/v1/pushes/${pushId}`, { headers: { authorization: `Bearer ${apiKey}` } })).json();
+    }
+    expect(delivered).toMatchObject({ status: 'DELIVERED', externalRef: expect.stringMatching(/^mock:/) });
     // The org was created through the running server (its admin socket), so the server knows the key.
     const health = await fetch(`${baseUrl}/healthz`);
     expect(health.status).toBe(200);
