@@ -16,7 +16,7 @@ import {
 import { ErpcError, type ErrorCode } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
 import { manifestErrors } from './ajv.js';
-import { compileConfigSchema } from './schema-cache.js';
+import { openSchemaCache, type SchemaCache } from './schema-cache.js';
 import type { ConnectorRegistry } from './connector-registry.js';
 import { discoverPlugins, type PluginCandidate } from './discover.js';
 import type { FailedPlugin, LoadedPlugin, PluginLoadReport } from './types.js';
@@ -48,8 +48,6 @@ interface CheckedPlugin {
 
 type Step<T> = { ok: true; value: T } | { ok: false; failure: FailedPlugin };
 
-// Enough parallelism to overlap file I/O without exhausting file descriptors on huge folders.
-const IO_CONCURRENCY = 32;
 const MAX_REASON = 500;
 
 // A .cjs helper, loaded by Node's require: its import() is never rewritten by a test runner.
@@ -69,7 +67,8 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
   const { candidates, unreadable } = await discoverPlugins(options.dirs);
   const failures: FailedPlugin[] = unreadable.map(({ dir, error }) => failureOf({ dir }, error));
 
-  const checked = await mapConcurrent(candidates, IO_CONCURRENCY, (c) => checkPlugin(c, options.schemaCacheDir));
+  const schemas = openSchemaCache(options.schemaCacheDir);
+  const checked = candidates.map((c) => checkPlugin(c, schemas));
   const imported = await Promise.all(
     checked.map(async (step) => (step === null || !step.ok ? step : importEntry(step.value, options.importTimeoutMs))),
   );
@@ -86,6 +85,7 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
     else failures.push(result.failure);
   }
 
+  await schemas.flush();
   for (const f of failures) {
     registry.recordFailure(f);
     logger?.warn({ plugin: { dir: f.dir, name: f.name, connectorType: f.connectorType }, code: f.error.code }, f.error.message);
@@ -95,11 +95,11 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
 }
 
 /**
- * Phase 1: everything that can be checked without running plugin code. Small synchronous reads on
- * purpose (as Node's own module loader does): four thread-pool round trips per file through
+ * Phase 1: everything that can be checked without running plugin code. Synchronous on purpose
+ * (small reads, as Node's own module loader does): four thread-pool round trips per file through
  * fs/promises cost more than the reads themselves and compete with the parallel imports.
  */
-async function checkPlugin(candidate: PluginCandidate, schemaCacheDir: string | undefined): Promise<Step<CheckedPlugin> | null> {
+function checkPlugin(candidate: PluginCandidate, schemas: SchemaCache): Step<CheckedPlugin> | null {
   const { dir } = candidate;
   let pkg: unknown;
   try {
@@ -121,13 +121,14 @@ async function checkPlugin(candidate: PluginCandidate, schemaCacheDir: string | 
   const invalid = manifestErrors(record.erpc);
   if (invalid !== null) return fail(who, 'ERPC_ERR_MANIFEST_INVALID', { dir, reason: manifestReason(invalid) });
   const manifest = record.erpc as PluginManifest;
-  if (semver.validRange(manifest.sdk) === null) {
+  const sdkCheck = checkSdkRange(manifest.sdk);
+  if (sdkCheck === 'invalid') {
     return fail(who, 'ERPC_ERR_MANIFEST_INVALID', { dir, reason: `/sdk "${manifest.sdk}" is not a semver range` });
   }
 
   let root: string;
   try {
-    root = realpathSync(dir);
+    root = realpath(dir);
   } catch (cause) {
     return fail(who, 'ERPC_ERR_PLUGIN_DIR_UNREADABLE', { dir, reason: reasonOf(cause) }, cause);
   }
@@ -136,7 +137,7 @@ async function checkPlugin(candidate: PluginCandidate, schemaCacheDir: string | 
   const schemaPath = resolveInside(root, manifest.configSchema);
   if (schemaPath === 'escape') return fail(who, 'ERPC_ERR_PLUGIN_PATH_ESCAPE', { dir, field: 'configSchema' });
 
-  if (!semver.satisfies(SDK_VERSION, manifest.sdk, { includePrerelease: true })) {
+  if (sdkCheck === 'unsatisfied') {
     return fail(who, 'ERPC_ERR_PLUGIN_SDK_MISMATCH', { dir, range: manifest.sdk, version: SDK_VERSION });
   }
 
@@ -154,7 +155,7 @@ async function checkPlugin(candidate: PluginCandidate, schemaCacheDir: string | 
   }
   let validateConfig: ValidateFunction;
   try {
-    validateConfig = await compileConfigSchema(configSchema as Record<string, unknown>, schemaText, schemaCacheDir);
+    validateConfig = schemas.compile(configSchema as Record<string, unknown>, schemaText);
   } catch (cause) {
     return fail(who, 'ERPC_ERR_CONFIG_SCHEMA_INVALID', { dir, reason: reasonOf(cause) }, cause);
   }
@@ -166,13 +167,27 @@ async function checkPlugin(candidate: PluginCandidate, schemaCacheDir: string | 
   };
 }
 
+// realpath(3) in one system call; fs.realpathSync walks the path in JavaScript, an lstat per component.
+const realpath = realpathSync.native;
+
+// Plugins mostly share a handful of ranges ("^1.0.0"): parsing each once saves most of semver's cost.
+const sdkRanges = new Map<string, 'ok' | 'invalid' | 'unsatisfied'>();
+function checkSdkRange(range: string): 'ok' | 'invalid' | 'unsatisfied' {
+  let result = sdkRanges.get(range);
+  if (result === undefined) {
+    result = semver.validRange(range) === null ? 'invalid' : semver.satisfies(SDK_VERSION, range, { includePrerelease: true }) ? 'ok' : 'unsatisfied';
+    sdkRanges.set(range, result);
+  }
+  return result;
+}
+
 /** Resolves `relative` against the plugin root; symlinks are followed, and must stay inside too. */
 function resolveInside(root: string, relative: string): string | 'escape' | 'missing' {
   const lexical = path.resolve(root, relative);
   if (!isInside(root, lexical)) return 'escape';
   let real: string;
   try {
-    real = realpathSync(lexical);
+    real = realpath(lexical);
   } catch {
     return 'missing';
   }
@@ -304,17 +319,4 @@ function manifestReason(errors: readonly ErrorObject[]): string {
       return `${at} ${e.message ?? 'is invalid'}`;
     })
     .join('; ');
-}
-
-async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

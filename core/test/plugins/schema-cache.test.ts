@@ -1,43 +1,83 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileConfigSchema } from '../../src/plugins/schema-cache.js';
+import { openSchemaCache } from '../../src/plugins/schema-cache.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'erpc-schema-cache-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const text = JSON.stringify({
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  type: 'object',
-  required: ['endpoint'],
-  additionalProperties: false,
-  properties: { endpoint: { type: 'string', format: 'uri' }, apiKey: { type: 'string', writeOnly: true } },
-});
+const schemaOf = (prop: string) =>
+  JSON.stringify({
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    required: [prop],
+    additionalProperties: false,
+    properties: { [prop]: { type: 'string', format: 'uri' }, apiKey: { type: 'string', writeOnly: true } },
+  });
+const text = schemaOf('endpoint');
+const inputs = [{ endpoint: 'https://erp.example' }, { endpoint: 'not a uri' }, { apiKey: 1, extra: true }, 'nope'];
 
 describe('config schema cache', () => {
-  it('serves a cached validator that behaves exactly like the compiled one', async () => {
-    const compiled = await compileConfigSchema(JSON.parse(text), text, dir);
-    const files = readdirSync(dir);
-    expect(files).toHaveLength(1);
-    const cached = await compileConfigSchema(JSON.parse(text), text, dir);
+  it('serves cached validators, all from one file, that behave exactly like the compiled ones', async () => {
+    const first = openSchemaCache(dir);
+    const compiled = first.compile(JSON.parse(text), text);
+    const compiled2 = first.compile(JSON.parse(schemaOf('url')), schemaOf('url'));
+    expect(readdirSync(dir)).toHaveLength(0); // written once, at flush
+    await first.flush();
+    expect(readdirSync(dir)).toHaveLength(1);
+
+    const second = openSchemaCache(dir);
+    const cached = second.compile(JSON.parse(text), text);
+    const cached2 = second.compile(JSON.parse(schemaOf('url')), schemaOf('url'));
     expect(cached).not.toBe(compiled);
-    for (const input of [{ endpoint: 'https://erp.example' }, { endpoint: 'not a uri' }, { apiKey: 1, extra: true }]) {
+    for (const input of inputs) {
       expect(cached(input)).toBe(compiled(input));
       expect(cached.errors ?? null).toEqual(compiled.errors ?? null);
+      expect(cached2(input)).toBe(compiled2(input));
+      expect(cached2.errors ?? null).toEqual(compiled2.errors ?? null);
     }
     expect(cached({ apiKey: 1, extra: true })).toBe(false);
     expect(cached.errors?.length).toBe(3); // allErrors survives the cache
+    await second.flush();
+    expect(readdirSync(dir)).toHaveLength(1);
+
+    // Served from the file, not compiled again: swap the two entries' code and the validators swap.
+    const file = path.join(dir, readdirSync(dir)[0] as string);
+    const bundle = JSON.parse(readFileSync(file, 'utf8')) as { entries: Record<string, string> };
+    const [k1, k2] = [text, schemaOf('url')].map((t) => createHash('sha256').update(t).digest('hex')) as [string, string];
+    writeFileSync(file, JSON.stringify({ entries: { [k1]: bundle.entries[k2], [k2]: bundle.entries[k1] } }));
+    expect(openSchemaCache(dir).compile(JSON.parse(text), text)({ url: 'https://erp.example' })).toBe(true);
+    writeFileSync(file, JSON.stringify(bundle));
   });
 
-  it('never caches a rejected schema, and ignores a damaged entry', async () => {
+  it('never caches a rejected schema, and ignores a damaged file', async () => {
     const bad = JSON.stringify({ type: 'object', properties: { a: { type: 'string', secret: true } } });
-    await expect(compileConfigSchema(JSON.parse(bad), bad, dir)).rejects.toThrow(/unknown keyword: "secret"/);
-    await expect(compileConfigSchema(JSON.parse(bad), bad, dir)).rejects.toThrow(/unknown keyword/);
-    expect(readdirSync(dir)).toHaveLength(1);
+    const cache = openSchemaCache(dir);
+    expect(() => cache.compile(JSON.parse(bad), bad)).toThrow(/unknown keyword: "secret"/);
+    await cache.flush();
+    expect(() => openSchemaCache(dir).compile(JSON.parse(bad), bad)).toThrow(/unknown keyword/);
     const file = path.join(dir, readdirSync(dir)[0] as string);
-    writeFileSync(file, 'this is not javascript {');
-    const v = await compileConfigSchema(JSON.parse(text), text, dir);
+
+    writeFileSync(file, 'this is not json {');
+    const v = openSchemaCache(dir).compile(JSON.parse(text), text);
     expect(v({ endpoint: 'https://erp.example' })).toBe(true);
+
+    // Valid JSON whose code does not parse: everything is compiled again and the file rewritten.
+    const key = createHash('sha256').update(text).digest('hex');
+    writeFileSync(file, JSON.stringify({ entries: { [key]: 'this is not javascript {' } }));
+    const damaged = openSchemaCache(dir);
+    const v2 = damaged.compile(JSON.parse(text), text);
+    expect(v2({ endpoint: 'not a uri' })).toBe(false);
+    await damaged.flush();
+    const v3 = openSchemaCache(dir).compile(JSON.parse(text), text);
+    expect(v3({ endpoint: 'https://erp.example' })).toBe(true);
+  });
+
+  it('without a cache directory, compiles and writes nothing', async () => {
+    const none = openSchemaCache(undefined);
+    expect(none.compile(JSON.parse(text), text)({ endpoint: 'https://erp.example' })).toBe(true);
+    await none.flush();
   });
 });
