@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type AjvCore from 'ajv/dist/core.js';
@@ -7,10 +8,10 @@ import { manifestSchema, type PluginManifest } from '@erpc/sdk';
 const require = createRequire(import.meta.url);
 type AjvInstance = AjvCore.default;
 type AjvCtor = new (opts: Record<string, unknown>) => AjvInstance;
-const Ajv2020 = ((m: { default?: AjvCtor } & AjvCtor) => m.default ?? m)(require('ajv/dist/2020.js'));
-const addFormats = ((m: { default?: (ajv: AjvInstance) => AjvInstance } & ((ajv: AjvInstance) => AjvInstance)) => m.default ?? m)(
-  require('ajv-formats'),
-);
+type Standalone = (ajv: AjvInstance, validate: ValidateFunction) => string;
+const cjsDefault = <T>(m: { default?: T } & T): T => m.default ?? m;
+// Loaded on first use: a start-up whose validators all come precompiled never loads Ajv's compiler.
+const ajv2020 = (): AjvCtor => cjsDefault(require('ajv/dist/2020.js') as { default?: AjvCtor } & AjvCtor);
 
 let configAjv: AjvInstance | undefined;
 let manifestValidator: ValidateFunction<PluginManifest> | undefined;
@@ -20,18 +21,55 @@ let manifestValidator: ValidateFunction<PluginManifest> | undefined;
  * Shared because building an Ajv instance costs far more than compiling a small schema.
  */
 export function configSchemaAjv(): AjvInstance {
-  // code.source keeps the generated code, so a compiled schema can be cached (schema-cache.ts).
-  if (configAjv === undefined) configAjv = addFormats(new Ajv2020({ strict: true, allErrors: true, code: { source: true } }));
+  if (configAjv === undefined) {
+    const addFormats = cjsDefault(require('ajv-formats') as { default?: (ajv: AjvInstance) => AjvInstance } & ((ajv: AjvInstance) => AjvInstance));
+    // code.source keeps the generated code, so a compiled schema can be cached (schema-cache.ts).
+    configAjv = addFormats(new (ajv2020())({ strict: true, allErrors: true, code: { source: true } }));
+  }
   return configAjv;
+}
+
+/** Ajv's standalone code of a validator compiled by `ajv` (with `code.source`). */
+export function standaloneCode(ajv: AjvInstance, validate: ValidateFunction): string {
+  return cjsDefault(require('ajv/dist/standalone') as { default?: Standalone } & Standalone)(ajv, validate);
+}
+
+// The manifest validator's own instance without meta-schema validation: the manifest schema is
+// ours (the SDK's tests cover it), and compiling the draft 2020-12 meta-schema is the largest
+// fixed cost of a load.
+const MANIFEST_OPTIONS = { strict: true, allErrors: true, validateSchema: false, code: { source: true } };
+
+/** Identifies the manifest validator's code: Ajv version, options and the SDK's manifest schema. */
+export function manifestValidatorKey(): string {
+  const ajvVersion = (require('ajv/package.json') as { version: string }).version;
+  return createHash('sha256').update(`${ajvVersion}\n${JSON.stringify(MANIFEST_OPTIONS)}\n${JSON.stringify(manifestSchema)}`).digest('hex');
+}
+
+/** Compiles the manifest validator and returns its standalone code (the build ships it precompiled). */
+export function manifestValidatorSource(): string {
+  const ajv = new (ajv2020())(MANIFEST_OPTIONS);
+  return standaloneCode(ajv, ajv.compile(manifestSchema as Record<string, unknown>));
+}
+
+function loadManifestValidator(): ValidateFunction<PluginManifest> {
+  // The build (scripts/build-manifest-validator.mjs) writes Ajv's standalone code for the SDK's
+  // schema beside this module; used only when its key matches the schema and Ajv in use now, so
+  // a stale file (the SDK's schema changed since the build, or running from source) is ignored.
+  try {
+    const shipped = require('./manifest-validator.cjs') as { key?: unknown; load?: () => unknown };
+    if (shipped.key === manifestValidatorKey() && typeof shipped.load === 'function') {
+      const m = shipped.load() as ValidateFunction<PluginManifest> | { default?: ValidateFunction<PluginManifest> };
+      const fn = typeof m === 'function' ? m : m.default;
+      if (typeof fn === 'function') return fn;
+    }
+  } catch {
+    // absent or unreadable: compiled below
+  }
+  return new (ajv2020())(MANIFEST_OPTIONS).compile<PluginManifest>(manifestSchema as Record<string, unknown>);
 }
 
 /** Validates a manifest (the `erpc` field) against @erpc/sdk's manifest schema: null when valid, else Ajv's errors. */
 export function manifestErrors(data: unknown): ErrorObject[] | null {
-  // Its own instance without meta-schema validation: the manifest schema is ours (the SDK's tests
-  // cover it), and compiling the draft 2020-12 meta-schema is the largest fixed cost of a load, only
-  // worth paying when a plugin's config schema must really be compiled (a schema-cache miss).
-  manifestValidator ??= new Ajv2020({ strict: true, allErrors: true, validateSchema: false }).compile<PluginManifest>(
-    manifestSchema as Record<string, unknown>,
-  );
+  manifestValidator ??= loadManifestValidator();
   return manifestValidator(data) ? null : (manifestValidator.errors ?? []);
 }
