@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Knex } from 'knex';
@@ -6,7 +6,7 @@ import type { ApiKeyService } from '../auth/api-key-service.js';
 import type { Logger } from '../logging/logger.js';
 import { TOKENS } from '../tokens.js';
 import { installAuth } from './auth.js';
-import { BODY_LIMIT, errorBodySchema, installErrorHandling } from './error-handler.js';
+import { BODY_LIMIT, errorBodySchema, installErrorHandling, toErpcError } from './error-handler.js';
 import type { RouteDeps } from './route-deps.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorTypeRoutes } from './routes/connector-types.js';
@@ -44,7 +44,15 @@ export async function buildApp(container: ServiceResolver, options: BuildAppOpti
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
     // Request ids in log lines, not client-supplied ones.
     genReqId: undefined,
+    // Errors raised before routing (e.g. FST_ERR_BAD_URL) bypass setErrorHandler; same body anyway.
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      const erpc = toErpcError(err);
+      void reply.status(erpc.status).type('application/json; charset=utf-8').send(erpc.toBody());
+    },
   }) as unknown as FastifyInstance;
+
+  // Fastify parses text/plain by default; every route takes JSON, so any other body is a 415.
+  app.removeContentTypeParser('text/plain');
 
   app.decorateRequest('auth', null);
   installErrorHandling(app);
