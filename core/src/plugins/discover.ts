@@ -3,7 +3,10 @@ import path from 'node:path';
 import fg from 'fast-glob';
 import { ErpcError } from '../errors/index.js';
 
-/** A package.json found in a plugin folder: a plugin candidate until its manifest is read. */
+/**
+ * A package directory found in a plugin folder: a plugin candidate until its package.json is read
+ * (a directory without one is no package, and is skipped).
+ */
 export interface PluginCandidate {
   /** The package directory (absolute, as found; may be a symlink, e.g. in node_modules). */
   readonly dir: string;
@@ -16,11 +19,13 @@ export interface DiscoveryResult {
   readonly unreadable: readonly { readonly dir: string; readonly error: ErpcError }[];
 }
 
-// `<dir>/*/package.json` and `<dir>/@*/*/package.json`: a node_modules folder works as a plugin folder.
-const PATTERNS = ['*/package.json', '@*/*/package.json'];
+// The packages `<dir>/*/package.json` and `<dir>/@*/*/package.json` (a node_modules folder works as
+// a plugin folder), found as their directories: one readdir of the folder (and of each scope)
+// instead of one per package; whether package.json exists is learnt by reading it, done anyway.
+const PATTERNS = ['*', '@*/*'];
 
 /**
- * Finds package.json files in each folder. Order is deterministic: the folders in the order given
+ * Finds package directories in each folder. Order is deterministic: the folders in the order given
  * (earlier folders win duplicate connector types), then package paths sorted within a folder.
  */
 export async function discoverPlugins(dirs: readonly string[]): Promise<DiscoveryResult> {
@@ -49,14 +54,16 @@ async function discoverIn(dir: string): Promise<{ candidates: PluginCandidate[] 
     if (!s.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     const matches = await fg(PATTERNS, {
       cwd: dir,
-      onlyFiles: true,
+      onlyDirectories: true,
       followSymbolicLinks: true,
       suppressErrors: false,
       dot: false,
     });
-    matches.sort();
+    // Sorted as the package.json paths would be ("a-b/package.json" before "a/package.json"):
+    // this order decides which of two plugins of one type is kept.
+    const packageJsons = matches.map((m) => `${m}/package.json`).sort();
     return {
-      candidates: matches.map((m) => {
+      candidates: packageJsons.map((m) => {
         const packageJsonPath = path.join(dir, m);
         return { dir: path.dirname(packageJsonPath), packageJsonPath };
       }),

@@ -69,9 +69,16 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
 
   const schemas = openSchemaCache(options.schemaCacheDir);
   const checked = candidates.map((c) => checkPlugin(c, schemas));
+  // Every import starts now, in this tick, so one timer bounds each of them by importTimeoutMs
+  // (200 plugins: one timer, not 200). Unref'd: it never keeps the process alive.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), options.importTimeoutMs);
+    timer.unref();
+  });
   const imported = await Promise.all(
-    checked.map(async (step) => (step === null || !step.ok ? step : importEntry(step.value, options.importTimeoutMs))),
-  );
+    checked.map((step) => (step === null || !step.ok ? step : importEntry(step.value, deadline, options.importTimeoutMs))),
+  ).finally(() => clearTimeout(timer));
 
   const loaded: LoadedPlugin[] = [];
   for (const step of imported) {
@@ -102,8 +109,16 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
 function checkPlugin(candidate: PluginCandidate, schemas: SchemaCache): Step<CheckedPlugin> | null {
   const { dir } = candidate;
   let pkg: unknown;
+  let text: string;
   try {
-    pkg = JSON.parse(readFileSync(candidate.packageJsonPath, 'utf8'));
+    text = readFileSync(candidate.packageJsonPath, 'utf8');
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 'EISDIR') return null; // a directory without package.json: no package
+    return fail({ dir }, 'ERPC_ERR_PLUGIN_PACKAGE_JSON_INVALID', { dir, reason: reasonOf(cause) }, cause);
+  }
+  try {
+    pkg = JSON.parse(text);
   } catch (cause) {
     return fail({ dir }, 'ERPC_ERR_PLUGIN_PACKAGE_JSON_INVALID', { dir, reason: reasonOf(cause) }, cause);
   }
@@ -199,27 +214,23 @@ function isInside(root: string, candidate: string): boolean {
   return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
-/** Phase 2: import the entry, bounded in time. The timer is unref'd: it never keeps the process alive. */
-async function importEntry(plugin: CheckedPlugin, timeoutMs: number): Promise<Step<{ plugin: CheckedPlugin; module: Record<string, unknown> }>> {
+/** Phase 2: import the entry, bounded in time by `deadline` (which resolves after timeoutMs). */
+async function importEntry(
+  plugin: CheckedPlugin,
+  deadline: Promise<'timeout'>,
+  timeoutMs: number,
+): Promise<Step<{ plugin: CheckedPlugin; module: Record<string, unknown> }>> {
   const who = whoOf(plugin);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    timer.unref();
-  });
   try {
-    const result = await Promise.race([nativeImport(pathToFileURL(plugin.entryPath).href), timeout]);
+    const result = await Promise.race([nativeImport(pathToFileURL(plugin.entryPath).href), deadline]);
     if (result === 'timeout') return fail(who, 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT', { dir: plugin.dir, timeoutMs });
     return { ok: true, value: { plugin, module: result } };
   } catch (cause) {
     // By name, not instanceof: the error may come from another realm (test runners, vm contexts).
     if ((cause as { name?: unknown } | null)?.name === 'SyntaxError') {
-
       return fail(who, 'ERPC_ERR_PLUGIN_SYNTAX_ERROR', { dir: plugin.dir, reason: reasonOf(cause) }, cause);
     }
     return fail(who, 'ERPC_ERR_PLUGIN_IMPORT_FAILED', { dir: plugin.dir, reason: reasonOf(cause) }, cause);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
