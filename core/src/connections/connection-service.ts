@@ -306,8 +306,11 @@ function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** Ajv's message names the rule (type, pattern, allowed values), never the data; scrubbed anyway. */
-function toIssue(e: ErrorObject, secrets: readonly string[]): ConfigIssue {
+/**
+ * One Ajv error as `{path, message}`: the path names the missing or unexpected property; Ajv's message
+ * names the rule (type, pattern, allowed values), never the data; scrubbed anyway. Also used by import.
+ */
+export function toIssue(e: ErrorObject, secrets: readonly string[]): ConfigIssue {
   let path = e.instancePath;
   const params = e.params as Record<string, unknown>;
   if (e.keyword === 'required' && typeof params.missingProperty === 'string') path += `/${escapePointer(params.missingProperty)}`;

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Knex } from 'knex';
 import { ConfigCipher, isConfigDecryptError, LEGACY_KEY_ID } from '../crypto/index.js';
 import { ErpcError } from '../errors/index.js';
+import { toIssue } from '../connections/connection-service.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
 import { ConnectionImportRepository, type ImportedConnection } from './connection-import-repository.js';
 
@@ -197,7 +198,10 @@ export class ConnectionImportService {
     const validate = this.registry.plugin(connectorType).validateConfig;
     // Validate a copy: Ajv may fill in defaults, and what is stored is the original ciphertext anyway.
     if (!validate(structuredClone(config))) {
-      const details = (validate.errors ?? []).map((e) => ({ path: e.instancePath === '' ? '/' : e.instancePath, message: e.message ?? 'is invalid' }));
+      const details = (validate.errors ?? []).map((e) => {
+        const issue = toIssue(e, []);
+        return { path: issue.path === '' ? '/' : issue.path, message: issue.message };
+      });
       return { line, orgId, kind: 'CONFIG_INVALID', message: `the config does not match the ${connectorType} config schema`, details };
     }
     const name = typeof row.name === 'string' ? row.name.trim() : `${connectorType} (imported)`;
