@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
@@ -28,6 +29,9 @@ interface Bundle {
   entries: Record<string, string>;
   /** Factories evaluated from the whole bundle at once; undefined when it could not be evaluated. */
   factories: Record<string, () => unknown> | undefined;
+  /** The compiled bundle, and whether V8's code cache for it must be (re)written. */
+  script: vm.Script | undefined;
+  writeCodeCache: boolean;
 }
 
 /**
@@ -35,10 +39,12 @@ interface Bundle {
  * Compiling with Ajv (strict, draft 2020-12, allErrors, formats) is by far the largest per-plugin
  * cost of a start-up, so the generated validator code (Ajv's standalone code, exactly what
  * `ajv.compile` builds) is kept, keyed by a hash of the exact schema text, the Ajv version and the
- * compile options. All entries live in ONE file, read and evaluated with one `new Function` per
- * load: per-schema files cost a read and a function compile each, more than the validation work.
- * Only schemas that compiled are cached, so a rejected schema is rejected again on every load.
- * The cache directory must be as trusted as the plugin folders: its content is code the host runs.
+ * compile options. All entries live in ONE file, evaluated as one script per load: per-schema
+ * files cost a read and a function compile each, more than the validation work. Beside it, V8's
+ * code cache of that script (bytecode of the same source, checked by V8 and by a hash of the
+ * source) spares parsing and compiling it again. Only schemas that compiled are cached, so a
+ * rejected schema is rejected again on every load. The cache directory must be as trusted as the
+ * plugin folders: its content is code the host runs.
  */
 export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
   const file = cacheDir === undefined ? undefined : path.join(cacheDir, BUNDLE_FILE);
@@ -71,20 +77,47 @@ export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
       return validate;
     },
     async flush() {
-      if (file === undefined || cacheDir === undefined || added.size === 0) return;
-      const previous = bundle?.factories === undefined ? {} : (bundle?.entries ?? {});
-      const all: Record<string, string> = { ...previous, ...Object.fromEntries(added) };
-      const entries = Object.keys(all).length <= MAX_ENTRIES ? all : Object.fromEntries([...used].flatMap((k) => (all[k] === undefined ? [] : [[k, all[k]]])));
+      if (file === undefined || cacheDir === undefined) return;
       try {
+        if (added.size === 0) {
+          // Unchanged bundle: write its code cache once, now that this load compiled its members.
+          if (bundle?.script !== undefined && bundle.writeCodeCache) {
+            await writeAtomic(`${file}.v8`, Buffer.concat([sourceHash(bundleSource(bundle.entries)), bundle.script.createCachedData()]));
+          }
+          return;
+        }
+        const previous = bundle?.factories === undefined ? {} : bundle.entries;
+        const all: Record<string, string> = { ...previous, ...Object.fromEntries(added) };
+        const entries = Object.keys(all).length <= MAX_ENTRIES ? all : Object.fromEntries([...used].flatMap((k) => (all[k] === undefined ? [] : [[k, all[k]]])));
         await mkdir(cacheDir, { recursive: true });
-        const tmp = `${file}.${process.pid}.tmp`;
-        await writeFile(tmp, JSON.stringify({ entries }));
-        await rename(tmp, file); // atomic: a concurrent reader sees the whole file or none
+        await writeAtomic(file, JSON.stringify({ entries }));
+        // The next load compiles the new bundle and writes its code cache.
+        await rm(`${file}.v8`, { force: true });
       } catch {
         // A cache that cannot be written only costs the next start-up the compiles.
       }
     },
   };
+}
+
+async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, file); // atomic: a concurrent reader sees the whole file or none
+}
+
+// One function whose members each wrap one entry's CommonJS module. V8 compiles an inner
+// function only when it is first called.
+function bundleSource(entries: Record<string, string>): string {
+  const members = Object.entries(entries).map(
+    ([key, code]) => `${JSON.stringify(key)}: function () { var module = { exports: {} }, exports = module.exports;\n${code}\n;return module.exports; }`,
+  );
+  return `(function (require) { "use strict"; return {\n${members.join(',\n')}\n}; })`;
+}
+
+// V8 itself only checks a code cache against the source's length: the hash makes sure it is this source's.
+function sourceHash(source: string): Buffer {
+  return createHash('sha256').update(source).digest();
 }
 
 function readBundle(file: string): Bundle | undefined {
@@ -96,17 +129,21 @@ function readBundle(file: string): Bundle | undefined {
   } catch {
     return undefined; // missing or damaged: everything is compiled and the file rewritten
   }
-  // One function whose members each wrap one entry's CommonJS module. V8 compiles an inner
-  // function only when it is first called, so this costs one parse of the file, not N compiles.
-  const members = Object.entries(entries).map(
-    ([key, code]) => `${JSON.stringify(key)}: function () { var module = { exports: {} }, exports = module.exports;\n${code}\n;return module.exports; }`,
-  );
+  const source = bundleSource(entries);
+  let cachedData: Buffer | undefined;
   try {
-    // Standalone Ajv code requires ajv's runtime and ajv-formats, resolved from core.
-    const factories = new Function('require', `"use strict"; return {\n${members.join(',\n')}\n};`)(require) as Record<string, () => unknown>;
-    return { entries, factories };
+    const data = readFileSync(`${file}.v8`);
+    if (data.length > 32 && data.subarray(0, 32).equals(sourceHash(source))) cachedData = data.subarray(32);
   } catch {
-    return { entries, factories: undefined }; // damaged code: recompiled, and the file rewritten without it
+    // no code cache yet: compiled from source, and the cache written at flush
+  }
+  try {
+    const script = new vm.Script(source, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
+    // Standalone Ajv code requires ajv's runtime and ajv-formats, resolved from core.
+    const factories = (script.runInThisContext() as (r: NodeRequire) => Record<string, () => unknown>)(require);
+    return { entries, factories, script, writeCodeCache: cachedData === undefined || script.cachedDataRejected === true };
+  } catch {
+    return { entries, factories: undefined, script: undefined, writeCodeCache: false }; // damaged code: recompiled, and the file rewritten without it
   }
 }
 
