@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ConnectionRef, OperationContext } from '@erpc/sdk';
+import type { ConnectionRef, ConnectorLogger, OperationContext } from '@erpc/sdk';
 import { ConfigCipher, isConfigDecryptError, secretValuesOf } from '../crypto/index.js';
 import { ErpcError } from '../errors/index.js';
 import { createScrubbingLogger } from './scrubbing-logger.js';
@@ -25,12 +25,19 @@ export interface OperationContextOptions {
   readonly timeoutMs: number;
   /** Aborting this (e.g. on shutdown) aborts the operation too. */
   readonly parentSignal?: AbortSignal;
+  /**
+   * Reuse the decrypted config (and its secret list and scrubbing logger) of earlier operations
+   * on the same stored row. Without it every operation decrypts.
+   */
+  readonly cache?: ConnectionConfigCache;
 }
 
 /** An operation context plus what the host needs to run and clean it up. */
 export interface OperationScope<C = Record<string, unknown>> {
   /** Hand this to the connector. */
   readonly ctx: OperationContext<C>;
+  /** The secret values of the config (what the logger scrubs), for scrubbing error messages. */
+  readonly secrets: readonly string[];
   /** True once the timeout (not the parent signal) aborted the operation. */
   timedOut(): boolean;
   /**
@@ -118,20 +125,113 @@ export function createOperationContext<C = Record<string, unknown>>(
   row: StoredConnectionConfig,
   options: OperationContextOptions,
 ): OperationScope<C> {
-  const config = deepFreeze(decryptStoredConfig(cipher, row, options.logger));
-  const connection: ConnectionRef = Object.freeze({ id: row.id, orgId: row.orgId, connectorType: row.connectorType });
-  const logger = createScrubbingLogger(
-    options.logger.child({ connectionId: row.id, orgId: row.orgId, connectorType: row.connectorType }),
-    secretValuesOf(config, options.configSchema),
-  );
+  const resolved = options.cache?.resolve(cipher, row, options) ?? resolveConfig(cipher, row, options);
   const timing = timeoutSignal(options.timeoutMs, options.parentSignal);
   const ctx: OperationContext<C> = Object.freeze({
-    config: config as unknown as Readonly<C>,
+    config: resolved.config as unknown as Readonly<C>,
     signal: timing.signal,
-    logger,
-    connection,
+    logger: resolved.logger,
+    connection: resolved.connection,
   });
-  return { ctx, timedOut: timing.timedOut, aborted: timing.aborted, dispose: timing.dispose };
+  return { ctx, secrets: resolved.secrets, timedOut: timing.timedOut, aborted: timing.aborted, dispose: timing.dispose };
+}
+
+/** What an operation derives from a stored row, independent of the operation itself. */
+interface ResolvedConfig {
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly secrets: readonly string[];
+  readonly logger: ConnectorLogger;
+  readonly connection: ConnectionRef;
+}
+
+function resolveConfig(cipher: ConfigCipher, row: StoredConnectionConfig, options: OperationContextOptions): ResolvedConfig {
+  const config = deepFreeze(decryptStoredConfig(cipher, row, options.logger));
+  const secrets = Object.freeze(secretValuesOf(config, options.configSchema));
+  const connection: ConnectionRef = Object.freeze({ id: row.id, orgId: row.orgId, connectorType: row.connectorType });
+  const logger = createScrubbingLogger(options.logger.child({ connectionId: row.id, orgId: row.orgId, connectorType: row.connectorType }), secrets);
+  return { config, secrets, logger, connection };
+}
+
+interface CacheEntry {
+  readonly resolved: ResolvedConfig;
+  readonly expiresAt: number;
+  // What the entry was derived from: any difference is a miss.
+  readonly cipher: ConfigCipher;
+  readonly ciphertext: Buffer;
+  readonly keyId: string;
+  readonly orgId: string;
+  readonly connectorType: string;
+  readonly parentLogger: Logger;
+  readonly configSchema: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Decrypted connection configs of one worker, reused between its operations: decryption, deep
+ * freezing, the secret walk and the scrubbing logger otherwise cost more than a fast connector's
+ * push. An entry is used only while the row's ciphertext, key id, org and connector type are
+ * byte-for-byte what it was decrypted from (a config change or key rotation is a miss at once;
+ * the caller re-reads the row, status included, for every operation), and at most `ttlMs` after
+ * it was decrypted, so plaintext does not linger in memory. Failures are never cached. The
+ * cache holds secrets in memory only: it has no serialisation and is never logged.
+ */
+export class ConnectionConfigCache {
+  readonly #entries = new Map<string, CacheEntry>();
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+
+  constructor(options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}) {
+    this.#ttlMs = options.ttlMs ?? 60_000;
+    this.#maxEntries = options.maxEntries ?? 1_000;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Entries currently held (tests). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Drops every entry (e.g. on shutdown). */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  /** The resolved config of `row`, decrypted now unless a matching fresh entry exists. */
+  resolve(cipher: ConfigCipher, row: StoredConnectionConfig, options: OperationContextOptions): ResolvedConfig {
+    const now = this.#now();
+    const hit = this.#entries.get(row.id);
+    if (
+      hit !== undefined &&
+      hit.expiresAt > now &&
+      hit.cipher === cipher &&
+      hit.keyId === row.configKeyId &&
+      hit.orgId === row.orgId &&
+      hit.connectorType === row.connectorType &&
+      hit.parentLogger === options.logger &&
+      hit.configSchema === options.configSchema &&
+      hit.ciphertext.equals(row.configEncrypted)
+    ) {
+      return hit.resolved;
+    }
+    this.#entries.delete(row.id);
+    const resolved = resolveConfig(cipher, row, options);
+    this.#entries.set(row.id, {
+      resolved,
+      expiresAt: now + this.#ttlMs,
+      cipher,
+      ciphertext: Buffer.from(row.configEncrypted),
+      keyId: row.configKeyId,
+      orgId: row.orgId,
+      connectorType: row.connectorType,
+      parentLogger: options.logger,
+      configSchema: options.configSchema,
+    });
+    if (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    return resolved;
+  }
 }
 
 /**

@@ -119,6 +119,18 @@ function toRow(r: DbRow): PushRow {
   };
 }
 
+/** A connection from its columns, named with `prefix` (a claim's join prefixes them). */
+function toConnection(r: DbRow, prefix: string): BoundConnection {
+  return {
+    id: String(r[`${prefix}id`]),
+    orgId: String(r[`${prefix}org_id`]),
+    connectorType: String(r[`${prefix}connector_type`]),
+    status: String(r[`${prefix}status`]),
+    configEncrypted: r[`${prefix}config_encrypted`] as Uint8Array,
+    configKeyId: String(r[`${prefix}config_key_id`]),
+  };
+}
+
 /** Rows of a raw query on pg / PGlite (knex returns the driver's result object). */
 function rowsOf(result: unknown): DbRow[] {
   return ((result as { rows?: DbRow[] }).rows ?? []) as DbRow[];
@@ -276,6 +288,38 @@ export class PushRepository {
   }
 
   /**
+   * {@link claimDue} and, in the same statement (one round trip, one snapshot), the connection
+   * each claimed push is bound to (undefined when the row is gone). An UPDATE is atomic on its
+   * own, so this needs no surrounding transaction.
+   */
+  async claimDueWithConnections(
+    db: Executor,
+    workerId: string,
+    now: Date,
+    leaseUntil: Date,
+    limit: number,
+  ): Promise<{ row: PushRow; connection: BoundConnection | undefined }[]> {
+    const result = await db.raw(
+      `WITH claimed AS (
+         UPDATE push AS p
+            SET status = 'PROCESSING', locked_by = ?, locked_until = ?, attempts = p.attempts + 1,
+                last_attempt_at = ?, updated_at = ?
+           FROM (SELECT id FROM push
+                  WHERE status = 'PENDING' AND next_attempt_at <= ?
+                  ORDER BY next_attempt_at
+                  LIMIT ?
+                  FOR UPDATE SKIP LOCKED) AS due
+          WHERE p.id = due.id
+          RETURNING p.*)
+       SELECT claimed.*, c.id AS c_id, c.org_id AS c_org_id, c.connector_type AS c_connector_type,
+              c.status AS c_status, c.config_encrypted AS c_config_encrypted, c.config_key_id AS c_config_key_id
+         FROM claimed LEFT JOIN erp_connection AS c ON c.id = claimed.connection_id`,
+      [workerId, leaseUntil, now, now, now, limit],
+    );
+    return rowsOf(result).map((r) => ({ row: toRow(r), connection: r.c_id === null || r.c_id === undefined ? undefined : toConnection(r, 'c_') }));
+  }
+
+  /**
    * Pushes whose lease expired (their worker died or hung): back to PENDING, due now, the lost
    * attempt counted; DEAD (WORKER_LOST) when that was the last allowed attempt.
    */
@@ -312,19 +356,7 @@ export class PushRepository {
     const rows = (await db('erp_connection')
       .select('id', 'org_id', 'connector_type', 'status', 'config_encrypted', 'config_key_id')
       .whereIn('id', [...new Set(ids)])) as DbRow[];
-    return new Map(
-      rows.map((r) => [
-        String(r.id),
-        {
-          id: String(r.id),
-          orgId: String(r.org_id),
-          connectorType: String(r.connector_type),
-          status: String(r.status),
-          configEncrypted: r.config_encrypted as Uint8Array,
-          configKeyId: String(r.config_key_id),
-        },
-      ]),
-    );
+    return new Map(rows.map((r) => [String(r.id), toConnection(r, '')]));
   }
 
   /** Records DELIVERED outcomes; returns the ids whose lease was still held (the others were not touched). */

@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isConnectorError, type Clock, type DeliveryStatus, type ERPConnectorPort, type PushDocument, type PushReceipt } from '@erpc/sdk';
 import type { Logger } from 'pino';
-import { createOperationContext, OperationTimeoutError, type OperationScope } from '../connections/operation-context.js';
+import { ConnectionConfigCache, createOperationContext, OperationTimeoutError, type OperationScope } from '../connections/operation-context.js';
 import { scrubValue } from '../connections/scrubbing-logger.js';
-import { secretValuesOf, type ConfigCipher } from '../crypto/index.js';
+import type { ConfigCipher } from '../crypto/index.js';
 import { isErpcError } from '../errors/index.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
 import {
@@ -93,6 +93,9 @@ export class PushWorker {
   readonly workerId: string;
   readonly #deps: PushWorkerDeps;
   readonly #repo = new PushRepository();
+  // Decrypted configs between pushes of the same connection; the row (status, ciphertext) is
+  // still read with every claim, so disabling or re-keying a connection takes effect at once.
+  readonly #configs = new ConnectionConfigCache();
   readonly #retry: RetryPolicy;
   readonly #concurrency: number;
   readonly #batchSize: number;
@@ -180,6 +183,7 @@ export class PushWorker {
       await Promise.allSettled([...this.#inflight]);
     }
     await this.#flush();
+    this.#configs.clear();
   }
 
   /**
@@ -273,23 +277,21 @@ export class PushWorker {
     this.#woken = false;
   }
 
-  /** One short transaction: requeue expired leases (now and then), claim due pushes, load their connections. */
+  /**
+   * Requeues expired leases (now and then), then claims due pushes with their connections in
+   * one statement: one round trip per claim, no explicit transaction (each statement is atomic).
+   */
   async #claim(limit: number): Promise<Job[]> {
     const now = this.#deps.clock.now();
     const leaseUntil = new Date(now.getTime() + this.#leaseMs);
-    const checkLeases = now.getTime() - this.#lastLeaseCheck >= this.#leaseCheckIntervalMs;
-    return this.#deps.db.transaction(async (trx) => {
-      if (checkLeases) {
-        this.#lastLeaseCheck = now.getTime();
-        const requeued = await this.#repo.requeueExpiredLeases(trx, now, this.#retry.options.maxAttempts, 1000);
-        if (requeued.length > 0) {
-          this.#deps.logger.warn({ workerId: this.workerId, count: requeued.length }, 'requeued pushes whose worker lease expired');
-        }
+    if (now.getTime() - this.#lastLeaseCheck >= this.#leaseCheckIntervalMs) {
+      this.#lastLeaseCheck = now.getTime();
+      const requeued = await this.#repo.requeueExpiredLeases(this.#deps.db, now, this.#retry.options.maxAttempts, 1000);
+      if (requeued.length > 0) {
+        this.#deps.logger.warn({ workerId: this.workerId, count: requeued.length }, 'requeued pushes whose worker lease expired');
       }
-      const rows = await this.#repo.claimDue(trx, this.workerId, now, leaseUntil, limit);
-      const connections = await this.#repo.connectionsByIds(trx, rows.map((r) => r.connectionId));
-      return rows.map((row) => ({ row, connection: connections.get(row.connectionId) }));
-    });
+    }
+    return this.#repo.claimDueWithConnections(this.#deps.db, this.workerId, now, leaseUntil, limit);
   }
 
   /** Delivers one claimed push and queues its outcome. Never throws. */
@@ -330,6 +332,7 @@ export class PushWorker {
         configSchema: plugin.configSchema,
         timeoutMs: this.#pushTimeoutMs,
         parentSignal: this.#abort.signal,
+        cache: this.#configs,
       });
     } catch (err) {
       if (isErpcError(err) && err.code === 'ERPC_ERR_CONFIG_DECRYPT_FAILED') {
@@ -338,7 +341,7 @@ export class PushWorker {
       }
       throw err;
     }
-    const secrets = secretValuesOf(scope.ctx.config as never, plugin.configSchema as never);
+    const secrets = scope.secrets;
     const started = performance.now();
     try {
       const receipt = await Promise.race([Promise.resolve().then(() => port.push(toDocument(row), scope.ctx)), scope.aborted]);
@@ -449,15 +452,20 @@ export class PushWorker {
     const retry = of('retry');
     const dead = of('dead');
     const release = of('release');
-    const written = await this.#deps.db.transaction(async (trx) => {
-      const ids = [
-        ...(await this.#repo.markDelivered(trx, this.workerId, delivered)),
-        ...(await this.#repo.markRetry(trx, this.workerId, retry)),
-        ...(await this.#repo.markDead(trx, this.workerId, dead)),
-        ...(await this.#repo.release(trx, this.workerId, release)),
-      ];
-      return ids.length;
-    });
+    const writes: ((db: Knex | Knex.Transaction) => Promise<string[]>)[] = [];
+    if (delivered.length > 0) writes.push((db) => this.#repo.markDelivered(db, this.workerId, delivered));
+    if (retry.length > 0) writes.push((db) => this.#repo.markRetry(db, this.workerId, retry));
+    if (dead.length > 0) writes.push((db) => this.#repo.markDead(db, this.workerId, dead));
+    if (release.length > 0) writes.push((db) => this.#repo.release(db, this.workerId, release));
+    // One kind (the usual case) is one UPDATE, atomic without BEGIN/COMMIT round trips.
+    const written =
+      writes.length === 1
+        ? (await writes[0]!(this.#deps.db)).length
+        : await this.#deps.db.transaction(async (trx) => {
+            let n = 0;
+            for (const write of writes) n += (await write(trx)).length;
+            return n;
+          });
     if (written < batch.length) {
       // The lease expired and someone else holds the push now: their outcome wins (fencing).
       this.#deps.logger.warn({ workerId: this.workerId, lost: batch.length - written }, 'outcomes not recorded: the lease was lost to another worker');
@@ -485,7 +493,7 @@ export class PushWorker {
     let scope: OperationScope;
     try {
       scope = createOperationContext(this.#deps.cipher, connection, {
-        logger: this.#deps.logger, configSchema: plugin.configSchema, timeoutMs: this.#pushTimeoutMs, parentSignal: this.#abort.signal,
+        logger: this.#deps.logger, configSchema: plugin.configSchema, timeoutMs: this.#pushTimeoutMs, parentSignal: this.#abort.signal, cache: this.#configs,
       });
     } catch {
       return later(PUSH_REASON.CONFIG_DECRYPT_FAILED, 'Configuration error');
@@ -494,7 +502,7 @@ export class PushWorker {
       const receipt: PushReceipt = { externalRef: row.externalRef ?? '', ...(row.receiptDetails !== null ? { details: row.receiptDetails } : {}) };
       const check = port.checkDelivery.bind(port);
       const status: DeliveryStatus = await Promise.race([Promise.resolve().then(() => check(receipt, scope.ctx)), scope.aborted]);
-      const secrets = secretValuesOf(scope.ctx.config as never, plugin.configSchema as never);
+      const secrets = scope.secrets;
       if (status?.state === 'acknowledged') return { kind: 'acknowledged', ...base, details: jsonObject(status.details) };
       if (status?.state === 'rejected') {
         return { kind: 'rejected', ...base, message: truncate(scrub(status.message ?? 'The ERP rejected the document.', secrets)), details: jsonObject(status.details) };

@@ -165,6 +165,45 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     expect(mock.deliveries(b)).toHaveLength(0);
   });
 
+  it('one worker reusing a decrypted config still sees a disable, a config change and a ciphertext that no longer decrypts', async () => {
+    const org = await h.newOrg();
+    const conn = await h.newConnection(org, 'MOCK', {});
+    const worker = h.worker({ batchSize: 1 });
+    const accept = async (id: string) => (await h.service.accept(org, invoice(id))).push.id;
+    const first = await accept('INV-C1');
+    await worker.runOnce();
+    expect(await h.service.get(org, first)).toMatchObject({ status: 'DELIVERED' });
+
+    // The same row re-encrypted with another config (as ConnectionService does on an update):
+    // the next push of the same worker runs with the new one.
+    const { blob, keyId } = h.cipher.encrypt({ behavior: 'fail-permanent' }, { orgId: org, connectionId: conn });
+    await t.db('erp_connection').where({ id: conn }).update({ config_encrypted: blob, config_key_id: keyId });
+    const second = await accept('INV-C2');
+    await worker.runOnce();
+    expect(await h.service.get(org, second)).toMatchObject({ status: 'DEAD', lastError: { code: 'MOCK_REJECTED' } });
+
+    // A ciphertext that no longer decrypts is never served from the earlier decryption.
+    const broken = Buffer.from(blob);
+    broken[broken.length - 1]! ^= 0x01;
+    await t.db('erp_connection').where({ id: conn }).update({ config_encrypted: broken });
+    const third = await accept('INV-C3');
+    await worker.runOnce();
+    expect(await h.service.get(org, third)).toMatchObject({ status: 'DEAD', lastError: { code: 'CONFIG_DECRYPT_FAILED', message: 'Configuration error' } });
+
+    // Back to a good config, delivered once (cached), then disabled: the next push is DEAD.
+    const good = h.cipher.encrypt({}, { orgId: org, connectionId: conn });
+    await t.db('erp_connection').where({ id: conn }).update({ config_encrypted: good.blob, config_key_id: good.keyId });
+    const fourth = await accept('INV-C4');
+    const fifth = await accept('INV-C5');
+    await worker.runOnce();
+    expect(await h.service.get(org, fourth)).toMatchObject({ status: 'DELIVERED' });
+    await t.db('erp_connection').where({ id: conn }).update({ status: 'DISABLED' });
+    await worker.runOnce();
+    expect(await h.service.get(org, fifth)).toMatchObject({ status: 'DEAD', lastError: { code: 'CONNECTION_DISABLED' } });
+    const mock = h.registry.get('MOCK') as unknown as MockConnector;
+    expect(mock.deliveries(conn).map((d) => d.documentId).sort()).toEqual(['INV-C1', 'INV-C4']);
+  });
+
   it('a config that does not decrypt makes the push DEAD with "Configuration error", and no ciphertext is logged', async () => {
     const org = await h.newOrg();
     const conn = await h.newConnection(org, 'MOCK', { apiKey: 'canary-3f9a1c' });
