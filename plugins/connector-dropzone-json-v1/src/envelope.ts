@@ -30,30 +30,42 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d
  */
 export function canonicalJson(value: unknown): string {
   const seen = new Set<object>();
-  const walk = (v: unknown, path: string): string => {
+  // Path segments of the value being walked; joined into `$.a[0].b` only for an error message
+  // (building the path string for every member cost more than the walk itself).
+  const segments: (string | number)[] = [];
+  const path = (): string => `$${segments.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('')}`;
+  const walk = (v: unknown): string => {
     if (v === null) return 'null';
     switch (typeof v) {
       case 'string':
       case 'boolean':
         return JSON.stringify(v);
       case 'number':
-        if (!Number.isFinite(v)) throw documentInvalid(`The payload holds a non-finite number at ${path}; JSON cannot carry it.`);
+        if (!Number.isFinite(v)) throw documentInvalid(`The payload holds a non-finite number at ${path()}; JSON cannot carry it.`);
         return JSON.stringify(v);
       case 'object': {
         const withToJson = v as { toJSON?: unknown };
-        if (typeof withToJson.toJSON === 'function') return walk((withToJson.toJSON as () => unknown)(), path);
-        if (seen.has(v)) throw documentInvalid(`The payload is circular at ${path}.`);
+        if (typeof withToJson.toJSON === 'function') return walk((withToJson.toJSON as () => unknown)());
+        if (seen.has(v)) throw documentInvalid(`The payload is circular at ${path()}.`);
         seen.add(v);
         let out: string;
         if (Array.isArray(v)) {
-          out = `[${v.map((item, i) => walk(item, `${path}[${i}]`)).join(',')}]`;
+          const parts: string[] = [];
+          for (let i = 0; i < v.length; i++) {
+            segments.push(i);
+            parts.push(walk(v[i]));
+            segments.pop();
+          }
+          out = `[${parts.join(',')}]`;
         } else {
           const keys = Object.keys(v).sort();
           const parts: string[] = [];
           for (const k of keys) {
             const item = (v as Record<string, unknown>)[k];
             if (item === undefined) continue;
-            parts.push(`${JSON.stringify(k)}:${walk(item, `${path}.${k}`)}`);
+            segments.push(k);
+            parts.push(`${JSON.stringify(k)}:${walk(item)}`);
+            segments.pop();
           }
           out = `{${parts.join(',')}}`;
         }
@@ -61,10 +73,10 @@ export function canonicalJson(value: unknown): string {
         return out;
       }
       default:
-        throw documentInvalid(`The payload holds a ${typeof v} at ${path}; only JSON values can be dropped.`);
+        throw documentInvalid(`The payload holds a ${typeof v} at ${path()}; only JSON values can be dropped.`);
     }
   };
-  return walk(value, '$');
+  return walk(value);
 }
 
 function requireText(value: unknown, field: string): string {

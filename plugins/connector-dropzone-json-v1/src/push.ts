@@ -47,8 +47,11 @@ export async function pushDocument(
     details: { bytes: bytes.byteLength, ...(duplicate ? { alreadyDelivered: true } : {}) },
   });
 
-  // Fast path for a retry of a push that already landed: no second file.
-  if (await existingDelivery(t, finalPath, document, connection)) {
+  // Fast path for a retry of a push that already landed: no second file. A first attempt skips
+  // the lstat (one metadata call per push): a file already at the final name (a manual retry of
+  // a delivered push, or a foreign file) makes link() fail with EEXIST below, and the same
+  // existingDelivery check then decides, after the unused temp is removed.
+  if ((document.attempt ?? 1) > 1 && (await existingDelivery(t, finalPath, document, connection))) {
     await sweepAbandonedTemps(t, dir, finalName, document, undefined);
     return receipt(true);
   }
