@@ -11,6 +11,8 @@ export interface PluginCandidate {
   /** The package directory (absolute, as found; may be a symlink, e.g. in node_modules). */
   readonly dir: string;
   readonly packageJsonPath: string;
+  /** The plugin folder (absolute) it was found in. */
+  readonly folder: string;
 }
 
 export interface DiscoveryResult {
@@ -65,7 +67,7 @@ async function discoverIn(dir: string): Promise<{ candidates: PluginCandidate[] 
     return {
       candidates: packageJsons.map((m) => {
         const packageJsonPath = path.join(dir, m);
-        return { dir: path.dirname(packageJsonPath), packageJsonPath };
+        return { dir: path.dirname(packageJsonPath), packageJsonPath, folder: dir };
       }),
     };
   } catch (cause) {

@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -68,7 +68,8 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
   const failures: FailedPlugin[] = unreadable.map(({ dir, error }) => failureOf({ dir }, error));
 
   const schemas = openSchemaCache(options.schemaCacheDir);
-  const checked = candidates.map((c) => checkPlugin(c, schemas));
+  const realFolders = new Map<string, string>();
+  const checked = candidates.map((c) => checkPlugin(c, schemas, realFolders));
   // Every import starts now, in this tick, so one timer bounds each of them by importTimeoutMs
   // (200 plugins: one timer, not 200). Unref'd: it never keeps the process alive.
   let timer: NodeJS.Timeout | undefined;
@@ -106,7 +107,7 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
  * (small reads, as Node's own module loader does): four thread-pool round trips per file through
  * fs/promises cost more than the reads themselves and compete with the parallel imports.
  */
-function checkPlugin(candidate: PluginCandidate, schemas: SchemaCache): Step<CheckedPlugin> | null {
+function checkPlugin(candidate: PluginCandidate, schemas: SchemaCache, realFolders: Map<string, string>): Step<CheckedPlugin> | null {
   const { dir } = candidate;
   let pkg: unknown;
   let text: string;
@@ -143,7 +144,7 @@ function checkPlugin(candidate: PluginCandidate, schemas: SchemaCache): Step<Che
 
   let root: string;
   try {
-    root = realpath(dir);
+    root = realpathBelow(realFolder(realFolders, candidate.folder), path.relative(candidate.folder, dir));
   } catch (cause) {
     return fail(who, 'ERPC_ERR_PLUGIN_DIR_UNREADABLE', { dir, reason: reasonOf(cause) }, cause);
   }
@@ -185,6 +186,21 @@ function checkPlugin(candidate: PluginCandidate, schemas: SchemaCache): Step<Che
 // realpath(3) in one system call; fs.realpathSync walks the path in JavaScript, an lstat per component.
 const realpath = realpathSync.native;
 
+/**
+ * The real path of `rel` below `realBase`, a directory already known to be real. realpath(3)
+ * lstats every component of an absolute path, and all plugins share the long prefix of their
+ * folder: this lstats only the components below `realBase` (usually one or two), and falls back
+ * to realpath(3) at the first symlink. Throws like realpath for a path that does not exist.
+ */
+function realpathBelow(realBase: string, rel: string): string {
+  let current = realBase;
+  for (const part of rel.split(path.sep)) {
+    current = path.join(current, part);
+    if (lstatSync(current).isSymbolicLink()) return realpath(path.join(realBase, rel));
+  }
+  return current;
+}
+
 // Plugins mostly share a handful of ranges ("^1.0.0"): parsing each once saves most of semver's cost.
 const sdkRanges = new Map<string, 'ok' | 'invalid' | 'unsatisfied'>();
 function checkSdkRange(range: string): 'ok' | 'invalid' | 'unsatisfied' {
@@ -196,13 +212,23 @@ function checkSdkRange(range: string): 'ok' | 'invalid' | 'unsatisfied' {
   return result;
 }
 
+/** The real path of a plugin folder, resolved once per folder and load. */
+function realFolder(realFolders: Map<string, string>, folder: string): string {
+  let real = realFolders.get(folder);
+  if (real === undefined) {
+    real = realpath(folder);
+    realFolders.set(folder, real);
+  }
+  return real;
+}
+
 /** Resolves `relative` against the plugin root; symlinks are followed, and must stay inside too. */
 function resolveInside(root: string, relative: string): string | 'escape' | 'missing' {
   const lexical = path.resolve(root, relative);
   if (!isInside(root, lexical)) return 'escape';
   let real: string;
   try {
-    real = realpath(lexical);
+    real = realpathBelow(root, path.relative(root, lexical));
   } catch {
     return 'missing';
   }
