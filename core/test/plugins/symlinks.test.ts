@@ -1,0 +1,74 @@
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createContainer, loadAppConfig, loadConnectors, TOKENS, type ConnectorRegistry, type PluginLoadReport } from '../../src/index.js';
+import { createLogger } from '../../src/logging/logger.js';
+
+// Real symlinks in a temp folder: the containment check must hold after resolving them, whichever
+// path component is the link (the plugin directory itself, a folder inside it, or the file).
+const here = path.dirname(fileURLToPath(import.meta.url));
+const GOOD = path.resolve(here, '../../../test/fixtures/plugins/good-alpha');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'erpc-symlinks-'));
+const folder = path.join(tmp, 'plugins');
+const outside = path.join(tmp, 'outside');
+
+function plugin(name: string, type: string, manifest: Record<string, unknown> = {}): string {
+  const dir = path.join(folder, name);
+  cpSync(GOOD, dir, { recursive: true });
+  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { erpc: Record<string, unknown> };
+  pkg.erpc = { ...pkg.erpc, connectorType: type, ...manifest };
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg));
+  writeFileSync(path.join(dir, 'index.js'), readFileSync(path.join(GOOD, 'index.js'), 'utf8').replaceAll('FIXTURE_GOOD_ALPHA', type));
+  return dir;
+}
+
+let report: PluginLoadReport;
+let registry: ConnectorRegistry;
+
+beforeAll(async () => {
+  mkdirSync(folder, { recursive: true });
+  mkdirSync(outside, { recursive: true });
+  // The plugin directory is a link to a real package elsewhere (as in a pnpm node_modules).
+  const real = path.join(tmp, 'store', 'linked');
+  mkdirSync(path.dirname(real), { recursive: true });
+  cpSync(plugin('linked-src', 'SYM_LINKED_DIR'), real, { recursive: true });
+  rmSync(path.join(folder, 'linked-src'), { recursive: true });
+  symlinkSync(real, path.join(folder, 'linked'), 'dir');
+  // A folder inside the plugin linking to another folder inside it: allowed.
+  const inner = plugin('inner-link', 'SYM_INNER_LINK', { entry: './lib/index.js' });
+  mkdirSync(path.join(inner, 'real-lib'));
+  cpSync(path.join(inner, 'index.js'), path.join(inner, 'real-lib', 'index.js'));
+  symlinkSync(path.join(inner, 'real-lib'), path.join(inner, 'lib'), 'dir');
+  // The entry file links outside the plugin: refused.
+  const fileOut = plugin('entry-link-out', 'SYM_ENTRY_OUT');
+  cpSync(path.join(fileOut, 'index.js'), path.join(outside, 'index.js'));
+  rmSync(path.join(fileOut, 'index.js'));
+  symlinkSync(path.join(outside, 'index.js'), path.join(fileOut, 'index.js'));
+  // A folder on the way to the config schema links outside: refused.
+  const dirOut = plugin('schema-dir-link-out', 'SYM_SCHEMA_OUT', { configSchema: './schemas/config.schema.json' });
+  cpSync(path.join(dirOut, 'config.schema.json'), path.join(outside, 'config.schema.json'));
+  symlinkSync(outside, path.join(dirOut, 'schemas'), 'dir');
+
+  const config = { ...loadAppConfig({ ERPC_SCHEMA_CACHE_DIR: 'off' }), pluginDirs: [folder], pluginImportTimeoutMs: 5000 };
+  const container = createContainer(config, { logger: createLogger({ level: 'silent' }) });
+  report = await loadConnectors(container);
+  registry = container.resolve<ConnectorRegistry>(TOKENS.ConnectorRegistry);
+});
+
+afterAll(async () => {
+  await registry?.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('plugin paths after resolving symlinks', () => {
+  it('loads a linked plugin directory and a link that stays inside the plugin', () => {
+    expect(report.loaded.map((p) => p.connectorType).sort()).toEqual(['SYM_INNER_LINK', 'SYM_LINKED_DIR']);
+  });
+
+  it('refuses an entry file or a schema folder that links outside the plugin', () => {
+    const failed = Object.fromEntries(report.failed.map((f) => [path.basename(f.dir), f.error.code]));
+    expect(failed).toEqual({ 'entry-link-out': 'ERPC_ERR_PLUGIN_PATH_ESCAPE', 'schema-dir-link-out': 'ERPC_ERR_PLUGIN_PATH_ESCAPE' });
+  });
+});
