@@ -103,7 +103,21 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Kne
   const url = urlOf(options);
   if (url !== undefined) {
     if (!/^postgres(ql)?:\/\//i.test(url)) {
-      throw new ErpcError('ERPC_ERR_STORAGE_URL_INVALID', { scheme: url.split(':')[0] ?? '' });
+      // Name the scheme only when it looks like one: a URL without one could be a bare password.
+      const scheme = url.includes(':') && /^[a-z][a-z0-9+.-]{0,20}$/i.test(url.split(':')[0] ?? '') ? url.split(':')[0] : undefined;
+      const got = scheme === undefined ? 'got something else' : `got a "${scheme}" URL`;
+      throw new ErpcError('ERPC_ERR_STORAGE_URL_INVALID', { reason: `it must start with postgres:// or postgresql:// (${got})` });
+    }
+    // pg parses the URL only at the first query, where a TypeError "Invalid URL" would be unmapped.
+    // The message never repeats the URL: it holds the password.
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || (parsed.port !== '' && !/^\d+$/.test(parsed.port))) {
+      throw new ErpcError('ERPC_ERR_STORAGE_URL_INVALID', { reason: 'it does not parse as a URL (check the host, the port, and percent-encode special characters in the user and password)' });
     }
     const knex = knexFactory({
       client: 'pg',

@@ -4,7 +4,7 @@ import type { ErrorSpec } from '../error-spec.js';
 export const storageErrors = {
   ERPC_ERR_STORAGE_URL_INVALID: {
     status: 500,
-    message: 'DATABASE_URL must start with postgres:// or postgresql:// (got a "{scheme}" URL). Unset it to use the embedded database.',
+    message: 'DATABASE_URL is not a PostgreSQL URL: {reason}. Use postgres://user:password@host:5432/database, or unset it to use the embedded database.',
   },
   ERPC_ERR_STORAGE_UNAVAILABLE: {
     status: 503,
