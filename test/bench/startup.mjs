@@ -26,27 +26,35 @@ const opt = (name, fallback) => {
 const n = Number(opt('n', '200'));
 const entryOf = (dir, i) => path.join(dir, `bench-plugin-${String(i).padStart(5, '0')}`, 'index.js');
 
+// CPU time of this process (user + system, all its threads): unlike wall time, hardly affected by
+// other processes competing for the shared cores, so the CPU ratio is the steadier comparison.
+const cpuMs = (u) => (u.user + u.system) / 1000;
+
 const child = opt('child', undefined);
 if (child !== undefined) {
   const dir = opt('dir', '');
   if (child === 'bare') {
     const urls = Array.from({ length: n }, (_, i) => pathToFileURL(entryOf(dir, i)).href);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const mods = await Promise.all(urls.map((u) => import(u)));
     const ms = performance.now() - t0;
+    const cpu = cpuMs(process.cpuUsage(c0));
     if (mods.length !== n || mods.some((m) => m.default?.$$type !== 'erpc.connector')) throw new Error('bare import went wrong');
-    process.stdout.write(JSON.stringify({ ms }));
+    process.stdout.write(JSON.stringify({ ms, cpu }));
   } else {
     const dist = (m) => import(pathToFileURL(path.join(root, 'core/dist', m)).href);
     const core = { ...(await dist('config.js')), ...(await dist('container.js')), ...(await dist('logging/logger.js')) };
     const cache = opt('cache', 'off');
     const config = { ...core.loadAppConfig({ ERPC_SCHEMA_CACHE_DIR: cache }), pluginDirs: [dir] };
     const container = core.createContainer(config, { logger: core.createLogger({ level: 'silent' }) });
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const report = await core.loadConnectors(container);
     const ms = performance.now() - t0;
+    const cpu = cpuMs(process.cpuUsage(c0));
     if (report.loaded.length !== n || report.failed.length !== 0) throw new Error(`host loaded ${report.loaded.length}, failed ${report.failed.length}`);
-    process.stdout.write(JSON.stringify({ ms }));
+    process.stdout.write(JSON.stringify({ ms, cpu }));
   }
   process.exit(0);
 }
@@ -87,23 +95,30 @@ try {
   const measure = (kind, cache = cacheDir) => {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', kind, '--dir', dir, '--n', String(n), '--cache', cache], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${kind} child failed: ${r.stderr}`);
-    return JSON.parse(r.stdout).ms;
+    return JSON.parse(r.stdout);
   };
   // Cold: no schema cache (every config schema compiled by Ajv), as on a first start or with
   // ERPC_SCHEMA_CACHE_DIR=off. The first cached run fills the cache; the rounds then measure the
   // steady state of every later start-up.
-  const cold = [measure('host', 'off'), measure('host', 'off'), measure('host', 'off')];
+  const cold = [measure('host', 'off'), measure('host', 'off'), measure('host', 'off')].map((m) => m.ms);
   measure('host');
   measure('bare');
   const host = [];
   const bare = [];
+  const hostCpu = [];
+  const bareCpu = [];
+  const run = (kind, ms, cpu) => {
+    const m = measure(kind);
+    ms.push(m.ms);
+    cpu.push(m.cpu);
+  };
   for (let r = 0; r < rounds; r++) {
     if (r % 2 === 0) {
-      host.push(measure('host'));
-      bare.push(measure('bare'));
+      run('host', host, hostCpu);
+      run('bare', bare, bareCpu);
     } else {
-      bare.push(measure('bare'));
-      host.push(measure('host'));
+      run('bare', bare, bareCpu);
+      run('host', host, hostCpu);
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -114,6 +129,7 @@ try {
   console.log(`  host  discover+validate+import+register  ${fmt(h)}   (min ${fmt(Math.min(...host))}, max ${fmt(Math.max(...host))})`);
   console.log(`  bare  import() of the same ${n} entries   ${fmt(b)}   (min ${fmt(Math.min(...bare))}, max ${fmt(Math.max(...bare))})`);
   console.log(`  ratio host/bare  ${(h / b).toFixed(2)}   (target <= 1.5, host < 1000 ms)   [schema cache warm]`);
+  console.log(`  cpu time  host ${fmt(median(hostCpu))}  bare ${fmt(median(bareCpu))}  ratio ${(median(hostCpu) / median(bareCpu)).toFixed(2)}   (steadier when the cores are shared)`);
   console.log(`  host, no schema cache (first start)  ${fmt(median(cold))}   ratio ${(median(cold) / b).toFixed(2)}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
