@@ -10,12 +10,14 @@ import type { BackgroundService } from './serve.js';
 export function pushWorkerService(host: Host, opts: { worker?: boolean }): BackgroundService | undefined {
   if (opts.worker === false) return undefined;
   const databaseUrl = process.env.DATABASE_URL?.trim();
+  // Read (and validate) the settings now, before `serve` listens, not when the worker starts.
+  const options = pushWorkerOptionsFromEnv(process.env);
   let runtime: PushRuntime | undefined;
   return {
     name: 'push-worker',
     async start() {
       runtime = createPushRuntime(host.container, {
-        ...pushWorkerOptionsFromEnv(process.env),
+        ...options,
         ...(databaseUrl !== undefined && databaseUrl !== '' ? { listenUrl: databaseUrl } : {}),
       });
       await runtime.start();

@@ -90,6 +90,7 @@ export const serveCommand: CliCommand = {
           }
           const app = await buildApp(host.container, { healthChecks: [keysCheck] });
           const services: BackgroundService[] = [];
+          const pending: BackgroundService[] = [];
           let stopping: Promise<void> | undefined;
           const stop = (signal: string): Promise<void> => {
             stopping ??= (async () => {
@@ -109,6 +110,11 @@ export const serveCommand: CliCommand = {
             process.once('SIGTERM', onSignal);
           });
           try {
+            // Factories read their settings now, so a bad one stops start-up before any listener.
+            for (const factory of backgroundServices) {
+              const service = factory(host, opts);
+              if (service !== undefined) pending.push(service);
+            }
             await app.listen({ port, host: hostname });
           } catch (err) {
             await admin?.close();
@@ -121,9 +127,7 @@ export const serveCommand: CliCommand = {
           const url = `http://${shownHost}:${boundPort}`;
           logger.info({ url, docs: `${url}/docs` }, `erpc listening on ${url}`);
           process.stdout.write(`erpc listening on ${url} (API docs: ${url}/docs)\n`);
-          for (const factory of backgroundServices) {
-            const service = factory(host, opts);
-            if (service === undefined) continue;
+          for (const service of pending) {
             await service.start(host);
             services.push(service);
           }
