@@ -1,6 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { ConnectorLogger } from '@erpc/sdk';
 import type { LogLevel } from '../config.js';
+import { createScrubbingLogger } from './scrubbing.js';
 
 export type { Logger } from 'pino';
 
@@ -8,6 +9,7 @@ export type { Logger } from 'pino';
 export const REDACT_PATHS: readonly string[] = [
   'config',
   '*.config',
+  '*.*.config',
   'password',
   '*.password',
   'apiKey',
@@ -20,8 +22,10 @@ export const REDACT_PATHS: readonly string[] = [
   '*.masterKey',
   'configEncrypted',
   '*.configEncrypted',
+  '*.*.configEncrypted',
   'config_encrypted',
   '*.config_encrypted',
+  '*.*.config_encrypted',
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'headers.authorization',
@@ -44,12 +48,11 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: options.base ?? { pid: process.pid },
       redact: { paths: [...REDACT_PATHS], censor: '[REDACTED]' },
+      serializers: { err: serializeError },
     },
     options.destination ?? pino.destination({ fd: 2, sync: true }),
   );
 }
-
-const SCRUBBED = '[REDACTED]';
 
 /**
  * Adapts a pino logger to the SDK's ConnectorLogger. Every string in `secrets` (e.g. the
@@ -57,34 +60,24 @@ const SCRUBBED = '[REDACTED]';
  * line: in the message, in any string of the object, at any depth.
  */
 export function toConnectorLogger(logger: Logger, secrets: readonly string[] = []): ConnectorLogger {
-  // Longest first so a secret containing another one is replaced whole.
-  const needles = [...new Set(secrets.filter((s) => typeof s === 'string' && s.length > 0))].sort((a, b) => b.length - a.length);
-  const scrub = needles.length === 0 ? <T>(v: T): T => v : <T>(v: T): T => scrubValue(v, needles, new WeakSet()) as T;
-  const line =
-    (level: 'debug' | 'info' | 'warn' | 'error') =>
-    (objOrMsg: object | string, msg?: string): void => {
-      if (!logger.isLevelEnabled(level)) return;
-      if (typeof objOrMsg === 'string') logger[level](scrub(objOrMsg));
-      else if (msg === undefined) logger[level](scrub(objOrMsg));
-      else logger[level](scrub(objOrMsg), scrub(msg));
-    };
-  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+  return createScrubbingLogger(logger, secrets);
 }
 
-function scrubValue(value: unknown, needles: readonly string[], seen: WeakSet<object>): unknown {
-  if (typeof value === 'string') {
-    let out = value;
-    for (const n of needles) if (out.includes(n)) out = out.split(n).join(SCRUBBED);
-    return out;
-  }
-  if (typeof value !== 'object' || value === null) return value;
-  if (seen.has(value)) return '[Circular]';
-  seen.add(value);
-  if (value instanceof Error) {
-    return { name: value.name, message: scrubValue(value.message, needles, seen), stack: scrubValue(value.stack, needles, seen) };
-  }
-  if (Array.isArray(value)) return value.map((v) => scrubValue(v, needles, seen));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[scrubValue(k, needles, seen) as string] = scrubValue(v, needles, seen);
+/**
+ * Fields of database errors that can carry row data: PostgreSQL's `detail` says "Failing row
+ * contains (…)" for NOT NULL and CHECK violations, which on erp_connection would include the
+ * config ciphertext; `where`/`internalQuery` can quote values too.
+ */
+const ROW_DATA_FIELDS = ['detail', 'where', 'internalQuery', 'parameters'];
+
+/** pino's error serializer, minus fields that may carry row data, through the cause chain. */
+export function serializeError(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  strip(out, 0);
   return out;
+  function strip(obj: unknown, depth: number): void {
+    if (typeof obj !== 'object' || obj === null || depth > 8) return;
+    for (const f of ROW_DATA_FIELDS) if (f in obj) delete (obj as Record<string, unknown>)[f];
+    strip((obj as { cause?: unknown }).cause, depth + 1);
+  }
 }

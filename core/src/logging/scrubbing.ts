@@ -19,6 +19,25 @@ function scrubText(text: string, secrets: readonly string[]): string {
 }
 
 /**
+ * The strings to replace for a set of secrets, longest first: each secret as it is and, where
+ * different, as it appears inside a JSON string (a plugin that logs `JSON.stringify(x)` escapes
+ * quotes, backslashes and control characters; non-ASCII stays as it is in JSON.stringify output
+ * but not in Python-style `\u` escapes, so that form is added too).
+ */
+export function scrubList(secrets: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret.length === 0) continue;
+    out.add(secret);
+    const json = JSON.stringify(secret).slice(1, -1);
+    if (json !== secret) out.add(json);
+    const ascii = json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    if (ascii !== json) out.add(ascii);
+  }
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+/**
  * A copy of `value` safe to hand to pino: strings (keys included) scrubbed, errors turned into
  * plain objects (so their message, stack and cause are scrubbed too, before pino's serializers
  * see them), binary data summarised, cycles cut.
@@ -71,7 +90,7 @@ export function scrubValue(value: unknown, secrets: readonly string[], depth = 0
  * still applies on top.
  */
 export function createScrubbingLogger(base: Logger, secrets: readonly string[]): ConnectorLogger {
-  const list = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
+  const list = scrubList(secrets);
   const write =
     (level: 'debug' | 'info' | 'warn' | 'error') =>
     (objOrMsg: object | string, msg?: string): void => {

@@ -41,6 +41,45 @@ describe('toConnectorLogger', () => {
   });
 });
 
+describe('secrets in escaped and database forms', () => {
+  it('scrubs a secret a plugin logs inside JSON text (quotes, backslashes, non-ASCII escaped)', () => {
+    const { lines, destination } = capture();
+    const secret = 'can"ary\\pässwörd-🔑';
+    const log = toConnectorLogger(createLogger({ level: 'debug', destination }), [secret]);
+    log.info(`request body ${JSON.stringify({ password: secret })}`);
+    log.info({ body: JSON.stringify({ password: secret }) });
+    // Python-style ASCII escapes, as in the original system's json.dumps output.
+    const ascii = JSON.stringify(secret).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    log.info(`legacy ${ascii}`);
+    const text = lines.join('\n');
+    expect(lines).toHaveLength(3);
+    expect(text).not.toContain('ary');
+    expect(text.match(/\[REDACTED\]/g)).toHaveLength(3);
+  });
+
+  it('drops row data (PostgreSQL "detail") from logged errors, through the cause chain', () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ level: 'info', destination });
+    const pgError = Object.assign(new Error('null value in column "name" violates not-null constraint'), {
+      code: '23502',
+      detail: 'Failing row contains (…, \\x01canary-ciphertext-bytes, …).',
+      where: 'canary-where',
+    });
+    log.error({ err: new Error('insert failed', { cause: pgError }) }, 'boom');
+    log.error({ err: pgError }, 'boom');
+    const text = lines.join('\n');
+    expect(text).not.toContain('canary-ciphertext-bytes');
+    expect(text).not.toContain('canary-where');
+    expect(JSON.parse(lines[1]!).err).toMatchObject({ code: '23502', message: expect.stringContaining('not-null') });
+  });
+
+  it('redacts configs nested two levels down', () => {
+    const { lines, destination } = capture();
+    createLogger({ level: 'info', destination }).info({ row: { connection: { config: { apiKey: 'canary-deep' } } } });
+    expect(lines.join('\n')).not.toContain('canary-deep');
+  });
+});
+
 describe('loadAppConfig', () => {
   it('reads plugin folders, timeout and level from the environment', () => {
     expect(loadAppConfig({}, '/srv/erpc')).toMatchObject({ pluginDirs: ['/srv/erpc/plugins'], pluginImportTimeoutMs: 10_000, logLevel: 'info' });
