@@ -23,8 +23,17 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 
 // fsync blocks a libuv thread-pool thread; the default 4 threads cap concurrent drops for both
-// sides alike. Set before the first asynchronous fs call (BENCH keeps an explicit value).
-process.env.UV_THREADPOOL_SIZE ??= '16';
+// sides alike, so both run with 16 (an explicit UV_THREADPOOL_SIZE is kept). libuv reads it once,
+// when the pool starts, and the ESM loader starts the pool before this module's first line runs:
+// setting process.env here would be silently ignored, so re-run this script with it set.
+if (process.env.UV_THREADPOOL_SIZE === undefined) {
+  const { spawnSync } = await import('node:child_process');
+  const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, UV_THREADPOOL_SIZE: '16' },
+  });
+  process.exit(run.status ?? 1);
+}
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dist = (p) => import(pathToFileURL(join(here, '../../core/dist', p)).href);
 const { createDatabase, migrateLatest } = await dist('storage/index.js');
@@ -162,7 +171,7 @@ try {
   const out = {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL (${url.host})`,
-    setup: { workers: WORKERS, concurrencyPerWorker: CONCURRENCY, acceptBatch: 500, payloadBytes: bytes.length, fsync: true },
+    setup: { workers: WORKERS, concurrencyPerWorker: CONCURRENCY, uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE), acceptBatch: 500, payloadBytes: bytes.length, fsync: true },
     throughput: { pushes: N, acceptOnlyPerSecond: Math.round(N / (acceptedMs / 1000)), acceptedToDeliveredPerSecond: Math.round(pipelineRate), seconds: +(throughputMs / 1000).toFixed(2) },
     bareLoop: { files: N, perSecond: Math.round(bareRate), seconds: +(bareMs / 1000).toFixed(2) },
     ratioPipelineToBare: +(pipelineRate / bareRate).toFixed(2),
