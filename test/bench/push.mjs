@@ -13,10 +13,13 @@
 // Env: BENCH_DATABASE_URL (a server to create a scratch database on; default
 // postgres://postgres@127.0.0.1:5432/postgres), BENCH_N (10000), BENCH_RATE (200),
 // BENCH_SECONDS (10), BENCH_WORKERS (in-process workers, 2), BENCH_CONCURRENCY (per worker, 16),
-// BENCH_DIR (default os.tmpdir()), BENCH_CONNECTOR=MOCK (the queue alone, no disk), BENCH_FSYNC=0.
+// BENCH_DIR (default os.tmpdir()), BENCH_CONNECTOR=MOCK (the queue alone, no disk), BENCH_FSYNC=0,
+// BENCH_MODE (both: in-process workers, then the same with `erpc worker` child processes; or
+// in-process / processes alone).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, constants, promises as fsp, readdirSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -54,6 +57,9 @@ const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+// both (default) | in-process | processes
+const MODE = process.env.BENCH_MODE ?? 'both';
+if (!['both', 'in-process', 'processes'].includes(MODE)) throw new Error(`BENCH_MODE must be both, in-process or processes, not ${MODE}`);
 const payload = { number: 'INV-1', currency: 'EUR', total: 1234.5, lines: Array.from({ length: 20 }, (_, i) => ({ sku: `SKU-${i}`, qty: i + 1, price: 9.99 })) };
 
 const dbName = `erpc_bench_push_${randomBytes(4).toString('hex')}`;
@@ -67,6 +73,7 @@ const logger = createLogger({ level: 'warn' });
 const db = await createDatabase({ databaseUrl: url.toString() });
 let workers = [];
 let listeners = [];
+let children = [];
 
 try {
   await migrateLatest(db);
@@ -74,7 +81,8 @@ try {
   const ports = new Map();
   const registry = new ConnectorRegistry({ bind: (t, p) => void ports.set(t, p), resolve: (t) => ports.get(t) });
   await loadPlugins({ dirs: [join(here, '../../plugins')], importTimeoutMs: 10_000, hostServices: { logger: { debug() {}, info() {}, warn() {}, error() {} }, clock }, registry, logger });
-  const cipher = new ConfigCipher(keyringFromEnv({ ENCRYPTION_MASTER_KEY: randomBytes(32).toString('hex') }));
+  const masterKey = randomBytes(32).toString('hex');
+  const cipher = new ConfigCipher(keyringFromEnv({ ENCRYPTION_MASTER_KEY: masterKey }));
   const service = new PushService(db, registry, clock, new PushSignal(), { databaseKind: 'postgres' });
 
   async function newOrg(folder) {
@@ -91,56 +99,112 @@ try {
     return { orgId, rootPath };
   }
 
-  for (let i = 0; i < WORKERS; i++) {
-    const worker = new PushWorker({ db, registry, cipher, clock, logger }, { concurrency: CONCURRENCY, pollIntervalMs: 1_000, ackCheckIntervalMs: 3_600_000 });
-    const listener = new PushListener({ connectionString: url.toString(), onWake: () => worker.wake(), logger });
-    await listener.start();
-    worker.start();
-    workers.push(worker);
-    listeners.push(listener);
-  }
+  const startInProcess = async () => {
+    for (let i = 0; i < WORKERS; i++) {
+      const worker = new PushWorker({ db, registry, cipher, clock, logger }, { concurrency: CONCURRENCY, pollIntervalMs: 1_000, ackCheckIntervalMs: 3_600_000 });
+      const listener = new PushListener({ connectionString: url.toString(), onWake: () => worker.wake(), logger });
+      await listener.start();
+      worker.start();
+      workers.push(worker);
+      listeners.push(listener);
+    }
+  };
+  const stopInProcess = async () => {
+    for (const l of listeners) await l.stop();
+    for (const w of workers) await w.stop();
+    listeners = [];
+    workers = [];
+  };
+  // `erpc worker` processes (how erpc scales out): accept stays in this process, delivery moves
+  // to WORKERS child processes sharing the scratch database.
+  const startProcesses = async () => {
+    const env = {
+      ...process.env,
+      DATABASE_URL: url.toString(),
+      ENCRYPTION_MASTER_KEY: masterKey,
+      ERPC_PLUGIN_DIRS: join(here, '../../plugins'),
+      ERPC_LOG_LEVEL: 'warn',
+      UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE,
+    };
+    for (let i = 0; i < WORKERS; i++) {
+      const child = spawn(process.execPath, [join(here, '../../core/dist/cli/main.js'), 'worker', '--concurrency', String(CONCURRENCY)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(child);
+      await new Promise((resolve, reject) => {
+        child.stdout.on('data', (d) => String(d).includes('running') && resolve());
+        child.once('exit', (code) => reject(new Error(`erpc worker exited early (${code})`)));
+      });
+    }
+  };
+  const stopProcesses = async () => {
+    await Promise.all(children.map((c) => new Promise((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) return resolve();
+      c.once('exit', resolve);
+      c.kill('SIGTERM');
+    })));
+    children = [];
+  };
   const countDelivered = async (orgId) => Number((await db('push').where({ org_id: orgId, status: 'DELIVERED' }).count({ n: '*' }).first()).n);
   const waitDelivered = async (orgId, n) => {
     while ((await countDelivered(orgId)) < n) await new Promise((r) => setTimeout(r, 20));
   };
 
-  // Warm-up (JIT, connections, plugin code paths).
-  {
-    const { orgId } = await newOrg('warmup');
-    await service.acceptMany(orgId, Array.from({ length: 300 }, (_, i) => ({ documentType: 'invoice', documentId: `W-${i}`, payload })));
-    await waitDelivered(orgId, 300);
-  }
+  let tRoot;
+  const runPhases = async (label) => {
+    // Warm-up (JIT, connections, plugin code paths).
+    {
+      const { orgId } = await newOrg(`warmup-${label}`);
+      await service.acceptMany(orgId, Array.from({ length: 300 }, (_, i) => ({ documentType: 'invoice', documentId: `W-${i}`, payload })));
+      await waitDelivered(orgId, 300);
+    }
 
-  // 1. Throughput.
-  const { orgId: tOrg, rootPath: tRoot } = await newOrg('throughput');
-  const t0 = performance.now();
-  for (let start = 0; start < N; start += 500) {
-    const batch = Array.from({ length: Math.min(500, N - start) }, (_, i) => ({ documentType: 'invoice', documentId: `T-${start + i}`, payload }));
-    const results = await service.acceptMany(tOrg, batch);
-    if (!results.every((r) => r.ok)) throw new Error('an accept failed');
-  }
-  const acceptedMs = performance.now() - t0;
-  await waitDelivered(tOrg, N);
-  const throughputMs = performance.now() - t0;
-  const files = readdirSync(tRoot).filter((f) => f.endsWith('.json')).length;
-  if (process.env.BENCH_CONNECTOR !== 'MOCK' && files !== N) throw new Error(`expected ${N} files, found ${files}`);
+    // 1. Throughput.
+    const { orgId: tOrg, rootPath } = await newOrg(`throughput-${label}`);
+    tRoot = rootPath;
+    const t0 = performance.now();
+    for (let start = 0; start < N; start += 500) {
+      const batch = Array.from({ length: Math.min(500, N - start) }, (_, i) => ({ documentType: 'invoice', documentId: `T-${start + i}`, payload }));
+      const results = await service.acceptMany(tOrg, batch);
+      if (!results.every((r) => r.ok)) throw new Error('an accept failed');
+    }
+    const acceptedMs = performance.now() - t0;
+    await waitDelivered(tOrg, N);
+    const throughputMs = performance.now() - t0;
+    const files = readdirSync(tRoot).filter((f) => f.endsWith('.json')).length;
+    if (process.env.BENCH_CONNECTOR !== 'MOCK' && files !== N) throw new Error(`expected ${N} files, found ${files}`);
 
-  // 2. Latency at a fixed offered rate.
-  const { orgId: lOrg } = await newOrg('latency');
-  const total = RATE * SECONDS;
-  const l0 = performance.now();
-  const pending = [];
-  for (let i = 0; i < total; i++) {
-    const due = l0 + (i * 1000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(service.accept(lOrg, { documentType: 'invoice', documentId: `L-${i}`, payload }));
+    // 2. Latency at a fixed offered rate.
+    const { orgId: lOrg } = await newOrg(`latency-${label}`);
+    const total = RATE * SECONDS;
+    const l0 = performance.now();
+    const pending = [];
+    for (let i = 0; i < total; i++) {
+      const due = l0 + (i * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      pending.push(service.accept(lOrg, { documentType: 'invoice', documentId: `L-${i}`, payload }));
+    }
+    await Promise.all(pending);
+    const offeredSeconds = (performance.now() - l0) / 1000;
+    await waitDelivered(lOrg, total);
+    const lat = (await db.raw(`SELECT EXTRACT(EPOCH FROM (delivered_at - created_at)) * 1000 AS ms FROM push WHERE org_id = ? ORDER BY 1`, [lOrg])).rows.map((r) => Number(r.ms));
+    const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
+    return {
+      throughput: { pushes: N, acceptOnlyPerSecond: Math.round(N / (acceptedMs / 1000)), acceptedToDeliveredPerSecond: Math.round(N / (throughputMs / 1000)), seconds: +(throughputMs / 1000).toFixed(2) },
+      latencyAtFixedRate: { offeredPerSecond: RATE, achievedOfferedPerSecond: Math.round(total / offeredSeconds), pushes: total, p50Ms: +pct(50).toFixed(1), p99Ms: +pct(99).toFixed(1), maxMs: +lat[lat.length - 1].toFixed(1) },
+    };
+  };
+
+  const results = {};
+  if (MODE !== 'processes') {
+    await startInProcess();
+    results.inProcess = await runPhases('in-process');
+    await stopInProcess();
   }
-  await Promise.all(pending);
-  const offeredSeconds = (performance.now() - l0) / 1000;
-  await waitDelivered(lOrg, total);
-  const lat = (await db.raw(`SELECT EXTRACT(EPOCH FROM (delivered_at - created_at)) * 1000 AS ms FROM push WHERE org_id = ? ORDER BY 1`, [lOrg])).rows.map((r) => Number(r.ms));
-  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
+  if (MODE !== 'in-process') {
+    await startProcesses();
+    results.workerProcesses = await runPhases('processes');
+    await stopProcesses();
+  }
 
   // 3. The bare loop: the same envelope bytes, same writers in flight, no database.
   const sample = readdirSync(tRoot).find((f) => f.endsWith('.json'));
@@ -166,25 +230,31 @@ try {
   }));
   const bareMs = performance.now() - b0;
 
-  const pipelineRate = N / (throughputMs / 1000);
   const bareRate = N / (bareMs / 1000);
+  const bareLoop = { files: N, perSecond: Math.round(bareRate), seconds: +(bareMs / 1000).toFixed(2) };
   const out = {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL (${url.host})`,
-    setup: { workers: WORKERS, concurrencyPerWorker: CONCURRENCY, uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE), acceptBatch: 500, payloadBytes: bytes.length, fsync: true },
-    throughput: { pushes: N, acceptOnlyPerSecond: Math.round(N / (acceptedMs / 1000)), acceptedToDeliveredPerSecond: Math.round(pipelineRate), seconds: +(throughputMs / 1000).toFixed(2) },
-    bareLoop: { files: N, perSecond: Math.round(bareRate), seconds: +(bareMs / 1000).toFixed(2) },
-    ratioPipelineToBare: +(pipelineRate / bareRate).toFixed(2),
-    latencyAtFixedRate: { offeredPerSecond: RATE, achievedOfferedPerSecond: Math.round(total / offeredSeconds), pushes: total, p50Ms: +pct(50).toFixed(1), p99Ms: +pct(99).toFixed(1), maxMs: +lat[lat.length - 1].toFixed(1) },
+    loadAverage: loadavg().map((x) => +x.toFixed(2)),
+    setup: { workers: WORKERS, concurrencyPerWorker: CONCURRENCY, uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE), acceptBatch: 500, payloadBytes: bytes.length, fsync: process.env.BENCH_FSYNC !== '0' },
+    bareLoop,
   };
-  console.log(`push pipeline (PostgreSQL, ${process.env.BENCH_CONNECTOR ?? 'DROPZONE_JSON_V1'}${process.env.BENCH_FSYNC === '0' ? ' without' : ' with'} fsync, ${WORKERS} workers x ${CONCURRENCY})`);
-  console.log(`  throughput: ${out.throughput.acceptedToDeliveredPerSecond} pushes/s accepted→delivered (${N} pushes in ${out.throughput.seconds} s; accept alone ${out.throughput.acceptOnlyPerSecond}/s)`);
-  console.log(`  bare loop (same bytes, same writers): ${out.bareLoop.perSecond} files/s  → ratio ${out.ratioPipelineToBare}`);
-  console.log(`  latency at ${RATE}/s offered (${total} single accepts): p50 ${out.latencyAtFixedRate.p50Ms} ms, p99 ${out.latencyAtFixedRate.p99Ms} ms, max ${out.latencyAtFixedRate.maxMs} ms`);
+  const labels = { inProcess: `${WORKERS} in-process PushWorkers x ${CONCURRENCY} (accept and delivery in one process)`, workerProcesses: `${WORKERS} \`erpc worker --concurrency ${CONCURRENCY}\` processes (accept in the bench process)` };
+  console.log(`push pipeline (PostgreSQL, ${process.env.BENCH_CONNECTOR ?? 'DROPZONE_JSON_V1'}${process.env.BENCH_FSYNC === '0' ? ' without' : ' with'} fsync)`);
+  console.log(`  bare loop (same bytes, ${WORKERS * CONCURRENCY} writers): ${bareLoop.perSecond} files/s`);
+  for (const [key, r] of Object.entries(results)) {
+    r.ratioPipelineToBare = +(r.throughput.acceptedToDeliveredPerSecond / bareRate).toFixed(2);
+    out[key] = r;
+    console.log(`  ${labels[key]}:`);
+    console.log(`    throughput: ${r.throughput.acceptedToDeliveredPerSecond} pushes/s accepted→delivered (${N} pushes in ${r.throughput.seconds} s; accept alone ${r.throughput.acceptOnlyPerSecond}/s) → ratio to bare ${r.ratioPipelineToBare}`);
+    console.log(`    latency at ${RATE}/s offered (${r.latencyAtFixedRate.pushes} single accepts, achieved ${r.latencyAtFixedRate.achievedOfferedPerSecond}/s): p50 ${r.latencyAtFixedRate.p50Ms} ms, p99 ${r.latencyAtFixedRate.p99Ms} ms, max ${r.latencyAtFixedRate.maxMs} ms`);
+  }
+  console.log(`  load average (1/5/15 min): ${out.loadAverage.join(' ')}`);
   console.log(JSON.stringify(out));
 } finally {
   for (const l of listeners) await l.stop();
   for (const w of workers) await w.stop();
+  for (const c of children) c.kill('SIGKILL');
   await db.destroy();
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   await admin.end();
