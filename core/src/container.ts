@@ -1,5 +1,4 @@
-import 'reflect-metadata';
-import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
+import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from './di.js';
 import type { Clock, ERPConnectorPort, HostServices } from '@erpc/sdk';
 import type { AppConfig } from './config.js';
 import { systemClock } from './clock.js';

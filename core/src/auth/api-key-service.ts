@@ -1,4 +1,4 @@
-import { inject, injectable } from 'tsyringe';
+import { inject, injectable } from '../di.js';
 import type { Clock } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
 import type { ApiKeyStore as ApiKeyRepository, OrganizationStore as OrganizationRepository } from '../connections/ports.js';

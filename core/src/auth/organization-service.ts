@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { inject, injectable } from 'tsyringe';
+import { inject, injectable } from '../di.js';
 import type { Clock } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
 import type { OrganizationStore as OrganizationRepository } from '../connections/ports.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { DependencyContainer } from 'tsyringe';
+import type { DependencyContainer } from '../di.js';
 import { loadAppConfig, type AppConfig } from '../config.js';
 import { createContainer, loadConnectors, registerHostServices } from '../container.js';
 import { keyringFromEnv, loadOrCreateLocalKey, type Keyring } from '../crypto/index.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { inject, injectable } from 'tsyringe';
+import { inject, injectable } from '../di.js';
 import type { ErrorObject } from 'ajv';
 import type { Clock } from '@erpc/sdk';
 import { isConnectorError } from '@erpc/sdk';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import type { DependencyContainer } from 'tsyringe';
+import type { DependencyContainer } from '../../src/di.js';
 import { buildApp } from '../../src/api/app.js';
 import type { OrganizationService } from '../../src/auth/organization-service.js';
 import type { ApiKeyService } from '../../src/auth/api-key-service.js';
