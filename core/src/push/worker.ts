@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { isConnectorError, type Clock, type DeliveryStatus, type ERPConnectorPort, type PushDocument, type PushReceipt } from '@erpc/sdk';
 import type { Logger } from 'pino';
 import { ConnectionConfigCache, createOperationContext, OperationTimeoutError, type OperationScope } from '../connections/operation-context.js';
-import { scrubValue } from '../connections/scrubbing-logger.js';
+import { scrubList, scrubValue } from '../logging/scrubbing.js';
 import type { ConfigCipher } from '../crypto/index.js';
 import { isErpcError } from '../errors/index.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
@@ -358,7 +358,7 @@ export class PushWorker {
           id: row.id,
           attempts: row.attempts,
           externalRef: receipt.externalRef,
-          receiptDetails: jsonObject(receipt.details),
+          receiptDetails: jsonObject(receipt.details, secrets),
           at,
           ackDeadline: acks ? new Date(at.getTime() + this.#ackTimeoutMs) : null,
           nextAckCheckAt: acks ? new Date(at.getTime() + this.#ackCheckIntervalMs) : null,
@@ -498,23 +498,24 @@ export class PushWorker {
     } catch {
       return later(PUSH_REASON.CONFIG_DECRYPT_FAILED, 'Configuration error');
     }
+    // Everything the connector says ends up in the push record (API-visible): scrub it.
+    const secrets = scope.secrets;
     try {
       const receipt: PushReceipt = { externalRef: row.externalRef ?? '', ...(row.receiptDetails !== null ? { details: row.receiptDetails } : {}) };
       const check = port.checkDelivery.bind(port);
       const status: DeliveryStatus = await Promise.race([Promise.resolve().then(() => check(receipt, scope.ctx)), scope.aborted]);
-      const secrets = scope.secrets;
-      if (status?.state === 'acknowledged') return { kind: 'acknowledged', ...base, details: jsonObject(status.details) };
+      if (status?.state === 'acknowledged') return { kind: 'acknowledged', ...base, details: jsonObject(status.details, secrets) };
       if (status?.state === 'rejected') {
-        return { kind: 'rejected', ...base, message: truncate(scrub(status.message ?? 'The ERP rejected the document.', secrets)), details: jsonObject(status.details) };
+        return { kind: 'rejected', ...base, message: truncate(scrub(status.message ?? 'The ERP rejected the document.', secrets)), details: jsonObject(status.details, secrets) };
       }
       return later();
     } catch (err) {
       if (isConnectorError(err) && !err.retryable) {
         // The connector says checking cannot work (e.g. acknowledgements are off in this
         // connection's config): stop checking; the push stays DELIVERED.
-        return { kind: 'pending', ...base, nextCheckAt: null, details: { ackChecksStopped: { code: err.code, message: truncate(err.message) } } };
+        return { kind: 'pending', ...base, nextCheckAt: null, details: { ackChecksStopped: { code: err.code, message: truncate(scrub(err.message, secrets)) } } };
       }
-      return later(isConnectorError(err) ? err.code : 'ACK_CHECK_FAILED', err instanceof Error ? err.message : String(err));
+      return later(isConnectorError(err) ? err.code : 'ACK_CHECK_FAILED', scrub(err instanceof Error ? err.message : String(err), secrets));
     } finally {
       scope.dispose();
     }
@@ -542,18 +543,21 @@ function toDocument(row: PushRow): PushDocument {
   });
 }
 
-/** A JSON object copy of connector-provided details, or null when there are none or they do not serialise. */
-function jsonObject(value: unknown): Record<string, unknown> | null {
+/**
+ * A JSON object copy of connector-provided details with the connection's secret values
+ * replaced, or null when there are none or they do not serialise.
+ */
+function jsonObject(value: unknown, secrets: readonly string[]): Record<string, unknown> | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   try {
-    return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+    return JSON.parse(JSON.stringify(secrets.length === 0 ? value : scrubValue(value, scrubList(secrets)))) as Record<string, unknown>;
   } catch {
     return null;
   }
 }
 
 function scrub(text: string, secrets: readonly string[]): string {
-  return String(scrubValue(text, secrets));
+  return secrets.length === 0 ? text : String(scrubValue(text, scrubList(secrets)));
 }
 
 function truncate(text: string): string {

@@ -234,6 +234,33 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     expect(h.logLines.join('')).not.toContain('canary-77e1d0');
   });
 
+  it('secrets a connector puts in receipts, acknowledgement details, rejections and ack errors never reach the push record', async () => {
+    const w = h.worker({ ackCheckIntervalMs: 1_000, ackTimeoutMs: 10_000 });
+    const cases: Array<{ ack: string; canary: string; expected: string }> = [
+      { ack: 'acknowledge', canary: 'canary-ack-5be1', expected: 'ACKNOWLEDGED' },
+      { ack: 'reject', canary: 'canary-rej-9d02', expected: 'REJECTED' },
+      { ack: 'none', canary: 'canary-none-c4a7', expected: 'DELIVERED' },
+    ];
+    const pushes: Array<{ org: string; id: string; canary: string; expected: string }> = [];
+    for (const c of cases) {
+      const org = await h.newOrg();
+      await h.newConnection(org, 'MOCK', { apiKey: c.canary, echoSecret: true, ack: c.ack });
+      const { push } = await h.service.accept(org, invoice(`INV-E-${c.ack}`));
+      pushes.push({ org, id: push.id, canary: c.canary, expected: c.expected });
+    }
+    await w.runOnce();
+    h.clock.advance(1_000);
+    await w.checkAcksOnce();
+    for (const p of pushes) {
+      const view = await h.service.get(p.org, p.id);
+      expect(view.status).toBe(p.expected);
+      expect(JSON.stringify(view)).toContain('[REDACTED]');
+      expect(JSON.stringify(view)).not.toContain(p.canary);
+      expect(JSON.stringify(await status(p.id))).not.toContain(p.canary);
+    }
+    expect(h.logLines.join('')).not.toMatch(/canary-(ack|rej|none)/);
+  });
+
   it('a push whose worker died is delivered again after the lease expires; the dead worker cannot overwrite it', async () => {
     const org = await h.newOrg();
     const conn = await h.newConnection(org, 'MOCK', {});

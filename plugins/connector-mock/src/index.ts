@@ -115,7 +115,7 @@ export function createMockConnector(deps: HostServices): MockConnector {
       state.delivered.set(document.idempotencyKey, delivery);
       state.byRef.set(delivery.externalRef, delivery);
       ctx.logger.debug({ externalRef: delivery.externalRef, attempt }, 'mock delivery stored');
-      return receipt(delivery, attempt, false);
+      return withEcho(receipt(delivery, attempt, false), ctx);
     },
 
     async checkDelivery(rcpt: PushReceipt, ctx: OperationContext<MockConfig>): Promise<DeliveryStatus> {
@@ -125,14 +125,16 @@ export function createMockConnector(deps: HostServices): MockConnector {
       if (delivery === undefined) {
         throw new ConnectorError('MOCK_UNKNOWN_REF', `The mock ERP has no document ${rcpt.externalRef} for this connection.`, { retryable: false });
       }
+      const secret = ctx.config.echoSecret && ctx.config.apiKey ? ` (apiKey ${ctx.config.apiKey})` : '';
       if (ack === 'none') {
-        throw new ConnectorError('MOCK_ACK_UNSUPPORTED', 'This mock ERP gives no acknowledgements (config ack "none").', { retryable: false });
+        throw new ConnectorError('MOCK_ACK_UNSUPPORTED', `This mock ERP gives no acknowledgements (config ack "none")${secret}.`, { retryable: false });
       }
       const checks = (state.checks.get(rcpt.externalRef) ?? 0) + 1;
       state.checks.set(rcpt.externalRef, checks);
-      if (ack === 'pending' || checks <= ackAfterChecks) return { state: 'pending', details: { checks } };
-      if (ack === 'reject') return { state: 'rejected', message: `The mock ERP refused document ${delivery.documentId}.`, details: { checks } };
-      return { state: 'acknowledged', details: { checks, erpDocumentNumber: `MOCK-${delivery.pushId.slice(0, 8)}` } };
+      const echoed = secret ? { echoed: secret } : {};
+      if (ack === 'pending' || checks <= ackAfterChecks) return { state: 'pending', details: { checks, ...echoed } };
+      if (ack === 'reject') return { state: 'rejected', message: `The mock ERP refused document ${delivery.documentId}${secret}.`, details: { checks, ...echoed } };
+      return { state: 'acknowledged', details: { checks, erpDocumentNumber: `MOCK-${delivery.pushId.slice(0, 8)}`, ...echoed } };
     },
 
     deliveries(connectionId: string): MockDelivery[] {
@@ -143,6 +145,12 @@ export function createMockConnector(deps: HostServices): MockConnector {
       connections.clear();
     },
   };
+}
+
+/** With `echoSecret`, the receipt carries the apiKey too: a misbehaving connector for leak tests. */
+function withEcho(r: PushReceipt, ctx: OperationContext<MockConfig>): PushReceipt {
+  if (!ctx.config.echoSecret || !ctx.config.apiKey) return r;
+  return { ...r, details: { ...r.details, echoed: { apiKey: ctx.config.apiKey } } };
 }
 
 function receipt(d: MockDelivery, attempt: number, duplicate: boolean): PushReceipt {
