@@ -1,5 +1,3 @@
-import { connect } from 'node:net';
-import path from 'node:path';
 import type { Knex } from 'knex';
 import type { ConfigCipher, Keyring } from '../../crypto/index.js';
 import { ErpcError } from '../../errors/index.js';
@@ -7,7 +5,7 @@ import { createLogger } from '../../logging/logger.js';
 import { loadAppConfig } from '../../config.js';
 import type { ConnectorRegistry } from '../../plugins/connector-registry.js';
 import { TOKENS } from '../../tokens.js';
-import { ADMIN_SOCKET_FILE } from '../admin-socket.js';
+import { adminSocketAnswers } from '../admin-socket.js';
 import { dataDirOf, openHost } from '../host-context.js';
 
 /** What the key and import commands work with. */
@@ -19,18 +17,6 @@ export interface KeysContext {
   close(): Promise<void>;
 }
 
-/** True when a process answers on the data directory's admin socket, i.e. `erpc serve` holds the embedded database. */
-function serverHoldsDataDir(dataDir: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path.join(dataDir, ADMIN_SOCKET_FILE));
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /**
  * Opens the host (keys, migrated database, plugins) for `keys status|rotate` and
  * `connections import`. On the embedded default the database can only be opened by one process,
@@ -39,7 +25,7 @@ function serverHoldsDataDir(dataDir: string): Promise<boolean> {
 export async function openKeysContext(): Promise<KeysContext> {
   const env = process.env;
   const embedded = env.DATABASE_URL === undefined || env.DATABASE_URL.trim() === '';
-  if (embedded && (await serverHoldsDataDir(dataDirOf(env)))) {
+  if (embedded && (await adminSocketAnswers(dataDirOf(env)))) {
     throw new ErpcError('ERPC_ERR_EMBEDDED_DB_IN_USE', { dataDir: dataDirOf(env) });
   }
   const config = loadAppConfig(env);

@@ -1,5 +1,3 @@
-import { connect } from 'node:net';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { ErpcError } from '../../errors/index.js';
 import {
@@ -12,20 +10,8 @@ import {
   migrateLatest,
   migrationStatus,
 } from '../../storage/index.js';
-import { ADMIN_SOCKET_FILE } from '../admin-socket.js';
+import { adminSocketAnswers } from '../admin-socket.js';
 import { EXIT, action, type CliCommand } from '../command.js';
-
-/** True when a running `erpc serve` answers on the data directory's admin socket (ADR 0005). */
-function serverHoldsDataDir(dataDir: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path.join(dataDir, ADMIN_SOCKET_FILE));
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 interface Options {
   json?: boolean;
@@ -44,7 +30,7 @@ export const migrateCommand: CliCommand = {
         action(async (opts: Options) => {
           const url = process.env.DATABASE_URL;
           // Only one process may open an embedded database; a running server has migrated it anyway.
-          if ((url === undefined || url.trim() === '') && (await serverHoldsDataDir(defaultDataDir(process.env)))) {
+          if ((url === undefined || url.trim() === '') && (await adminSocketAnswers(defaultDataDir(process.env)))) {
             throw new ErpcError('ERPC_ERR_EMBEDDED_DB_IN_USE', { dataDir: defaultDataDir(process.env) });
           }
           const knex = await createDatabase({ url, env: process.env });
