@@ -271,24 +271,12 @@ export class PushRepository {
    * SKIP LOCKED lets any number of workers claim concurrently without waiting on each other.
    */
   async claimDue(db: Executor, workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]> {
-    const result = await db.raw(
-      `UPDATE push AS p
-          SET status = 'PROCESSING', locked_by = ?, locked_until = ?, attempts = p.attempts + 1,
-              last_attempt_at = ?, updated_at = ?
-         FROM (SELECT id FROM push
-                WHERE status = 'PENDING' AND next_attempt_at <= ?
-                ORDER BY next_attempt_at
-                LIMIT ?
-                FOR UPDATE SKIP LOCKED) AS due
-        WHERE p.id = due.id
-        RETURNING p.*`,
-      [workerId, leaseUntil, now, now, now, limit],
-    );
-    return rowsOf(result).map(toRow);
+    // One claim statement for workers and callers alike: the bound connections are dropped here.
+    return (await this.claimDueWithConnections(db, workerId, now, leaseUntil, limit)).map((c) => c.row);
   }
 
   /**
-   * {@link claimDue} and, in the same statement (one round trip, one snapshot), the connection
+   * Claims due pushes and, in the same statement (one round trip, one snapshot), the connection
    * each claimed push is bound to (undefined when the row is gone). An UPDATE is atomic on its
    * own, so this needs no surrounding transaction.
    */
