@@ -1,21 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isConnectorError, type ConnectorErrorLike } from '@erpc/sdk';
 import { createDropzoneConnector } from '../src/index.js';
-import { cleanSandboxes, ctxFor, doc, hookedTransport, listTree, makeSandbox } from './helpers.js';
+import { cleanSandboxes, rejection, ctxFor, doc, hookedTransport, listTree, makeSandbox } from './helpers.js';
 
 afterEach(cleanSandboxes);
-
-async function rejection(p: Promise<unknown>): Promise<ConnectorErrorLike> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(isConnectorError(err)).toBe(true);
-  return err as ConnectorErrorLike;
-}
 
 /** A gate that holds a transport call, as a dead network mount would, until released. */
 function hang() {

@@ -2,22 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync, readFileSync, lstatSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isConnectorError, type ConnectorErrorLike } from '@erpc/sdk';
 import { createDropzoneConnector } from '../src/index.js';
-import { cleanSandboxes, ctxFor, doc, errno, hookedTransport, listTree, makeSandbox } from './helpers.js';
+import { cleanSandboxes, rejection, ctxFor, doc, errno, hookedTransport, listTree, makeSandbox } from './helpers.js';
 
 afterEach(cleanSandboxes);
-
-async function rejection(p: Promise<unknown>): Promise<ConnectorErrorLike> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(isConnectorError(err)).toBe(true);
-  return err as ConnectorErrorLike;
-}
 
 /** Whether `chattr +i` works here (ext4 as root: yes; overlay/tmpfs: usually not). */
 function immutableSupported(): boolean {

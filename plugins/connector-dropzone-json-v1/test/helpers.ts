@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { ConnectorLogger, OperationContext, PushDocument } from '@erpc/sdk';
+import { isConnectorError, type ConnectorErrorLike, type ConnectorLogger, type OperationContext, type PushDocument } from '@erpc/sdk';
 import type { DropzoneConfigInput, DropzoneTransport } from '../src/index.js';
 import { createLocalTransport } from '../src/index.js';
 
@@ -149,4 +149,16 @@ export function hookedTransport(hooks: {
       return real.link(from, to);
     },
   };
+}
+
+/** Awaits a promise that must reject with a ConnectorError, and returns that error. */
+export async function rejection(p: Promise<unknown>): Promise<ConnectorErrorLike> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+  expect(isConnectorError(err)).toBe(true);
+  return err as ConnectorErrorLike;
 }

@@ -2,22 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isConnectorDefinition, isConnectorError, type ConnectorErrorLike } from '@erpc/sdk';
+import { isConnectorDefinition } from '@erpc/sdk';
 import definition, { createDropzoneConnector } from '../src/index.js';
-import { cleanSandboxes, ctxFor, doc, listTree, makeSandbox, readEnvelope, CONNECTION } from './helpers.js';
+import { cleanSandboxes, rejection, ctxFor, doc, listTree, makeSandbox, readEnvelope, CONNECTION } from './helpers.js';
 
 afterEach(cleanSandboxes);
-
-async function rejection(p: Promise<unknown>): Promise<ConnectorErrorLike> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(isConnectorError(err)).toBe(true);
-  return err as ConnectorErrorLike;
-}
 
 /** The naming rule, written out independently of the implementation. */
 function expectedName(prefix: string, type: string, id: string, key: string): string {
