@@ -49,6 +49,16 @@ export const idParamsSchema = {
   properties: { id: { type: 'string', maxLength: 100 } },
 } as const;
 
+/** Every listing's body: `{"items": […], "nextCursor"?}` (keyset pagination). */
+export function pageSchema<T extends object>(itemSchema: T) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items'],
+    properties: { items: { type: 'array', items: itemSchema }, nextCursor: { type: 'string' } },
+  } as const;
+}
+
 /** The error responses a route may give, for the OpenAPI document. */
 export function errorResponses(...statuses: number[]): Record<number, { $ref: string }> {
   return Object.fromEntries(statuses.map((s) => [s, { $ref: 'ErrorBody#' }]));

@@ -3,7 +3,7 @@ import type { ConnectionService } from '../../connections/connection-service.js'
 import { TOKENS } from '../../tokens.js';
 import { orgOf } from '../auth.js';
 import type { RouteDeps } from '../route-deps.js';
-import { connectionViewSchema, errorResponses, idParamsSchema } from '../schemas.js';
+import { connectionViewSchema, errorResponses, idParamsSchema, pageSchema } from '../schemas.js';
 
 
 type IdParams = { Params: { id: string } };
@@ -54,12 +54,7 @@ export const connectionRoutes: FastifyPluginAsync<RouteDeps> = async (app, { res
           },
         },
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['items'],
-            properties: { items: { type: 'array', items: connectionViewSchema }, nextCursor: { type: 'string' } },
-          },
+          200: pageSchema(connectionViewSchema),
           ...errorResponses(400, 401),
         },
       },

@@ -4,7 +4,7 @@ import { PUSH_STATUSES } from '../../push/push-types.js';
 import { TOKENS } from '../../tokens.js';
 import { orgOf } from '../auth.js';
 import type { RouteDeps } from '../route-deps.js';
-import { errorResponses, idParamsSchema } from '../schemas.js';
+import { errorResponses, idParamsSchema, pageSchema } from '../schemas.js';
 
 const nullableDate = { type: ['string', 'null'], format: 'date-time' } as const;
 const nullableObject = { type: ['object', 'null'], additionalProperties: true } as const;
@@ -109,12 +109,7 @@ export const pushRoutes: FastifyPluginAsync<RouteDeps> = async (app, { resolve }
           },
         },
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['items'],
-            properties: { items: { type: 'array', items: pushViewSchema }, nextCursor: { type: 'string' } },
-          },
+          200: pageSchema(pushViewSchema),
           ...errorResponses(400, 401),
         },
       },
