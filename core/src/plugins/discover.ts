@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { ErpcError } from '../errors/index.js';
@@ -13,6 +13,13 @@ export interface PluginCandidate {
   readonly packageJsonPath: string;
   /** The plugin folder (absolute) it was found in. */
   readonly folder: string;
+  /** `dir` relative to `folder`, with `/` separators: `name` or `@scope/name`. */
+  readonly relative: string;
+  /**
+   * True when the directory listings showed every component of `relative` as a directory, not a
+   * symlink: `folder`'s real path joined with `relative` is then the package's real path.
+   */
+  readonly plainDirs: boolean;
 }
 
 export interface DiscoveryResult {
@@ -30,8 +37,8 @@ const PATTERNS = ['*', '@*/*'];
  * Finds package directories in each folder. Order is deterministic: the folders in the order given
  * (earlier folders win duplicate connector types), then package paths sorted within a folder.
  */
-export async function discoverPlugins(dirs: readonly string[]): Promise<DiscoveryResult> {
-  const results = await Promise.all(dirs.map((dir) => discoverIn(path.resolve(dir))));
+export function discoverPlugins(dirs: readonly string[]): DiscoveryResult {
+  const results = dirs.map((dir) => discoverIn(path.resolve(dir)));
   const seen = new Set<string>();
   const candidates: PluginCandidate[] = [];
   const unreadable: { dir: string; error: ErpcError }[] = [];
@@ -50,24 +57,39 @@ export async function discoverPlugins(dirs: readonly string[]): Promise<Discover
   return { candidates, unreadable };
 }
 
-async function discoverIn(dir: string): Promise<{ candidates: PluginCandidate[] } | { dir: string; error: ErpcError }> {
+// Synchronous, like the manifest checks that follow: a start-up step with nothing to overlap, where
+// fast-glob's async walk costs more (thread-pool round trips) than the directory reads themselves.
+function discoverIn(dir: string): { candidates: PluginCandidate[] } | { dir: string; error: ErpcError } {
   try {
-    const s = await stat(dir);
+    const s = statSync(dir);
     if (!s.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-    const matches = await fg(PATTERNS, {
+    // fast-glob learns each entry's type from readdir; what it saw is kept, so that a package
+    // directory known to be a plain directory needs no lstat later.
+    const plain = new Set<string>();
+    const readdirSpy = ((p: string, opts?: { withFileTypes?: boolean }) => {
+      const entries = readdirSync(p, opts as { withFileTypes: true }) as Dirent[] | string[];
+      if (opts?.withFileTypes === true) {
+        for (const d of entries as Dirent[]) if (d.isDirectory()) plain.add(path.join(p, d.name));
+      }
+      return entries;
+    }) as unknown as typeof readdirSync;
+    const matches = fg.sync(PATTERNS, {
       cwd: dir,
       onlyDirectories: true,
       followSymbolicLinks: true,
       suppressErrors: false,
       dot: false,
+      fs: { readdirSync: readdirSpy },
     });
     // Sorted as the package.json paths would be ("a-b/package.json" before "a/package.json"):
     // this order decides which of two plugins of one type is kept.
-    const packageJsons = matches.map((m) => `${m}/package.json`).sort();
+    const relatives = matches.sort((a, b) => (`${a}/package.json` < `${b}/package.json` ? -1 : 1));
     return {
-      candidates: packageJsons.map((m) => {
-        const packageJsonPath = path.join(dir, m);
-        return { dir: path.dirname(packageJsonPath), packageJsonPath, folder: dir };
+      candidates: relatives.map((relative) => {
+        const pkgDir = path.join(dir, relative);
+        const scope = relative.includes('/') ? path.dirname(pkgDir) : undefined;
+        const plainDirs = plain.has(pkgDir) && (scope === undefined || plain.has(scope));
+        return { dir: pkgDir, packageJsonPath: path.join(pkgDir, 'package.json'), folder: dir, relative, plainDirs };
       }),
     };
   } catch (cause) {

@@ -64,7 +64,7 @@ const nativeImport = createRequire(import.meta.url)('./native-import.cjs') as (u
  */
 export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLoadReport> {
   const { registry, logger } = options;
-  const { candidates, unreadable } = await discoverPlugins(options.dirs);
+  const { candidates, unreadable } = discoverPlugins(options.dirs);
   const failures: FailedPlugin[] = unreadable.map(({ dir, error }) => failureOf({ dir }, error));
 
   const schemas = openSchemaCache(options.schemaCacheDir);
@@ -137,14 +137,15 @@ function checkPlugin(candidate: PluginCandidate, schemas: SchemaCache, realFolde
   const invalid = manifestErrors(record.erpc);
   if (invalid !== null) return fail(who, 'ERPC_ERR_MANIFEST_INVALID', { dir, reason: manifestReason(invalid) });
   const manifest = record.erpc as PluginManifest;
-  const sdkCheck = checkSdkRange(manifest.sdk);
+  const sdkCheck = schemas.memo(SDK_CHECK_VERSION, manifest.sdk, checkSdkRange) as SdkCheck;
   if (sdkCheck === 'invalid') {
     return fail(who, 'ERPC_ERR_MANIFEST_INVALID', { dir, reason: `/sdk "${manifest.sdk}" is not a semver range` });
   }
 
   let root: string;
   try {
-    root = realpathBelow(realFolder(realFolders, candidate.folder), path.relative(candidate.folder, dir));
+    const realBase = realFolder(realFolders, candidate.folder);
+    root = candidate.plainDirs ? `${realBase}${path.sep}${candidate.relative}` : realpathBelow(realBase, candidate.relative.split('/'));
   } catch (cause) {
     return fail(who, 'ERPC_ERR_PLUGIN_DIR_UNREADABLE', { dir, reason: reasonOf(cause) }, cause);
   }
@@ -187,29 +188,44 @@ function checkPlugin(candidate: PluginCandidate, schemas: SchemaCache, realFolde
 const realpath = realpathSync.native;
 
 /**
- * The real path of `rel` below `realBase`, a directory already known to be real. realpath(3)
- * lstats every component of an absolute path, and all plugins share the long prefix of their
- * folder: this lstats only the components below `realBase` (usually one or two), and falls back
- * to realpath(3) at the first symlink. Throws like realpath for a path that does not exist.
+ * The real path of `parts` (plain path segments) below `realBase`, a directory already known to be
+ * real. realpath(3) lstats every component of an absolute path, and all plugins share the long
+ * prefix of their folder: this lstats only the components below `realBase` (usually one or two),
+ * and falls back to realpath(3) at the first symlink. Throws like realpath for a path that does
+ * not exist.
  */
-function realpathBelow(realBase: string, rel: string): string {
+function realpathBelow(realBase: string, parts: readonly string[]): string {
   let current = realBase;
-  for (const part of rel.split(path.sep)) {
-    current = path.join(current, part);
-    if (lstatSync(current).isSymbolicLink()) return realpath(path.join(realBase, rel));
+  for (const part of parts) {
+    current = `${current}${path.sep}${part}`;
+    if (lstatSync(current).isSymbolicLink()) return realpath(path.join(realBase, ...parts));
   }
   return current;
 }
 
-// Plugins mostly share a handful of ranges ("^1.0.0"): parsing each once saves most of semver's cost.
-const sdkRanges = new Map<string, 'ok' | 'invalid' | 'unsatisfied'>();
-function checkSdkRange(range: string): 'ok' | 'invalid' | 'unsatisfied' {
-  let result = sdkRanges.get(range);
-  if (result === undefined) {
-    result = semver.validRange(range) === null ? 'invalid' : semver.satisfies(SDK_VERSION, range, { includePrerelease: true }) ? 'ok' : 'unsatisfied';
-    sdkRanges.set(range, result);
+/** The segments of a relative path made only of plain names ("./a/b.js" → [a, b.js]); undefined otherwise. */
+function plainSegments(relative: string, sep: string): string[] | undefined {
+  const parts = relative.split(sep);
+  if (parts[0] === '.') parts.shift();
+  if (parts.length === 0) return undefined;
+  for (const part of parts) if (part === '' || part === '.' || part === '..') return undefined;
+  return parts;
+}
+
+type SdkCheck = 'ok' | 'invalid' | 'unsatisfied';
+// What the SDK range check depends on besides the range: the SDK's version and semver's. Its
+// outcome is memoized in the start-up cache: the first semver parse of a process (regular
+// expressions compiled on first use) costs as much as all other checks of ten plugins.
+const SDK_CHECK_VERSION = `sdk-range;sdk@${SDK_VERSION};semver@${(createRequire(import.meta.url)('semver/package.json') as { version: string }).version};includePrerelease`;
+
+function checkSdkRange(range: string): SdkCheck {
+  let parsed: semver.Range | undefined;
+  try {
+    parsed = new semver.Range(range, { includePrerelease: true });
+  } catch {
+    return 'invalid'; // not a semver range
   }
-  return result;
+  return parsed.test(SDK_VERSION) ? 'ok' : 'unsatisfied';
 }
 
 /** The real path of a plugin folder, resolved once per folder and load. */
@@ -224,11 +240,23 @@ function realFolder(realFolders: Map<string, string>, folder: string): string {
 
 /** Resolves `relative` against the plugin root; symlinks are followed, and must stay inside too. */
 function resolveInside(root: string, relative: string): string | 'escape' | 'missing' {
+  const plain = path.sep === '/' ? plainSegments(relative, '/') : undefined;
+  if (plain !== undefined) {
+    // Inside by construction; realpathBelow returns the lexical path unless it meets a symlink.
+    let real: string;
+    try {
+      real = realpathBelow(root, plain);
+    } catch {
+      return 'missing';
+    }
+    // Both are normalized absolute paths: inside means below root's own path.
+    return real.startsWith(`${root}/`) ? real : 'escape';
+  }
   const lexical = path.resolve(root, relative);
   if (!isInside(root, lexical)) return 'escape';
   let real: string;
   try {
-    real = realpathBelow(root, path.relative(root, lexical));
+    real = realpathBelow(root, path.relative(root, lexical).split(path.sep));
   } catch {
     return 'missing';
   }

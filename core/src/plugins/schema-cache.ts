@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -11,26 +11,34 @@ const require = createRequire(import.meta.url);
 const AJV_VERSION = (require('ajv/package.json') as { version: string }).version;
 // Bump when the Ajv options of configSchemaAjv() change: the key must identify the compiled code.
 const COMPILE_PROFILE = 'draft2020-12;strict;allErrors;ajv-formats-full;v1';
-// One file per Ajv version and profile: a new Ajv never reads an older one's code.
-const BUNDLE_FILE = `config-schemas-${createHash('sha256').update(`${AJV_VERSION}\n${COMPILE_PROFILE}`).digest('hex').slice(0, 16)}.json`;
+// One bundle per Ajv version and profile: a new Ajv never reads an older one's code.
+// <base>.js is the bundle's source (what a start-up reads and runs), <base>.json its entries (read
+// only when new schemas are added), <base>.js.v8 V8's code cache of the source.
+const BUNDLE_BASE = `config-schemas-${createHash('sha256').update(`${AJV_VERSION}\n${COMPILE_PROFILE}`).digest('hex').slice(0, 16)}`;
 // Beyond this many entries, a rewrite keeps only the schemas of the current load (no unbounded growth).
 const MAX_ENTRIES = 2000;
+const KEY = /^[0-9a-f]{64}$/;
 
 /** Compiles plugins' config schemas, serving the ones compiled by an earlier start-up from the cache. */
 export interface SchemaCache {
   /** The validator of `schema` (whose exact text is `schemaText`); throws Ajv's error for a rejected schema. */
   compile(schema: Record<string, unknown>, schemaText: string): ValidateFunction;
+  /**
+   * The outcome of a check that depends only on `input` and on `version` (which names everything
+   * else it depends on), as `compute` gave it on this or an earlier start-up. Used for the SDK
+   * range check, whose first semver parse costs more than all of a plugin's other checks.
+   */
+  memo(version: string, input: string, compute: (input: string) => string): string;
   /** Writes the newly compiled validators, if any; never throws (a lost write costs a compile later). */
   flush(): Promise<void>;
 }
 
 interface Bundle {
-  /** Standalone code by key. */
-  entries: Record<string, string>;
   /** Factories evaluated from the whole bundle at once; undefined when it could not be evaluated. */
   factories: Record<string, () => unknown> | undefined;
-  /** The compiled bundle, and whether V8's code cache for it must be (re)written. */
+  /** The compiled bundle and its source's hash, and whether V8's code cache for it must be (re)written. */
   script: vm.Script | undefined;
+  sourceHash: Buffer | undefined;
   writeCodeCache: boolean;
 }
 
@@ -39,21 +47,35 @@ interface Bundle {
  * Compiling with Ajv (strict, draft 2020-12, allErrors, formats) is by far the largest per-plugin
  * cost of a start-up, so the generated validator code (Ajv's standalone code, exactly what
  * `ajv.compile` builds) is kept, keyed by a hash of the exact schema text, the Ajv version and the
- * compile options. All entries live in ONE file, evaluated as one script per load: per-schema
- * files cost a read and a function compile each, more than the validation work. Beside it, V8's
- * code cache of that script (bytecode of the same source, checked by V8 and by a hash of the
- * source) spares parsing and compiling it again. Only schemas that compiled are cached, so a
+ * compile options. All entries live in ONE script, read and evaluated as a whole per load:
+ * per-schema files cost a read and a function compile each, more than the validation work. Beside
+ * it, V8's code cache of that script (bytecode of the same source, checked by V8 and by a hash of
+ * the source) spares parsing and compiling it again. Only schemas that compiled are cached, so a
  * rejected schema is rejected again on every load. The cache directory must be as trusted as the
  * plugin folders: its content is code the host runs.
  */
 export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
-  const file = cacheDir === undefined ? undefined : path.join(cacheDir, BUNDLE_FILE);
-  const bundle = file === undefined ? undefined : readBundle(file);
+  const base = cacheDir === undefined ? undefined : path.join(cacheDir, BUNDLE_BASE);
+  const bundle = base === undefined ? undefined : readBundle(`${base}.js`);
   const added = new Map<string, string>();
   const used = new Set<string>();
+  const memoFile = cacheDir === undefined ? undefined : path.join(cacheDir, 'checks.json');
+  let memos: Record<string, string> | undefined;
+  let memosChanged = false;
   return {
+    memo(version, input, compute) {
+      memos ??= readMemos(memoFile);
+      const key = `${version}\n${input}`;
+      let outcome = Object.hasOwn(memos, key) ? memos[key] : undefined;
+      if (outcome === undefined) {
+        outcome = compute(input);
+        memos[key] = outcome;
+        memosChanged = true;
+      }
+      return outcome;
+    },
     compile(schema, schemaText) {
-      const key = createHash('sha256').update(schemaText).digest('hex');
+      const key = schemaKey(schemaText);
       if (bundle !== undefined) {
         const cached = evaluateEntry(bundle, key);
         if (cached !== undefined) {
@@ -66,7 +88,7 @@ export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
       // The compiled function is self-contained. Dropping the schema from Ajv's cache lets two
       // plugins (or two loads) use the same $id without a "schema already exists" clash.
       ajv.removeSchema(schema);
-      if (file !== undefined) {
+      if (base !== undefined) {
         try {
           added.set(key, standaloneCode(ajv, validate));
           used.add(key);
@@ -77,22 +99,35 @@ export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
       return validate;
     },
     async flush() {
-      if (file === undefined || cacheDir === undefined) return;
+      if (base === undefined || cacheDir === undefined) return;
+      if (memosChanged && memos !== undefined && memoFile !== undefined) {
+        // Kept small: only this load's checks survive a rewrite when it grows past the bound.
+        const all = Object.keys(memos).length <= MAX_ENTRIES ? memos : {};
+        try {
+          await mkdir(cacheDir, { recursive: true });
+          await writeAtomic(memoFile, JSON.stringify({ checks: all }));
+        } catch {
+          // lost: the checks run again next time
+        }
+      }
       try {
         if (added.size === 0) {
           // Unchanged bundle: write its code cache once, now that this load compiled its members.
-          if (bundle?.script !== undefined && bundle.writeCodeCache) {
-            await writeAtomic(`${file}.v8`, Buffer.concat([sourceHash(bundleSource(bundle.entries)), bundle.script.createCachedData()]));
+          if (bundle?.script !== undefined && bundle.sourceHash !== undefined && bundle.writeCodeCache) {
+            await writeAtomic(`${base}.js.v8`, Buffer.concat([bundle.sourceHash, bundle.script.createCachedData()]));
           }
           return;
         }
-        const previous = bundle?.factories === undefined ? {} : bundle.entries;
+        // Entries of a bundle that could not be evaluated are dropped: they are compiled again.
+        const previous = bundle?.factories === undefined ? {} : await readEntries(`${base}.json`);
         const all: Record<string, string> = { ...previous, ...Object.fromEntries(added) };
         const entries = Object.keys(all).length <= MAX_ENTRIES ? all : Object.fromEntries([...used].flatMap((k) => (all[k] === undefined ? [] : [[k, all[k]]])));
         await mkdir(cacheDir, { recursive: true });
-        await writeAtomic(file, JSON.stringify({ entries }));
-        // The next load compiles the new bundle and writes its code cache.
-        await rm(`${file}.v8`, { force: true });
+        // The code cache goes first, so that it never sits beside a source it was not made from
+        // (the hash would reject it anyway); the next load compiles the new bundle and writes it.
+        await rm(`${base}.js.v8`, { force: true });
+        await writeAtomic(`${base}.json`, JSON.stringify({ entries }));
+        await writeAtomic(`${base}.js`, bundleSource(entries));
       } catch {
         // A cache that cannot be written only costs the next start-up the compiles.
       }
@@ -100,10 +135,39 @@ export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
   };
 }
 
+/** The cache key of a schema: SHA-256 of its exact text. */
+function schemaKey(schemaText: string): string {
+  return hash('sha256', schemaText, 'hex');
+}
+
 async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, data);
   await rename(tmp, file); // atomic: a concurrent reader sees the whole file or none
+}
+
+function readMemos(file: string | undefined): Record<string, string> {
+  const memos: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (file === undefined) return memos;
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { checks?: unknown };
+    if (typeof parsed.checks === 'object' && parsed.checks !== null) {
+      for (const [k, v] of Object.entries(parsed.checks)) if (typeof v === 'string') memos[k] = v;
+    }
+  } catch {
+    // missing or damaged: every check runs, and the file is rewritten
+  }
+  return memos;
+}
+
+async function readEntries(file: string): Promise<Record<string, string>> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as { entries?: unknown };
+    if (typeof parsed.entries !== 'object' || parsed.entries === null) return {};
+    return Object.fromEntries(Object.entries(parsed.entries).filter((e): e is [string, string] => KEY.test(e[0]) && typeof e[1] === 'string'));
+  } catch {
+    return {}; // missing or damaged: the bundle is rebuilt from this load's schemas
+  }
 }
 
 // One function whose members each wrap one entry's CommonJS module. V8 compiles an inner
@@ -115,41 +179,47 @@ function bundleSource(entries: Record<string, string>): string {
   return `(function (require) { "use strict"; return {\n${members.join(',\n')}\n}; })`;
 }
 
-// V8 itself only checks a code cache against the source's length: the hash makes sure it is this source's.
-function sourceHash(source: string): Buffer {
-  return createHash('sha256').update(source).digest();
-}
-
 function readBundle(file: string): Bundle | undefined {
-  let entries: Record<string, string>;
+  let bytes: Buffer;
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { entries?: unknown };
-    if (typeof parsed.entries !== 'object' || parsed.entries === null) return undefined;
-    entries = Object.fromEntries(Object.entries(parsed.entries).filter((e): e is [string, string] => /^[0-9a-f]{64}$/.test(e[0]) && typeof e[1] === 'string'));
+    bytes = readFileSync(file);
   } catch {
-    return undefined; // missing or damaged: everything is compiled and the file rewritten
+    return undefined; // no bundle yet: everything is compiled and the bundle written
   }
-  const source = bundleSource(entries);
+  // V8 itself only checks a code cache against the source's length: the hash makes sure it is this source's.
+  const sourceHash = hash('sha256', bytes, 'buffer');
   let cachedData: Buffer | undefined;
   try {
     const data = readFileSync(`${file}.v8`);
-    if (data.length > 32 && data.subarray(0, 32).equals(sourceHash(source))) cachedData = data.subarray(32);
+    if (data.length > 32 && data.subarray(0, 32).equals(sourceHash)) cachedData = data.subarray(32);
   } catch {
     // no code cache yet: compiled from source, and the cache written at flush
   }
   try {
-    const script = new vm.Script(source, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
-    // Standalone Ajv code requires ajv's runtime and ajv-formats, resolved from core.
-    const factories = (script.runInThisContext() as (r: NodeRequire) => Record<string, () => unknown>)(require);
-    return { entries, factories, script, writeCodeCache: cachedData === undefined || script.cachedDataRejected === true };
+    const script = new vm.Script(bytes.toString('utf8'), { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
+    // Standalone Ajv code requires ajv's runtime and ajv-formats, resolved from core; memoized,
+    // since every entry asks for the same few modules and require() resolves its argument each time.
+    const modules = new Map<string, unknown>();
+    const requireOnce = (id: string): unknown => {
+      let m = modules.get(id);
+      if (m === undefined) {
+        m = require(id) as unknown;
+        modules.set(id, m);
+      }
+      return m;
+    };
+    const factories = (script.runInThisContext() as (r: (id: string) => unknown) => Record<string, () => unknown>)(requireOnce);
+    if (typeof factories !== 'object' || factories === null) throw new TypeError('not a bundle');
+    return { factories, script, sourceHash, writeCodeCache: cachedData === undefined || script.cachedDataRejected === true };
   } catch {
-    return { entries, factories: undefined, script: undefined, writeCodeCache: false }; // damaged code: recompiled, and the file rewritten without it
+    // damaged code: recompiled, and the bundle rewritten without it
+    return { factories: undefined, script: undefined, sourceHash: undefined, writeCodeCache: false };
   }
 }
 
 function evaluateEntry(bundle: Bundle, key: string): ValidateFunction | undefined {
   const factory = bundle.factories !== undefined && Object.hasOwn(bundle.factories, key) ? bundle.factories[key] : undefined;
-  if (factory === undefined) return undefined;
+  if (typeof factory !== 'function') return undefined;
   try {
     const fn = factory() as ValidateFunction | { default?: ValidateFunction };
     const validate = typeof fn === 'function' ? fn : fn.default;

@@ -26,7 +26,9 @@ describe('config schema cache', () => {
     const compiled2 = first.compile(JSON.parse(schemaOf('url')), schemaOf('url'));
     expect(readdirSync(dir)).toHaveLength(0); // written once, at flush
     await first.flush();
-    expect(readdirSync(dir)).toHaveLength(1);
+    // The bundle's source (what a start-up runs) and its entries (read only to add to it).
+    const [sourceName, entriesName] = readdirSync(dir).sort() as [string, string];
+    expect([entriesName.endsWith('.json'), sourceName]).toEqual([true, entriesName.replace(/\.json$/, '.js')]);
 
     const second = openSchemaCache(dir);
     const cached = second.compile(JSON.parse(text), text);
@@ -42,20 +44,20 @@ describe('config schema cache', () => {
     expect(cached.errors?.length).toBe(3); // allErrors survives the cache
     await second.flush();
     // The second load, which compiled nothing, wrote V8's code cache of the bundle beside it.
-    const files = readdirSync(dir).sort();
-    expect(files).toHaveLength(2);
-    expect(files[1]).toBe(`${files[0]}.v8`);
+    expect(readdirSync(dir).sort()).toEqual([sourceName, `${sourceName}.v8`, entriesName]);
 
-    // Served from the file, not compiled again: swap the two entries' code and the validators swap.
-    // Same length, so V8 alone would accept the stale code cache: the source hash must reject it.
-    const file = path.join(dir, files[0] as string);
-    const bundle = JSON.parse(readFileSync(file, 'utf8')) as { entries: Record<string, string> };
+    // Served from the file, not compiled again: swap the two entries' keys in the source and the
+    // validators swap. Same length, so V8 alone would accept the stale code cache: the source
+    // hash must reject it.
+    const file = path.join(dir, sourceName);
+    const source = readFileSync(file, 'utf8');
     const [k1, k2] = [text, schemaOf('url')].map((t) => createHash('sha256').update(t).digest('hex')) as [string, string];
-    writeFileSync(file, JSON.stringify({ entries: { [k1]: bundle.entries[k2], [k2]: bundle.entries[k1] } }));
+    expect(source).toContain(k1);
+    writeFileSync(file, source.replaceAll(k1, 'KEY-ONE').replaceAll(k2, k1).replaceAll('KEY-ONE', k2));
     const swapped = openSchemaCache(dir);
     expect(swapped.compile(JSON.parse(text), text)({ url: 'https://erp.example' })).toBe(true);
     await swapped.flush();
-    writeFileSync(file, JSON.stringify(bundle));
+    writeFileSync(file, source);
     rmSync(`${file}.v8`);
   });
 
@@ -65,21 +67,41 @@ describe('config schema cache', () => {
     expect(() => cache.compile(JSON.parse(bad), bad)).toThrow(/unknown keyword: "secret"/);
     await cache.flush();
     expect(() => openSchemaCache(dir).compile(JSON.parse(bad), bad)).toThrow(/unknown keyword/);
-    const file = path.join(dir, readdirSync(dir).find((f) => f.endsWith('.json')) as string);
+    const file = path.join(dir, readdirSync(dir).find((f) => f.endsWith('.js')) as string);
 
-    writeFileSync(file, 'this is not json {');
+    writeFileSync(file, 'this is not javascript {');
     const v = openSchemaCache(dir).compile(JSON.parse(text), text);
     expect(v({ endpoint: 'https://erp.example' })).toBe(true);
 
-    // Valid JSON whose code does not parse: everything is compiled again and the file rewritten.
-    const key = createHash('sha256').update(text).digest('hex');
-    writeFileSync(file, JSON.stringify({ entries: { [key]: 'this is not javascript {' } }));
+    // A source that runs but is no bundle: everything is compiled again and the bundle rewritten.
+    writeFileSync(file, '(function () { return 42; })');
     const damaged = openSchemaCache(dir);
     const v2 = damaged.compile(JSON.parse(text), text);
     expect(v2({ endpoint: 'not a uri' })).toBe(false);
     await damaged.flush();
+    expect(readFileSync(file, 'utf8')).toContain(createHash('sha256').update(text).digest('hex'));
     const v3 = openSchemaCache(dir).compile(JSON.parse(text), text);
     expect(v3({ endpoint: 'https://erp.example' })).toBe(true);
+  });
+
+  it('memoizes a check by version and input, across loads', async () => {
+    const calls: string[] = [];
+    const compute = (input: string) => {
+      calls.push(input);
+      return input === '^1.0.0' ? 'ok' : 'unsatisfied';
+    };
+    const first = openSchemaCache(dir);
+    expect([first.memo('v1', '^1.0.0', compute), first.memo('v1', '^1.0.0', compute), first.memo('v1', '^2.0.0', compute)]).toEqual(['ok', 'ok', 'unsatisfied']);
+    expect(calls).toEqual(['^1.0.0', '^2.0.0']);
+    await first.flush();
+    const second = openSchemaCache(dir);
+    expect(second.memo('v1', '^1.0.0', compute)).toBe('ok');
+    expect(calls).toHaveLength(2); // from the file
+    expect(second.memo('v2', '^1.0.0', compute)).toBe('ok');
+    expect(calls).toHaveLength(3); // another version is another check
+    writeFileSync(path.join(dir, 'checks.json'), '{ damaged');
+    expect(openSchemaCache(dir).memo('v1', '^2.0.0', compute)).toBe('unsatisfied');
+    expect(calls).toHaveLength(4);
   });
 
   it('without a cache directory, compiles and writes nothing', async () => {

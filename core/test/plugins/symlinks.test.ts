@@ -50,6 +50,17 @@ beforeAll(async () => {
   const dirOut = plugin('schema-dir-link-out', 'SYM_SCHEMA_OUT', { configSchema: './schemas/config.schema.json' });
   cpSync(path.join(dirOut, 'config.schema.json'), path.join(outside, 'config.schema.json'));
   symlinkSync(outside, path.join(dirOut, 'schemas'), 'dir');
+  // A scope folder that is a link (its packages are found through it, checked against their real
+  // paths): one package inside its real folder, one whose schema links out of it.
+  const scopeReal = path.join(tmp, 'store', '@linked-scope');
+  for (const [name, type] of [['ok', 'SYM_SCOPE_OK'], ['schema-out', 'SYM_SCOPE_SCHEMA_OUT']] as const) {
+    const dir = plugin(`scope-${name}`, type);
+    cpSync(dir, path.join(scopeReal, name), { recursive: true });
+    rmSync(dir, { recursive: true });
+  }
+  rmSync(path.join(scopeReal, 'schema-out', 'config.schema.json'));
+  symlinkSync(path.join(outside, 'config.schema.json'), path.join(scopeReal, 'schema-out', 'config.schema.json'));
+  symlinkSync(scopeReal, path.join(folder, '@linked-scope'), 'dir');
 
   const config = { ...loadAppConfig({ ERPC_SCHEMA_CACHE_DIR: 'off' }), pluginDirs: [folder], pluginImportTimeoutMs: 5000 };
   const container = createContainer(config, { logger: createLogger({ level: 'silent' }) });
@@ -64,11 +75,15 @@ afterAll(async () => {
 
 describe('plugin paths after resolving symlinks', () => {
   it('loads a linked plugin directory and a link that stays inside the plugin', () => {
-    expect(report.loaded.map((p) => p.connectorType).sort()).toEqual(['SYM_INNER_LINK', 'SYM_LINKED_DIR']);
+    expect(report.loaded.map((p) => p.connectorType).sort()).toEqual(['SYM_INNER_LINK', 'SYM_LINKED_DIR', 'SYM_SCOPE_OK']);
   });
 
   it('refuses an entry file or a schema folder that links outside the plugin', () => {
     const failed = Object.fromEntries(report.failed.map((f) => [path.basename(f.dir), f.error.code]));
-    expect(failed).toEqual({ 'entry-link-out': 'ERPC_ERR_PLUGIN_PATH_ESCAPE', 'schema-dir-link-out': 'ERPC_ERR_PLUGIN_PATH_ESCAPE' });
+    expect(failed).toEqual({
+      'entry-link-out': 'ERPC_ERR_PLUGIN_PATH_ESCAPE',
+      'schema-dir-link-out': 'ERPC_ERR_PLUGIN_PATH_ESCAPE',
+      'schema-out': 'ERPC_ERR_PLUGIN_PATH_ESCAPE',
+    });
   });
 });
