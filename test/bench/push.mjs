@@ -206,47 +206,83 @@ try {
     await stopProcesses();
   }
 
-  // 3. The bare loop: the same envelope bytes, same writers in flight, no database.
+  // 3. The bare loops: the same envelope bytes, same writers in flight, no database. The first
+  //    fsyncs the folder after every file; the second shares folder fsyncs the way the connector
+  //    does (ADR 0017: a file's name is durable once a folder fsync that started after its rename
+  //    has finished; callers arriving during one wait for the next, which serves them all).
   const sample = readdirSync(tRoot).find((f) => f.endsWith('.json'));
   const bytes = sample === undefined ? Buffer.from(JSON.stringify({ format: 'erpc.dropzone.v1', payload })) : await fsp.readFile(join(tRoot, sample));
-  const bareDir = join(dropRoot, 'bare');
-  await fsp.mkdir(bareDir);
   const flags = constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_WRONLY;
-  let seq = 0;
-  const b0 = performance.now();
-  await Promise.all(Array.from({ length: WORKERS * CONCURRENCY }, async () => {
-    while (seq < N) {
-      const i = seq++;
-      const tmp = join(bareDir, `.f${i}.tmp`);
-      const fh = await fsp.open(tmp, flags, 0o640);
-      await fh.write(bytes, 0, bytes.length);
-      await fh.sync();
-      await fh.close();
-      await fsp.rename(tmp, join(bareDir, `f${i}.json`));
-      const dh = await fsp.open(bareDir, constants.O_RDONLY);
+  const fsyncDir = async (dir) => {
+    const dh = await fsp.open(dir, constants.O_RDONLY);
+    try {
       await dh.sync();
+    } finally {
       await dh.close();
     }
-  }));
-  const bareMs = performance.now() - b0;
-
+  };
+  const groupedFsync = (dir) => {
+    let running;
+    let next;
+    const start = () => {
+      const run = fsyncDir(dir).finally(() => {
+        if (running === run) running = undefined;
+      });
+      running = run;
+      return run;
+    };
+    return () => {
+      if (running === undefined) return start();
+      next ??= running.then(() => undefined, () => undefined).then(() => {
+        next = undefined;
+        return start();
+      });
+      return next;
+    };
+  };
+  const bareLoopRun = async (name, grouped) => {
+    const bareDir = join(dropRoot, name);
+    await fsp.mkdir(bareDir);
+    const syncDir = grouped ? groupedFsync(bareDir) : () => fsyncDir(bareDir);
+    let seq = 0;
+    const b0 = performance.now();
+    await Promise.all(Array.from({ length: WORKERS * CONCURRENCY }, async () => {
+      while (seq < N) {
+        const i = seq++;
+        const tmp = join(bareDir, `.f${i}.tmp`);
+        const fh = await fsp.open(tmp, flags, 0o640);
+        await fh.write(bytes, 0, bytes.length);
+        await fh.sync();
+        await fh.close();
+        await fsp.rename(tmp, join(bareDir, `f${i}.json`));
+        await syncDir();
+      }
+    }));
+    return performance.now() - b0;
+  };
+  const bareMs = await bareLoopRun('bare', false);
+  const bareGroupedMs = await bareLoopRun('bare-grouped', true);
   const bareRate = N / (bareMs / 1000);
   const bareLoop = { files: N, perSecond: Math.round(bareRate), seconds: +(bareMs / 1000).toFixed(2) };
+  const bareGroupedRate = N / (bareGroupedMs / 1000);
+  const bareLoopSharedFolderFsync = { files: N, perSecond: Math.round(bareGroupedRate), seconds: +(bareGroupedMs / 1000).toFixed(2) };
   const out = {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL (${url.host})`,
     loadAverage: loadavg().map((x) => +x.toFixed(2)),
     setup: { workers: WORKERS, concurrencyPerWorker: CONCURRENCY, uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE), acceptBatch: 500, payloadBytes: bytes.length, fsync: process.env.BENCH_FSYNC !== '0' },
     bareLoop,
+    bareLoopSharedFolderFsync,
   };
   const labels = { inProcess: `${WORKERS} in-process PushWorkers x ${CONCURRENCY} (accept and delivery in one process)`, workerProcesses: `${WORKERS} \`erpc worker --concurrency ${CONCURRENCY}\` processes (accept in the bench process)` };
   console.log(`push pipeline (PostgreSQL, ${process.env.BENCH_CONNECTOR ?? 'DROPZONE_JSON_V1'}${process.env.BENCH_FSYNC === '0' ? ' without' : ' with'} fsync)`);
-  console.log(`  bare loop (same bytes, ${WORKERS * CONCURRENCY} writers): ${bareLoop.perSecond} files/s`);
+  console.log(`  bare loop (same bytes, ${WORKERS * CONCURRENCY} writers): ${bareLoop.perSecond} files/s with a folder fsync per file, ${bareLoopSharedFolderFsync.perSecond} files/s with folder fsyncs shared as the connector does`);
   for (const [key, r] of Object.entries(results)) {
     r.ratioPipelineToBare = +(r.throughput.acceptedToDeliveredPerSecond / bareRate).toFixed(2);
+    r.ratioPipelineToBareSharedFolderFsync = +(r.throughput.acceptedToDeliveredPerSecond / bareGroupedRate).toFixed(2);
     out[key] = r;
     console.log(`  ${labels[key]}:`);
-    console.log(`    throughput: ${r.throughput.acceptedToDeliveredPerSecond} pushes/s accepted→delivered (${N} pushes in ${r.throughput.seconds} s; accept alone ${r.throughput.acceptOnlyPerSecond}/s) → ratio to bare ${r.ratioPipelineToBare}`);
+    console.log(`    throughput: ${r.throughput.acceptedToDeliveredPerSecond} pushes/s accepted→delivered (${N} pushes in ${r.throughput.seconds} s; accept alone ${r.throughput.acceptOnlyPerSecond}/s) → ratio to bare ${r.ratioPipelineToBare} (per-file folder fsync) / ${r.ratioPipelineToBareSharedFolderFsync} (shared)`);
     console.log(`    latency at ${RATE}/s offered (${r.latencyAtFixedRate.pushes} single accepts, achieved ${r.latencyAtFixedRate.achievedOfferedPerSecond}/s): p50 ${r.latencyAtFixedRate.p50Ms} ms, p99 ${r.latencyAtFixedRate.p99Ms} ms, max ${r.latencyAtFixedRate.maxMs} ms`);
   }
   console.log(`  load average (1/5/15 min): ${out.loadAverage.join(' ')}`);

@@ -14,6 +14,7 @@ import { resolveConfig, type DropzoneConfigInput } from './config.js';
 import { failedTest, probeFolder } from './connection-test.js';
 import { pushDocument } from './push.js';
 import { createLocalTransport, type DropzoneTransport } from './transport.js';
+import { DirectorySync } from './directory-sync.js';
 
 /** The connector type this plugin provides. */
 export const CONNECTOR_TYPE = 'DROPZONE_JSON_V1';
@@ -32,10 +33,12 @@ export function createDropzoneConnector(options: DropzoneConnectorOptions = {}):
 } {
   const transport = options.transport ?? createLocalTransport();
   const guard = new OperationGuard();
+  // One per port: concurrent pushes into one folder share its fsyncs (group commit, ADR 0017).
+  const directorySync = new DirectorySync(transport);
   return {
     async push(document: PushDocument, ctx: OperationContext<DropzoneConfigInput>): Promise<PushReceipt> {
       const config = resolveConfig(ctx.config);
-      return guard.run(config.rootPath, ctx.signal, () => pushDocument(transport, config, document, ctx.connection, ctx.signal));
+      return guard.run(config.rootPath, ctx.signal, () => pushDocument(transport, config, document, ctx.connection, ctx.signal, directorySync));
     },
 
     async testConnection(ctx: OperationContext<DropzoneConfigInput>): Promise<ConnectionTestResult> {

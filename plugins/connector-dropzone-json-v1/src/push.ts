@@ -5,6 +5,7 @@ import { buildEnvelopeBytes } from './envelope.js';
 import { DROPZONE_ERRORS, errnoOf, fsError, unsafePath, type FsStep } from './errors.js';
 import { finalFileName, tempFileName } from './file-name.js';
 import type { DropzoneTransport, WritableFile } from './transport.js';
+import type { DirectorySync } from './directory-sync.js';
 import { throwIfAborted } from './abort.js';
 import { resolveRoot, targetFolder } from './drop-folder.js';
 
@@ -19,7 +20,9 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDE
 /**
  * Writes one document. See docs/adr for the approach: write a hidden temp beside the final name,
  * fsync, close, then publish it with link() (atomic and never overwrites: of two concurrent
- * callers exactly one wins, the other sees EEXIST), unlink the temp and fsync the folder.
+ * callers exactly one wins, the other sees EEXIST), unlink the temp and fsync the folder (an
+ * fsync that started after the link; with `directorySync`, one such fsync serves every push
+ * into the folder that linked before it started).
  */
 export async function pushDocument(
   t: DropzoneTransport,
@@ -27,6 +30,7 @@ export async function pushDocument(
   document: PushDocument,
   connection: ConnectionRef,
   signal: AbortSignal,
+  directorySync?: DirectorySync,
 ): Promise<PushReceipt> {
   const { bytes } = buildEnvelopeBytes(document, connection);
   if (bytes.byteLength > config.maxFileBytes) {
@@ -92,7 +96,8 @@ export async function pushDocument(
       throw Object.assign(new Error('final file vanished during publish'), { code: 'EAGAIN' });
     }
     await sweepAbandonedTemps(t, dir, finalName, document, tempPath);
-    if (config.fsync) await t.syncDirectory(dir);
+    // Shared with the other pushes into this folder when a DirectorySync is given (ADR 0017).
+    if (config.fsync) await (directorySync === undefined ? t.syncDirectory(dir) : directorySync.sync(dir));
   } catch (err) {
     if (err instanceof ConnectorError) throw err;
     throw fsError(err, step);
