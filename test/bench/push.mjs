@@ -17,7 +17,7 @@
 // BENCH_MODE (both: in-process workers, then the same with `erpc worker` child processes; or
 // in-process / processes alone).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, constants, promises as fsp, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, constants, promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -148,6 +148,20 @@ try {
     while ((await countDelivered(orgId)) < n) await new Promise((r) => setTimeout(r, 20));
   };
 
+  // Machine-wide CPU time and context switches (Linux /proc/stat): what a push costs all
+  // processes together (workers, PostgreSQL, kernel), steadier than throughput on a shared disk.
+  const cpuStat = () => {
+    try {
+      const text = readFileSync('/proc/stat', 'utf8');
+      const cpu = text.split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+      const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + (cpu[7] ?? 0); // user nice system irq softirq steal
+      const ctxt = Number(/^ctxt (\d+)/m.exec(text)?.[1]);
+      return { busyMs: (busy * 1000) / 100, ctxt }; // USER_HZ = 100
+    } catch {
+      return undefined;
+    }
+  };
+
   let tRoot;
   const runPhases = async (label) => {
     // Warm-up (JIT, connections, plugin code paths).
@@ -160,6 +174,7 @@ try {
     // 1. Throughput.
     const { orgId: tOrg, rootPath } = await newOrg(`throughput-${label}`);
     tRoot = rootPath;
+    const s0 = cpuStat();
     const t0 = performance.now();
     for (let start = 0; start < N; start += 500) {
       const batch = Array.from({ length: Math.min(500, N - start) }, (_, i) => ({ documentType: 'invoice', documentId: `T-${start + i}`, payload }));
@@ -169,6 +184,8 @@ try {
     const acceptedMs = performance.now() - t0;
     await waitDelivered(tOrg, N);
     const throughputMs = performance.now() - t0;
+    const s1 = cpuStat();
+    const cost = s0 === undefined || s1 === undefined ? undefined : { cpuMsPerPush: +((s1.busyMs - s0.busyMs) / N).toFixed(3), contextSwitchesPerPush: +((s1.ctxt - s0.ctxt) / N).toFixed(1) };
     const files = readdirSync(tRoot).filter((f) => f.endsWith('.json')).length;
     if (process.env.BENCH_CONNECTOR !== 'MOCK' && files !== N) throw new Error(`expected ${N} files, found ${files}`);
 
@@ -189,7 +206,7 @@ try {
     const lat = (await db.raw(`SELECT EXTRACT(EPOCH FROM (delivered_at - created_at)) * 1000 AS ms FROM push WHERE org_id = ? ORDER BY 1`, [lOrg])).rows.map((r) => Number(r.ms));
     const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
     return {
-      throughput: { pushes: N, acceptOnlyPerSecond: Math.round(N / (acceptedMs / 1000)), acceptedToDeliveredPerSecond: Math.round(N / (throughputMs / 1000)), seconds: +(throughputMs / 1000).toFixed(2) },
+      throughput: { pushes: N, acceptOnlyPerSecond: Math.round(N / (acceptedMs / 1000)), acceptedToDeliveredPerSecond: Math.round(N / (throughputMs / 1000)), seconds: +(throughputMs / 1000).toFixed(2), ...(cost ?? {}) },
       latencyAtFixedRate: { offeredPerSecond: RATE, achievedOfferedPerSecond: Math.round(total / offeredSeconds), pushes: total, p50Ms: +pct(50).toFixed(1), p99Ms: +pct(99).toFixed(1), maxMs: +lat[lat.length - 1].toFixed(1) },
     };
   };
@@ -283,6 +300,9 @@ try {
     out[key] = r;
     console.log(`  ${labels[key]}:`);
     console.log(`    throughput: ${r.throughput.acceptedToDeliveredPerSecond} pushes/s accepted→delivered (${N} pushes in ${r.throughput.seconds} s; accept alone ${r.throughput.acceptOnlyPerSecond}/s) → ratio to bare ${r.ratioPipelineToBare} (per-file folder fsync) / ${r.ratioPipelineToBareSharedFolderFsync} (shared)`);
+    if (r.throughput.cpuMsPerPush !== undefined) {
+      console.log(`    cost per push, whole machine (accept + delivery + PostgreSQL + kernel): ${r.throughput.cpuMsPerPush} ms CPU, ${r.throughput.contextSwitchesPerPush} context switches`);
+    }
     console.log(`    latency at ${RATE}/s offered (${r.latencyAtFixedRate.pushes} single accepts, achieved ${r.latencyAtFixedRate.achievedOfferedPerSecond}/s): p50 ${r.latencyAtFixedRate.p50Ms} ms, p99 ${r.latencyAtFixedRate.p99Ms} ms, max ${r.latencyAtFixedRate.maxMs} ms`);
   }
   console.log(`  load average (1/5/15 min): ${out.loadAverage.join(' ')}`);

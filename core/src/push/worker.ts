@@ -29,6 +29,12 @@ export interface PushWorkerOptions {
   concurrency?: number;
   /** Most pushes claimed by one claim query (default = concurrency). */
   batchSize?: number;
+  /**
+   * Pushes claimed ahead of a free slot (default concurrency / 2; 0 turns it off), so a finished
+   * delivery starts the next one at once instead of waiting for a claim round trip. A push waits
+   * there at most half the lease margin (leaseMs - pushTimeoutMs), else it is released unstarted.
+   */
+  prefetch?: number;
   /** Time limit of one push() call (default 30 s). */
   pushTimeoutMs?: number;
   /** How long a claim is held; must exceed pushTimeoutMs (default pushTimeoutMs + 30 s). */
@@ -69,6 +75,12 @@ interface Job {
   connection: BoundConnection | undefined;
 }
 
+/** A claimed push waiting for a free slot, and when (performance.now()) it was claimed. */
+interface ReadyJob {
+  job: Job;
+  claimedAt: number;
+}
+
 type Outcome =
   | { kind: 'delivered'; value: DeliveredOutcome }
   | { kind: 'retry'; value: RetryOutcome }
@@ -99,6 +111,8 @@ export class PushWorker {
   readonly #retry: RetryPolicy;
   readonly #concurrency: number;
   readonly #batchSize: number;
+  readonly #prefetch: number;
+  readonly #maxReadyWaitMs: number;
   readonly #pushTimeoutMs: number;
   readonly #leaseMs: number;
   readonly #pollIntervalMs: number;
@@ -108,6 +122,8 @@ export class PushWorker {
   readonly #shutdownGraceMs: number;
 
   readonly #inflight = new Set<Promise<void>>();
+  // Claimed, leased, not started: started in claim order as slots free up (ADR 0017).
+  #ready: ReadyJob[] = [];
   readonly #abort = new AbortController();
   #outcomes: Outcome[] = [];
   #flushing: Promise<void> | undefined;
@@ -133,6 +149,9 @@ export class PushWorker {
     if (this.#leaseMs <= this.#pushTimeoutMs) {
       throw new RangeError('leaseMs must be longer than pushTimeoutMs, or a slow push would be delivered twice at once.');
     }
+    this.#prefetch = Math.max(0, Math.floor(options.prefetch ?? this.#concurrency / 2));
+    // A prefetched push must still be able to run its full pushTimeoutMs inside its lease.
+    this.#maxReadyWaitMs = (this.#leaseMs - this.#pushTimeoutMs) / 2;
     this.#pollIntervalMs = positive(options.pollIntervalMs ?? 1_000, 'pollIntervalMs');
     this.#leaseCheckIntervalMs = positive(options.leaseCheckIntervalMs ?? 5_000, 'leaseCheckIntervalMs');
     this.#ackCheckIntervalMs = positive(options.ackCheckIntervalMs ?? 10_000, 'ackCheckIntervalMs');
@@ -158,6 +177,11 @@ export class PushWorker {
     return this.#inflight.size;
   }
 
+  /** Pushes claimed ahead and waiting for a free slot. */
+  get prefetched(): number {
+    return this.#ready.length;
+  }
+
   /**
    * Graceful stop: no new claims; in-flight deliveries get `shutdownGraceMs` to finish, then are
    * aborted and released (PENDING again, the attempt not counted); outcomes are flushed.
@@ -169,6 +193,7 @@ export class PushWorker {
     this.#ackWakeUp?.();
     await this.#loop;
     await this.#ackLoop;
+    this.#releaseReady(this.#ready.length);
     if (this.#inflight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => {
@@ -209,16 +234,19 @@ export class PushWorker {
   }
 
   async #run(): Promise<void> {
+    const capacity = this.#concurrency + this.#prefetch;
     while (!this.#stopping) {
-      const free = this.#concurrency - this.#inflight.size;
-      // Under load, wait for half the slots before claiming again: fewer, larger claims.
-      const minFree = this.#lastClaimFull ? Math.max(1, Math.floor(this.#concurrency / 2)) : 1;
-      if (free < minFree) {
+      this.#pump();
+      const room = capacity - this.#inflight.size - this.#ready.length;
+      // Under load, wait for a quarter of the room (half the slots without prefetch) before
+      // claiming again: fewer, larger claims.
+      const minRoom = this.#lastClaimFull ? Math.max(1, Math.floor(this.#prefetch > 0 ? capacity / 4 : this.#concurrency / 2)) : 1;
+      if (room < minRoom) {
         await this.#sleep(this.#pollIntervalMs);
         continue;
       }
       let jobs: Job[] = [];
-      const wanted = Math.min(free, this.#batchSize);
+      const wanted = Math.min(room, this.#batchSize);
       try {
         jobs = await this.#claim(wanted);
       } catch (err) {
@@ -227,9 +255,33 @@ export class PushWorker {
         continue;
       }
       this.#lastClaimFull = jobs.length === wanted;
-      for (const job of jobs) this.#track(this.#deliver(job));
+      const claimedAt = performance.now();
+      for (const job of jobs) this.#ready.push({ job, claimedAt });
+      this.#pump();
       if (jobs.length < wanted) await this.#sleep(this.#pollIntervalMs);
     }
+  }
+
+  /** Starts ready pushes while slots are free; releases any that waited too long for one. */
+  #pump(): void {
+    if (this.#stopping) return;
+    const now = performance.now();
+    let stale = 0;
+    while (stale < this.#ready.length && now - this.#ready[stale]!.claimedAt > this.#maxReadyWaitMs) stale++;
+    if (stale > 0) {
+      this.#deps.logger.info({ workerId: this.workerId, count: stale }, 'released prefetched pushes that waited too long for a free slot');
+      this.#releaseReady(stale);
+    }
+    while (this.#inflight.size < this.#concurrency && this.#ready.length > 0) this.#track(this.#deliver(this.#ready.shift()!.job));
+  }
+
+  /** Hands the first `count` ready pushes back (PENDING, the attempt not counted). */
+  #releaseReady(count: number): void {
+    if (count <= 0) return;
+    const released = this.#ready.splice(0, count);
+    const at = this.#deps.clock.now();
+    for (const { job } of released) this.#outcomes.push({ kind: 'release', value: { id: job.row.id, attempts: job.row.attempts, at } });
+    this.#scheduleFlush();
   }
 
   async #runAcks(): Promise<void> {
@@ -257,6 +309,8 @@ export class PushWorker {
     this.#inflight.add(task);
     void task.finally(() => {
       this.#inflight.delete(task);
+      // The next prefetched push takes the slot at once; the loop may claim more.
+      this.#pump();
       this.wake();
     });
   }

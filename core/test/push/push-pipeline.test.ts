@@ -351,6 +351,42 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     for (const id of ids) expect(await status(id)).toMatchObject({ status: 'PENDING', attempts: 0, locked_by: null });
   });
 
+  it('claims ahead of free slots up to prefetch, and a stop releases prefetched pushes unstarted', async () => {
+    const org = await h.newOrg();
+    const conn = await h.newConnection(org, 'MOCK', { behavior: 'slow', delayMs: 20_000 });
+    const ids = [];
+    for (let i = 0; i < 6; i++) ids.push((await h.service.accept(org, invoice(`INV-P${i}`))).push.id);
+    const w = h.worker({ concurrency: 2, prefetch: 2, shutdownGraceMs: 100 });
+    w.start();
+    for (let i = 0; i < 300 && (w.inflight < 2 || w.prefetched < 2); i++) await new Promise((r) => setTimeout(r, 10));
+    expect([w.inflight, w.prefetched]).toEqual([2, 2]);
+    const counts = async () => (await h.service.stats(org)).counts;
+    expect(await counts()).toMatchObject({ PROCESSING: 4, PENDING: 2 }); // never more than concurrency + prefetch leased
+    const mock = h.registry.get('MOCK') as unknown as MockConnector;
+    expect(mock.deliveries(conn)).toHaveLength(0);
+    await w.stop();
+    for (const id of ids) expect(await status(id)).toMatchObject({ status: 'PENDING', attempts: 0, locked_by: null });
+  });
+
+  it('a prefetched push that waited longer than half the lease margin is released, then delivered later', async () => {
+    const org = await h.newOrg();
+    await h.newConnection(org, 'MOCK', { delayMs: 300 });
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await h.service.accept(org, invoice(`INV-S${i}`))).push.id);
+    // Lease margin 200 ms: a push may wait 100 ms for a slot; each delivery takes 300 ms.
+    const w = h.worker({ concurrency: 1, prefetch: 2, pushTimeoutMs: 2_000, leaseMs: 2_200 });
+    w.start();
+    for (let i = 0; i < 500; i++) {
+      const rows = await t.db('push').whereIn('id', ids).select('status');
+      if (rows.every((r: { status: string }) => r.status === 'DELIVERED')) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await w.stop();
+    // Released unstarted, so no attempt was spent on the wait: each was delivered on attempt 1.
+    for (const id of ids) expect(await status(id)).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+    expect(h.logLines.some((l) => l.includes('released prefetched pushes that waited too long'))).toBe(true);
+  });
+
   it('lists with keyset pagination and filters, and counts by status', async () => {
     const org = await h.newOrg();
     await h.newConnection(org, 'MOCK', {});
