@@ -4,7 +4,7 @@ import type { PushWorkerOptions } from './worker.js';
 
 /**
  * Worker settings from the environment (every one optional):
- * ERPC_WORKER_CONCURRENCY, ERPC_PUSH_TIMEOUT_MS, ERPC_PUSH_LEASE_MS, ERPC_PUSH_POLL_MS,
+ * ERPC_WORKER_CONCURRENCY, ERPC_WORKER_PREFETCH (0 or more), ERPC_PUSH_TIMEOUT_MS, ERPC_PUSH_LEASE_MS, ERPC_PUSH_POLL_MS,
  * ERPC_PUSH_ACK_CHECK_MS, ERPC_PUSH_ACK_TIMEOUT_MS, ERPC_PUSH_SHUTDOWN_GRACE_MS and the retry
  * policy's ERPC_PUSH_RETRY_{BASE_MS,FACTOR,CAP_MS,MAX_ATTEMPTS,JITTER}.
  * A bad value is ERPC_ERR_SETTING_INVALID naming the variable.
@@ -17,11 +17,19 @@ export function pushWorkerOptionsFromEnv(env: NodeJS.ProcessEnv): PushWorkerOpti
     if (!Number.isInteger(n) || n <= 0) throw new ErpcError('ERPC_ERR_SETTING_INVALID', { name, reason: 'expected a positive integer' });
     return n;
   };
+  const count = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new ErpcError('ERPC_ERR_SETTING_INVALID', { name, reason: 'expected a whole number, 0 or more' });
+    return n;
+  };
   const options: PushWorkerOptions = {};
   const set = <K extends keyof PushWorkerOptions>(key: K, value: PushWorkerOptions[K] | undefined) => {
     if (value !== undefined) options[key] = value;
   };
   set('concurrency', int('ERPC_WORKER_CONCURRENCY'));
+  set('prefetch', count('ERPC_WORKER_PREFETCH'));
   set('pushTimeoutMs', int('ERPC_PUSH_TIMEOUT_MS'));
   set('leaseMs', int('ERPC_PUSH_LEASE_MS'));
   set('pollIntervalMs', int('ERPC_PUSH_POLL_MS'));
