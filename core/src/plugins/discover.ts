@@ -31,7 +31,9 @@ export interface DiscoveryResult {
 // The packages `<dir>/*/package.json` and `<dir>/@*/*/package.json` (a node_modules folder works as
 // a plugin folder), found as their directories: one readdir of the folder (and of each scope)
 // instead of one per package; whether package.json exists is learnt by reading it, done anyway.
-const PATTERNS = ['*', '@*/*'];
+// Two one-level globs (`*` in the folder, then `*` in each `@*` scope found there) rather than
+// one glob of both patterns: fast-glob's first run is mostly compiling its patterns, and one
+// pattern of depth one compiles in two thirds of the time.
 
 /**
  * Finds package directories in each folder. Order is deterministic: the folders in the order given
@@ -73,14 +75,18 @@ function discoverIn(dir: string): { candidates: PluginCandidate[] } | { dir: str
       }
       return entries;
     }) as unknown as typeof readdirSync;
-    const matches = fg.sync(PATTERNS, {
-      cwd: dir,
+    const options = {
       onlyDirectories: true,
       followSymbolicLinks: true,
       suppressErrors: false,
       dot: false,
+      deep: 1,
       fs: { readdirSync: readdirSpy },
-    });
+    };
+    const matches = fg.sync('*', { ...options, cwd: dir });
+    for (const scope of matches.filter((m) => m.startsWith('@'))) {
+      for (const name of fg.sync('*', { ...options, cwd: path.join(dir, scope) })) matches.push(`${scope}/${name}`);
+    }
     // Sorted as the package.json paths would be ("a-b/package.json" before "a/package.json"):
     // this order decides which of two plugins of one type is kept.
     const relatives = matches.sort((a, b) => (`${a}/package.json` < `${b}/package.json` ? -1 : 1));
