@@ -1,5 +1,5 @@
 import { createHash, hash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
@@ -47,21 +47,63 @@ interface Bundle {
  * Compiling with Ajv (strict, draft 2020-12, allErrors, formats) is by far the largest per-plugin
  * cost of a start-up, so the generated validator code (Ajv's standalone code, exactly what
  * `ajv.compile` builds) is kept, keyed by a hash of the exact schema text, the Ajv version and the
- * compile options. All entries live in ONE script, read and evaluated as a whole per load:
- * per-schema files cost a read and a function compile each, more than the validation work. Beside
- * it, V8's code cache of that script (bytecode of the same source, checked by V8 and by a hash of
- * the source) spares parsing and compiling it again. Only schemas that compiled are cached, so a
- * rejected schema is rejected again on every load. The cache directory must be as trusted as the
- * plugin folders: its content is code the host runs.
+ * compile options. All entries live in ONE script, evaluated as a whole: per-schema files cost a
+ * read and a function compile each, more than the validation work. Beside it, V8's code cache of
+ * that script (bytecode of the same source, checked by V8 and by a hash of the source) spares
+ * parsing and compiling it again, and a list of its keys lets a start-up know which schemas
+ * compiled before without reading the script: a cached schema's validator is built from the
+ * script on its first call (start-ups validate no config), and from Ajv again if the script turns
+ * out damaged, which also removes the cache so that the next start-up rebuilds it. Only schemas
+ * that compiled are cached, so a rejected schema is rejected again on every load. The cache
+ * directory must be as trusted as the plugin folders: its content is code the host runs.
  */
 export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
   const base = cacheDir === undefined ? undefined : path.join(cacheDir, BUNDLE_BASE);
-  const bundle = base === undefined ? undefined : readBundle(`${base}.js`);
+  const keys = base === undefined ? new Set<string>() : readKeys(`${base}.keys.json`);
+  let bundle: Bundle | undefined;
   const added = new Map<string, string>();
   const used = new Set<string>();
   const memoFile = cacheDir === undefined ? undefined : path.join(cacheDir, 'checks.json');
   let memos: Record<string, string> | undefined;
   let memosChanged = false;
+
+  const compileWithAjv = (schema: Record<string, unknown>, key: string, keep: boolean): ValidateFunction => {
+    const ajv = configSchemaAjv();
+    const validate = ajv.compile(schema);
+    // The compiled function is self-contained. Dropping the schema from Ajv's cache lets two
+    // plugins (or two loads) use the same $id without a "schema already exists" clash.
+    ajv.removeSchema(schema);
+    if (keep && base !== undefined) {
+      try {
+        added.set(key, standaloneCode(ajv, validate));
+        used.add(key);
+      } catch {
+        // Code that cannot be generated is not cached; the compiled validator still serves.
+      }
+    }
+    return validate;
+  };
+  // The cached validator of `key`, built from the bundle on first use.
+  const fromBundle = (schema: Record<string, unknown>, key: string): ValidateFunction => {
+    if (base !== undefined) {
+      if (bundle === undefined) {
+        const read = readBundle(`${base}.js`) ?? { factories: undefined, script: undefined, sourceHash: undefined, writeCodeCache: false };
+        bundle = read;
+        if (read.writeCodeCache && read.script !== undefined && read.sourceHash !== undefined) {
+          // V8's code cache of the bundle, for the next process: written once, in the background.
+          read.writeCodeCache = false;
+          const { script, sourceHash } = read;
+          setImmediate(() => void writeAtomic(`${base}.js.v8`, Buffer.concat([sourceHash, script.createCachedData()])).catch(() => undefined)).unref();
+        }
+      }
+      const cached = evaluateEntry(bundle, key);
+      if (cached !== undefined) return cached;
+      // Listed but not served: the bundle is damaged. Remove it; the next start-up rebuilds it.
+      for (const f of [`${base}.keys.json`, `${base}.js`, `${base}.js.v8`]) rmSync(f, { force: true });
+    }
+    return compileWithAjv(schema, key, false);
+  };
+
   return {
     memo(version, input, compute) {
       memos ??= readMemos(memoFile);
@@ -76,27 +118,11 @@ export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
     },
     compile(schema, schemaText) {
       const key = schemaKey(schemaText);
-      if (bundle !== undefined) {
-        const cached = evaluateEntry(bundle, key);
-        if (cached !== undefined) {
-          used.add(key);
-          return cached;
-        }
+      if (keys.has(key)) {
+        used.add(key);
+        return lazyValidator(() => fromBundle(schema, key));
       }
-      const ajv = configSchemaAjv();
-      const validate = ajv.compile(schema);
-      // The compiled function is self-contained. Dropping the schema from Ajv's cache lets two
-      // plugins (or two loads) use the same $id without a "schema already exists" clash.
-      ajv.removeSchema(schema);
-      if (base !== undefined) {
-        try {
-          added.set(key, standaloneCode(ajv, validate));
-          used.add(key);
-        } catch {
-          // Code that cannot be generated is not cached; the compiled validator still serves.
-        }
-      }
-      return validate;
+      return compileWithAjv(schema, key, true);
     },
     async flush() {
       if (base === undefined || cacheDir === undefined) return;
@@ -112,27 +138,56 @@ export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
       }
       try {
         if (added.size === 0) {
-          // Unchanged bundle: write its code cache once, now that this load compiled its members.
+          // Unchanged bundle: write its code cache once, if this load built validators from it.
           if (bundle?.script !== undefined && bundle.sourceHash !== undefined && bundle.writeCodeCache) {
+            bundle.writeCodeCache = false;
             await writeAtomic(`${base}.js.v8`, Buffer.concat([bundle.sourceHash, bundle.script.createCachedData()]));
           }
           return;
         }
-        // Entries of a bundle that could not be evaluated are dropped: they are compiled again.
-        const previous = bundle?.factories === undefined ? {} : await readEntries(`${base}.json`);
+        const previous = keys.size === 0 ? {} : await readEntries(`${base}.json`);
         const all: Record<string, string> = { ...previous, ...Object.fromEntries(added) };
         const entries = Object.keys(all).length <= MAX_ENTRIES ? all : Object.fromEntries([...used].flatMap((k) => (all[k] === undefined ? [] : [[k, all[k]]])));
         await mkdir(cacheDir, { recursive: true });
-        // The code cache goes first, so that it never sits beside a source it was not made from
-        // (the hash would reject it anyway); the next load compiles the new bundle and writes it.
+        // The key list goes first and last: a reader that finds it trusts the bundle beside it
+        // (and falls back to Ajv for a key the bundle lacks). The code cache goes too, so that it
+        // never sits beside a source it was not made from (the hash would reject it anyway).
+        await rm(`${base}.keys.json`, { force: true });
         await rm(`${base}.js.v8`, { force: true });
         await writeAtomic(`${base}.json`, JSON.stringify({ entries }));
         await writeAtomic(`${base}.js`, bundleSource(entries));
+        await writeAtomic(`${base}.keys.json`, JSON.stringify(Object.keys(entries)));
+        added.clear();
       } catch {
         // A cache that cannot be written only costs the next start-up the compiles.
       }
     },
   };
+}
+
+/**
+ * A validator that builds the real one on its first call. Callers use it as Ajv's: call it, then
+ * read `.errors`.
+ */
+function lazyValidator(build: () => ValidateFunction): ValidateFunction {
+  let real: ValidateFunction | undefined;
+  const validate = function (this: unknown, data: unknown, ctx?: unknown): boolean {
+    real ??= build();
+    const valid = (real as (this: unknown, d: unknown, c?: unknown) => boolean).call(this, data, ctx);
+    validate.errors = real.errors ?? null;
+    return valid;
+  } as ValidateFunction;
+  validate.errors = null;
+  return validate;
+}
+
+function readKeys(file: string): Set<string> {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return Array.isArray(parsed) ? new Set(parsed.filter((k): k is string => typeof k === 'string' && KEY.test(k))) : new Set();
+  } catch {
+    return new Set(); // no cache yet, or damaged: everything is compiled and the cache rewritten
+  }
 }
 
 /** The cache key of a schema: SHA-256 of its exact text. */
