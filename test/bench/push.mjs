@@ -257,11 +257,13 @@ try {
       return next;
     };
   };
+  const bareCost = {};
   const bareLoopRun = async (name, grouped) => {
     const bareDir = join(dropRoot, name);
     await fsp.mkdir(bareDir);
     const syncDir = grouped ? groupedFsync(bareDir) : () => fsyncDir(bareDir);
     let seq = 0;
+    const c0 = cpuStat();
     const b0 = performance.now();
     await Promise.all(Array.from({ length: WORKERS * CONCURRENCY }, async () => {
       while (seq < N) {
@@ -275,14 +277,17 @@ try {
         await syncDir();
       }
     }));
-    return performance.now() - b0;
+    const ms = performance.now() - b0;
+    const c1 = cpuStat();
+    if (c0 !== undefined && c1 !== undefined) bareCost[name] = +((c1.busyMs - c0.busyMs) / N).toFixed(3);
+    return ms;
   };
   const bareMs = await bareLoopRun('bare', false);
   const bareGroupedMs = await bareLoopRun('bare-grouped', true);
   const bareRate = N / (bareMs / 1000);
-  const bareLoop = { files: N, perSecond: Math.round(bareRate), seconds: +(bareMs / 1000).toFixed(2) };
+  const bareLoop = { files: N, perSecond: Math.round(bareRate), seconds: +(bareMs / 1000).toFixed(2), ...(bareCost.bare === undefined ? {} : { cpuMsPerFile: bareCost.bare }) };
   const bareGroupedRate = N / (bareGroupedMs / 1000);
-  const bareLoopSharedFolderFsync = { files: N, perSecond: Math.round(bareGroupedRate), seconds: +(bareGroupedMs / 1000).toFixed(2) };
+  const bareLoopSharedFolderFsync = { files: N, perSecond: Math.round(bareGroupedRate), seconds: +(bareGroupedMs / 1000).toFixed(2), ...(bareCost['bare-grouped'] === undefined ? {} : { cpuMsPerFile: bareCost['bare-grouped'] }) };
   const out = {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL (${url.host})`,
@@ -293,7 +298,7 @@ try {
   };
   const labels = { inProcess: `${WORKERS} in-process PushWorkers x ${CONCURRENCY} (accept and delivery in one process)`, workerProcesses: `${WORKERS} \`erpc worker --concurrency ${CONCURRENCY}\` processes (accept in the bench process)` };
   console.log(`push pipeline (PostgreSQL, ${process.env.BENCH_CONNECTOR ?? 'DROPZONE_JSON_V1'}${process.env.BENCH_FSYNC === '0' ? ' without' : ' with'} fsync)`);
-  console.log(`  bare loop (same bytes, ${WORKERS * CONCURRENCY} writers): ${bareLoop.perSecond} files/s with a folder fsync per file, ${bareLoopSharedFolderFsync.perSecond} files/s with folder fsyncs shared as the connector does`);
+  console.log(`  bare loop (same bytes, ${WORKERS * CONCURRENCY} writers): ${bareLoop.perSecond} files/s with a folder fsync per file, ${bareLoopSharedFolderFsync.perSecond} files/s with folder fsyncs shared as the connector does${bareLoop.cpuMsPerFile === undefined ? '' : ` (whole-machine CPU per file: ${bareLoop.cpuMsPerFile} / ${bareLoopSharedFolderFsync.cpuMsPerFile} ms)`}`);
   for (const [key, r] of Object.entries(results)) {
     r.ratioPipelineToBare = +(r.throughput.acceptedToDeliveredPerSecond / bareRate).toFixed(2);
     r.ratioPipelineToBareSharedFolderFsync = +(r.throughput.acceptedToDeliveredPerSecond / bareGroupedRate).toFixed(2);
