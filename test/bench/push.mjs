@@ -161,13 +161,35 @@ try {
 
   // Machine-wide CPU time and context switches (Linux /proc/stat): what a push costs all
   // processes together (workers, PostgreSQL, kernel), steadier than throughput on a shared disk.
+  // Also split by process: this bench (accept; and delivery in-process), the `erpc worker`
+  // children, PostgreSQL's processes, everything else (kernel threads: block I/O, journal).
+  const processTicks = () => {
+    const by = { bench: 0, workers: 0, postgres: 0 };
+    const workerPids = new Set(children.map((c) => c.pid));
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let stat;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue; // gone
+      }
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(f[11]) + Number(f[12]);
+      if (Number(pid) === process.pid) by.bench += ticks;
+      else if (workerPids.has(Number(pid))) by.workers += ticks;
+      else if (comm === 'postgres') by.postgres += ticks;
+    }
+    return by;
+  };
   const cpuStat = () => {
     try {
       const text = readFileSync('/proc/stat', 'utf8');
       const cpu = text.split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
       const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + (cpu[7] ?? 0); // user nice system irq softirq steal
       const ctxt = Number(/^ctxt (\d+)/m.exec(text)?.[1]);
-      return { busyMs: (busy * 1000) / 100, ctxt }; // USER_HZ = 100
+      return { busyMs: (busy * 1000) / 100, ctxt, by: processTicks() }; // USER_HZ = 100
     } catch {
       return undefined;
     }
@@ -196,7 +218,19 @@ try {
     await waitDelivered(tOrg, N);
     const throughputMs = performance.now() - t0;
     const s1 = cpuStat();
-    const cost = s0 === undefined || s1 === undefined ? undefined : { cpuMsPerPush: +((s1.busyMs - s0.busyMs) / N).toFixed(3), contextSwitchesPerPush: +((s1.ctxt - s0.ctxt) / N).toFixed(1) };
+    const perPush = (a, b) => +(((b - a) * 10) / N).toFixed(3); // ticks (10 ms) → ms per push
+    const cost =
+      s0 === undefined || s1 === undefined
+        ? undefined
+        : {
+            cpuMsPerPush: +((s1.busyMs - s0.busyMs) / N).toFixed(3),
+            contextSwitchesPerPush: +((s1.ctxt - s0.ctxt) / N).toFixed(1),
+            cpuMsPerPushBy: {
+              bench: perPush(s0.by.bench, s1.by.bench),
+              workers: perPush(s0.by.workers, s1.by.workers),
+              postgres: perPush(s0.by.postgres, s1.by.postgres),
+            },
+          };
     const files = readdirSync(tRoot).filter((f) => f.endsWith('.json')).length;
     if (process.env.BENCH_CONNECTOR !== 'MOCK' && files !== N) throw new Error(`expected ${N} files, found ${files}`);
 
@@ -317,7 +351,8 @@ try {
     console.log(`  ${labels[key]}:`);
     console.log(`    throughput: ${r.throughput.acceptedToDeliveredPerSecond} pushes/s accepted→delivered (${N} pushes in ${r.throughput.seconds} s; accept alone ${r.throughput.acceptOnlyPerSecond}/s) → ratio to bare ${r.ratioPipelineToBare} (per-file folder fsync) / ${r.ratioPipelineToBareSharedFolderFsync} (shared)`);
     if (r.throughput.cpuMsPerPush !== undefined) {
-      console.log(`    cost per push, whole machine (accept + delivery + PostgreSQL + kernel): ${r.throughput.cpuMsPerPush} ms CPU, ${r.throughput.contextSwitchesPerPush} context switches`);
+      const by = r.throughput.cpuMsPerPushBy;
+      console.log(`    cost per push, whole machine (accept + delivery + PostgreSQL + kernel): ${r.throughput.cpuMsPerPush} ms CPU (this process ${by.bench}, worker processes ${by.workers}, PostgreSQL ${by.postgres}, the rest kernel threads), ${r.throughput.contextSwitchesPerPush} context switches`);
     }
     console.log(`    latency at ${RATE}/s offered (${r.latencyAtFixedRate.pushes} single accepts, achieved ${r.latencyAtFixedRate.achievedOfferedPerSecond}/s): p50 ${r.latencyAtFixedRate.p50Ms} ms, p99 ${r.latencyAtFixedRate.p99Ms} ms, max ${r.latencyAtFixedRate.maxMs} ms`);
   }
