@@ -29,4 +29,14 @@ describe('erpc serve with an invalid worker setting', () => {
     expect(result.stdout).not.toContain('erpc listening');
     expect(await readdir(path.join(dir, 'data')).catch(() => [])).not.toContain('admin.sock');
   }, 180_000);
+
+  it('erpc worker without DATABASE_URL exits 3 with ERPC_ERR_SETTING_INVALID naming it', async () => {
+    const env = { ...process.env, ERPC_DATA_DIR: path.join(dir, 'data-worker'), DATABASE_URL: '' };
+    const result = await run(process.execPath, [main, 'worker'], { env, timeout: 60_000 }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/ERPC_ERR_SETTING_INVALID.*DATABASE_URL/);
+  }, 90_000);
 });

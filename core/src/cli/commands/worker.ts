@@ -33,8 +33,10 @@ export const workerCommand: CliCommand = {
           const databaseUrl = process.env.DATABASE_URL?.trim();
           if (databaseUrl === undefined || databaseUrl === '') {
             // The embedded database belongs to one process: `erpc serve` runs the worker in-process there.
-            throw new ErpcError('ERPC_ERR_USAGE', {
-              reason: 'erpc worker needs DATABASE_URL (PostgreSQL). On the embedded database, `erpc serve` runs the worker in-process.',
+            // A configuration problem, not wrong arguments: exit 3 like any other setting.
+            throw new ErpcError('ERPC_ERR_SETTING_INVALID', {
+              name: 'DATABASE_URL',
+              reason: 'erpc worker needs PostgreSQL (postgres://…). On the embedded database, `erpc serve` runs the worker in-process.',
             });
           }
           const options = pushWorkerOptionsFromEnv(process.env);
