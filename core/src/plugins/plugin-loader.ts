@@ -137,7 +137,9 @@ function checkPlugin(candidate: PluginCandidate, schemas: SchemaCache, realFolde
   const invalid = manifestErrors(record.erpc);
   if (invalid !== null) return fail(who, 'ERPC_ERR_MANIFEST_INVALID', { dir, reason: manifestReason(invalid) });
   const manifest = record.erpc as PluginManifest;
-  const sdkCheck = schemas.memo(SDK_CHECK_VERSION, manifest.sdk, checkSdkRange) as SdkCheck;
+  const memoized = schemas.memo(SDK_CHECK_VERSION, manifest.sdk, checkSdkRange);
+  // A memo file is data from disk: anything but a known outcome is decided by semver again.
+  const sdkCheck: SdkCheck = memoized === 'ok' || memoized === 'invalid' || memoized === 'unsatisfied' ? memoized : checkSdkRange(manifest.sdk);
   if (sdkCheck === 'invalid') {
     return fail(who, 'ERPC_ERR_MANIFEST_INVALID', { dir, reason: `/sdk "${manifest.sdk}" is not a semver range` });
   }
@@ -145,7 +147,7 @@ function checkPlugin(candidate: PluginCandidate, schemas: SchemaCache, realFolde
   let root: string;
   try {
     const realBase = realFolder(realFolders, candidate.folder);
-    root = candidate.plainDirs ? `${realBase}${path.sep}${candidate.relative}` : realpathBelow(realBase, candidate.relative.split('/'));
+    root = candidate.plainDirs ? path.join(realBase, candidate.relative) : realpathBelow(realBase, candidate.relative.split('/'));
   } catch (cause) {
     return fail(who, 'ERPC_ERR_PLUGIN_DIR_UNREADABLE', { dir, reason: reasonOf(cause) }, cause);
   }

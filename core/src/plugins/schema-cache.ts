@@ -127,7 +127,7 @@ export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
     async flush() {
       if (base === undefined || cacheDir === undefined) return;
       if (memosChanged && memos !== undefined && memoFile !== undefined) {
-        // Kept small: only this load's checks survive a rewrite when it grows past the bound.
+        // Kept small: past the bound the file starts afresh (the checks simply run again).
         const all = Object.keys(memos).length <= MAX_ENTRIES ? memos : {};
         try {
           await mkdir(cacheDir, { recursive: true });

@@ -67,6 +67,8 @@ export interface ReleaseOutcome {
   id: string;
   attempts: number;
   at: Date;
+  /** When it is due again (default `at`): a push released unstarted keeps its place in the queue. */
+  dueAt?: Date | null;
 }
 
 /** Outcomes of acknowledgement checks, fenced by (locked_by, ack_checks). */
@@ -406,11 +408,11 @@ export class PushRepository {
     const result = await db.raw(
       `UPDATE push AS p
           SET status = 'PENDING', locked_by = NULL, locked_until = NULL, attempts = p.attempts - 1,
-              next_attempt_at = v.at, updated_at = v.at
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, at timestamptz)
+              next_attempt_at = COALESCE(v.due_at, v.at), updated_at = v.at
+         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, at timestamptz, due_at timestamptz)
         WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
         RETURNING p.id`,
-      [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, at: o.at }))), workerId],
+      [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, at: o.at, due_at: o.dueAt ?? null }))), workerId],
     );
     return rowsOf(result).map((r) => String(r.id));
   }

@@ -88,6 +88,8 @@ type Outcome =
   | { kind: 'release'; value: ReleaseOutcome };
 
 const MAX_ERROR_MESSAGE = 1000;
+/** How long claiming ahead pauses after prefetched pushes had to be released unstarted. */
+const PREFETCH_PAUSE_MS = 30_000;
 
 /**
  * Claims due pushes with FOR UPDATE SKIP LOCKED, delivers them through their connector and
@@ -135,6 +137,10 @@ export class PushWorker {
   #ackWakeUp: (() => void) | undefined;
   #lastLeaseCheck = 0;
   #lastClaimFull = false;
+  // Until when (performance.now()) claiming ahead is paused: set when prefetched pushes had to be
+  // released unstarted (deliveries slower than the wait bound), so that the worker does not claim
+  // and release the same pushes over and over; meanwhile it claims for free slots only.
+  #prefetchPausedUntil = 0;
 
   constructor(deps: PushWorkerDeps, options: PushWorkerOptions = {}) {
     this.#deps = deps;
@@ -149,10 +155,15 @@ export class PushWorker {
     if (this.#leaseMs <= this.#pushTimeoutMs) {
       throw new RangeError('leaseMs must be longer than pushTimeoutMs, or a slow push would be delivered twice at once.');
     }
-    this.#prefetch = Math.max(0, Math.floor(options.prefetch ?? this.#concurrency / 2));
-    // A prefetched push must still be able to run its full pushTimeoutMs inside its lease.
-    this.#maxReadyWaitMs = (this.#leaseMs - this.#pushTimeoutMs) / 2;
     this.#pollIntervalMs = positive(options.pollIntervalMs ?? 1_000, 'pollIntervalMs');
+    const prefetch = options.prefetch ?? Math.floor(this.#concurrency / 2);
+    if (!Number.isInteger(prefetch) || prefetch < 0) throw new RangeError('prefetch must be a whole number, 0 or more.');
+    // A prefetched push must still be able to run its full pushTimeoutMs inside its lease, and
+    // waits at most 2 s: its connection row was read at claim time, so a connection disabled
+    // meanwhile is noticed by the next claim, at most that much later than without prefetching.
+    this.#maxReadyWaitMs = Math.min(2_000, (this.#leaseMs - this.#pushTimeoutMs) / 2);
+    // A lease margin too tight to wait even a poll interval leaves no room for prefetching.
+    this.#prefetch = this.#maxReadyWaitMs >= this.#pollIntervalMs ? prefetch : 0;
     this.#leaseCheckIntervalMs = positive(options.leaseCheckIntervalMs ?? 5_000, 'leaseCheckIntervalMs');
     this.#ackCheckIntervalMs = positive(options.ackCheckIntervalMs ?? 10_000, 'ackCheckIntervalMs');
     this.#ackTimeoutMs = positive(options.ackTimeoutMs ?? 24 * 3_600_000, 'ackTimeoutMs');
@@ -192,8 +203,9 @@ export class PushWorker {
     this.#wakeUp?.();
     this.#ackWakeUp?.();
     await this.#loop;
-    await this.#ackLoop;
+    // Before waiting for the acknowledgement loop: their leases run meanwhile.
     this.#releaseReady(this.#ready.length);
+    await this.#ackLoop;
     if (this.#inflight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => {
@@ -234,9 +246,9 @@ export class PushWorker {
   }
 
   async #run(): Promise<void> {
-    const capacity = this.#concurrency + this.#prefetch;
     while (!this.#stopping) {
       this.#pump();
+      const capacity = this.#concurrency + (performance.now() < this.#prefetchPausedUntil ? 0 : this.#prefetch);
       const room = capacity - this.#inflight.size - this.#ready.length;
       // Under load, wait for a quarter of the room (half the slots without prefetch) before
       // claiming again: fewer, larger claims.
@@ -247,6 +259,8 @@ export class PushWorker {
       }
       let jobs: Job[] = [];
       const wanted = Math.min(room, this.#batchSize);
+      // Taken before the claim, like the lease: the wait bound then holds from the lease's start.
+      const claimedAt = performance.now();
       try {
         jobs = await this.#claim(wanted);
       } catch (err) {
@@ -255,8 +269,12 @@ export class PushWorker {
         continue;
       }
       this.#lastClaimFull = jobs.length === wanted;
-      const claimedAt = performance.now();
-      for (const job of jobs) this.#ready.push({ job, claimedAt });
+      for (const job of jobs) {
+        // Free slots take their pushes at once (however long the claim took); only the pushes
+        // claimed ahead wait in the queue, and only they are subject to the wait bound.
+        if (this.#ready.length === 0 && this.#inflight.size < this.#concurrency) this.#track(this.#deliver(job));
+        else this.#ready.push({ job, claimedAt });
+      }
       this.#pump();
       if (jobs.length < wanted) await this.#sleep(this.#pollIntervalMs);
     }
@@ -271,6 +289,7 @@ export class PushWorker {
     if (stale > 0) {
       this.#deps.logger.info({ workerId: this.workerId, count: stale }, 'released prefetched pushes that waited too long for a free slot');
       this.#releaseReady(stale);
+      this.#prefetchPausedUntil = now + PREFETCH_PAUSE_MS;
     }
     while (this.#inflight.size < this.#concurrency && this.#ready.length > 0) this.#track(this.#deliver(this.#ready.shift()!.job));
   }
@@ -280,7 +299,10 @@ export class PushWorker {
     if (count <= 0) return;
     const released = this.#ready.splice(0, count);
     const at = this.#deps.clock.now();
-    for (const { job } of released) this.#outcomes.push({ kind: 'release', value: { id: job.row.id, attempts: job.row.attempts, at } });
+    // Unstarted: due again when it was due before, so it keeps its place in the queue.
+    for (const { job } of released) {
+      this.#outcomes.push({ kind: 'release', value: { id: job.row.id, attempts: job.row.attempts, at, dueAt: job.row.nextAttemptAt } });
+    }
     this.#scheduleFlush();
   }
 

@@ -15,8 +15,9 @@ interface FolderState {
  * caller's guarantee is the same as with its own fsync; under concurrency one fsync serves many
  * pushes. Sequential pushes still get one fsync each, at once.
  *
- * A failed fsync fails every caller that shares it (none of their names is known durable); each
- * rewrites from scratch on its retry, as after its own failed fsync.
+ * A failed fsync fails every caller that shares it, and the callers already waiting for the next
+ * one (none of their names is known durable); each rewrites from scratch on its retry, as after
+ * its own failed fsync.
  */
 export class DirectorySync {
   readonly #transport: DropzoneTransport;
@@ -37,16 +38,21 @@ export class DirectorySync {
     if (running === undefined) return this.#start(dir, state);
     if (state.next === undefined) {
       const folder = state;
-      const settled = running.then(
-        () => undefined,
-        () => undefined,
-      );
       // Set before `running` is replaced, in the same tick: nobody can join a fsync that
-      // already started.
-      folder.next = settled.then(() => {
-        folder.next = undefined;
-        return this.#start(dir, folder);
-      });
+      // already started. If the running fsync fails, its callers and the ones waiting for the
+      // next fail alike: the kernel reports a writeback error once, to the fsync that saw it, so
+      // a later fsync could succeed although names linked meanwhile were part of the failure.
+      folder.next = running.then(
+        () => {
+          folder.next = undefined;
+          return this.#start(dir, folder);
+        },
+        (err: unknown) => {
+          folder.next = undefined;
+          this.#forget(dir, folder);
+          throw err;
+        },
+      );
     }
     return state.next as Promise<void>;
   }
@@ -57,11 +63,18 @@ export class DirectorySync {
   }
 
   #start(dir: string, state: FolderState): Promise<void> {
-    const run = this.#transport.syncDirectory(dir).finally(() => {
-      if (state.running === run) state.running = undefined;
-      if (state.running === undefined && state.next === undefined && this.#folders.get(dir) === state) this.#folders.delete(dir);
-    });
+    // Through a promise even if the transport throws at once: the state is always cleaned up.
+    const run = Promise.resolve()
+      .then(() => this.#transport.syncDirectory(dir))
+      .finally(() => {
+        if (state.running === run) state.running = undefined;
+        this.#forget(dir, state);
+      });
     state.running = run;
     return run;
+  }
+
+  #forget(dir: string, state: FolderState): void {
+    if (state.running === undefined && state.next === undefined && this.#folders.get(dir) === state) this.#folders.delete(dir);
   }
 }

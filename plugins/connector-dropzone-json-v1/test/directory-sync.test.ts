@@ -120,6 +120,36 @@ describe('DROPZONE_JSON_V1 folder fsync group commit', () => {
     expect(sync.busyFolders).toBe(0);
   });
 
+  it('when the running fsync fails, the callers waiting for the next one fail too', async () => {
+    const { root } = makeSandbox();
+    const held = heldSyncs();
+    const sync = new DirectorySync(held.transport);
+    const a = sync.sync(root);
+    await tick();
+    const b = sync.sync(root); // linked while the failing fsync ran: not known durable either
+    held.release('EIO');
+    await expect(a).rejects.toMatchObject({ code: 'EIO' });
+    await expect(b).rejects.toMatchObject({ code: 'EIO' });
+    expect(held.pending()).toBe(0); // no second fsync was started for b
+    expect(sync.busyFolders).toBe(0);
+    const c = sync.sync(root);
+    await tick();
+    held.release();
+    await c;
+    expect(sync.busyFolders).toBe(0);
+  });
+
+  it('a transport that throws at once still leaves no state behind', async () => {
+    const sync = new DirectorySync({
+      ...createLocalTransport(),
+      syncDirectory: () => {
+        throw errno('EIO');
+      },
+    });
+    await expect(sync.sync('/nowhere')).rejects.toMatchObject({ code: 'EIO' });
+    expect(sync.busyFolders).toBe(0);
+  });
+
   it('concurrent pushes into one real folder share folder fsyncs, and every file is there and complete', async () => {
     const { root } = makeSandbox();
     const real = createLocalTransport();
