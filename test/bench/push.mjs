@@ -48,6 +48,7 @@ const { PushService } = await dist('push/push-service.js');
 const { PushSignal } = await dist('push/push-signal.js');
 const { PushWorker } = await dist('push/worker.js');
 const { PushListener } = await dist('push/push-listener.js');
+const { DirectorySync } = await import(pathToFileURL(join(here, '../../plugins/connector-dropzone-json-v1/dist/directory-sync.js')).href);
 // pg is core's dependency; resolve it from there.
 const pg = createRequire(join(here, '../../core/package.json'))('pg');
 
@@ -283,24 +284,10 @@ try {
       await dh.close();
     }
   };
+  // The connector's own group commit (ADR 0017) over the bare loop's folder fsync.
   const groupedFsync = (dir) => {
-    let running;
-    let next;
-    const start = () => {
-      const run = fsyncDir(dir).finally(() => {
-        if (running === run) running = undefined;
-      });
-      running = run;
-      return run;
-    };
-    return () => {
-      if (running === undefined) return start();
-      next ??= running.then(() => undefined, () => undefined).then(() => {
-        next = undefined;
-        return start();
-      });
-      return next;
-    };
+    const sync = new DirectorySync({ syncDirectory: fsyncDir });
+    return () => sync.sync(dir);
   };
   const bareCost = {};
   const bareLoopRun = async (name, grouped) => {

@@ -51,7 +51,8 @@ type Step<T> = { ok: true; value: T } | { ok: false; failure: FailedPlugin };
 const MAX_REASON = 500;
 
 // A .cjs helper, loaded by Node's require: its import() is never rewritten by a test runner.
-const nativeImport = createRequire(import.meta.url)('./native-import.cjs') as (url: string) => Promise<Record<string, unknown>>;
+const require = createRequire(import.meta.url);
+const nativeImport = require('./native-import.cjs') as (url: string) => Promise<Record<string, unknown>>;
 
 /**
  * Discovers, validates, imports and registers every plugin of `dirs`. Never throws for a broken
@@ -205,9 +206,9 @@ function realpathBelow(realBase: string, parts: readonly string[]): string {
   return current;
 }
 
-/** The segments of a relative path made only of plain names ("./a/b.js" → [a, b.js]); undefined otherwise. */
-function plainSegments(relative: string, sep: string): string[] | undefined {
-  const parts = relative.split(sep);
+/** The segments of a `/`-separated relative path made only of plain names ("./a/b.js" → [a, b.js]); undefined otherwise. */
+function plainSegments(relative: string): string[] | undefined {
+  const parts = relative.split('/');
   if (parts[0] === '.') parts.shift();
   if (parts.length === 0) return undefined;
   for (const part of parts) if (part === '' || part === '.' || part === '..') return undefined;
@@ -218,7 +219,7 @@ type SdkCheck = 'ok' | 'invalid' | 'unsatisfied';
 // What the SDK range check depends on besides the range: the SDK's version and semver's. Its
 // outcome is memoized in the start-up cache: the first semver parse of a process (regular
 // expressions compiled on first use) costs as much as all other checks of ten plugins.
-const SDK_CHECK_VERSION = `sdk-range;sdk@${SDK_VERSION};semver@${(createRequire(import.meta.url)('semver/package.json') as { version: string }).version};includePrerelease`;
+const SDK_CHECK_VERSION = `sdk-range;sdk@${SDK_VERSION};semver@${(require('semver/package.json') as { version: string }).version};includePrerelease`;
 
 function checkSdkRange(range: string): SdkCheck {
   let parsed: semver.Range | undefined;
@@ -242,7 +243,7 @@ function realFolder(realFolders: Map<string, string>, folder: string): string {
 
 /** Resolves `relative` against the plugin root; symlinks are followed, and must stay inside too. */
 function resolveInside(root: string, relative: string): string | 'escape' | 'missing' {
-  const plain = path.sep === '/' ? plainSegments(relative, '/') : undefined;
+  const plain = path.sep === '/' ? plainSegments(relative) : undefined;
   if (plain !== undefined) {
     // Inside by construction; realpathBelow returns the lexical path unless it meets a symlink.
     let real: string;

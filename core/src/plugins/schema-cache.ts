@@ -34,12 +34,10 @@ export interface SchemaCache {
 }
 
 interface Bundle {
-  /** Factories evaluated from the whole bundle at once; undefined when it could not be evaluated. */
+  /** Factories evaluated from the whole bundle at once; undefined when it is missing or damaged. */
   factories: Record<string, () => unknown> | undefined;
-  /** The compiled bundle and its source's hash, and whether V8's code cache for it must be (re)written. */
-  script: vm.Script | undefined;
-  sourceHash: Buffer | undefined;
-  writeCodeCache: boolean;
+  /** V8's code cache of the bundle (its source hash in front), when the one on disk is missing or stale. */
+  newCodeCache: (() => Buffer) | undefined;
 }
 
 /**
@@ -87,14 +85,10 @@ export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
   const fromBundle = (schema: Record<string, unknown>, key: string): ValidateFunction => {
     if (base !== undefined) {
       if (bundle === undefined) {
-        const read = readBundle(`${base}.js`) ?? { factories: undefined, script: undefined, sourceHash: undefined, writeCodeCache: false };
-        bundle = read;
-        if (read.writeCodeCache && read.script !== undefined && read.sourceHash !== undefined) {
-          // V8's code cache of the bundle, for the next process: written once, in the background.
-          read.writeCodeCache = false;
-          const { script, sourceHash } = read;
-          setImmediate(() => void writeAtomic(`${base}.js.v8`, Buffer.concat([sourceHash, script.createCachedData()])).catch(() => undefined)).unref();
-        }
+        bundle = readBundle(`${base}.js`);
+        const codeCache = bundle.newCodeCache;
+        // For the next process: written once, in the background, after the first build.
+        if (codeCache !== undefined) setImmediate(() => void writeAtomic(`${base}.js.v8`, codeCache()).catch(() => undefined)).unref();
       }
       const cached = evaluateEntry(bundle, key);
       if (cached !== undefined) return cached;
@@ -137,14 +131,7 @@ export function openSchemaCache(cacheDir: string | undefined): SchemaCache {
         }
       }
       try {
-        if (added.size === 0) {
-          // Unchanged bundle: write its code cache once, if this load built validators from it.
-          if (bundle?.script !== undefined && bundle.sourceHash !== undefined && bundle.writeCodeCache) {
-            bundle.writeCodeCache = false;
-            await writeAtomic(`${base}.js.v8`, Buffer.concat([bundle.sourceHash, bundle.script.createCachedData()]));
-          }
-          return;
-        }
+        if (added.size === 0) return; // unchanged bundle (its code cache is written on first use)
         const previous = keys.size === 0 ? {} : await readEntries(`${base}.json`);
         const all: Record<string, string> = { ...previous, ...Object.fromEntries(added) };
         const entries = Object.keys(all).length <= MAX_ENTRIES ? all : Object.fromEntries([...used].flatMap((k) => (all[k] === undefined ? [] : [[k, all[k]]])));
@@ -234,12 +221,14 @@ function bundleSource(entries: Record<string, string>): string {
   return `(function (require) { "use strict"; return {\n${members.join(',\n')}\n}; })`;
 }
 
-function readBundle(file: string): Bundle | undefined {
+const NO_BUNDLE: Bundle = { factories: undefined, newCodeCache: undefined };
+
+function readBundle(file: string): Bundle {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch {
-    return undefined; // no bundle yet: everything is compiled and the bundle written
+    return NO_BUNDLE; // gone since its key list was read: its validators are compiled by Ajv
   }
   // V8 itself only checks a code cache against the source's length: the hash makes sure it is this source's.
   const sourceHash = hash('sha256', bytes, 'buffer');
@@ -248,7 +237,7 @@ function readBundle(file: string): Bundle | undefined {
     const data = readFileSync(`${file}.v8`);
     if (data.length > 32 && data.subarray(0, 32).equals(sourceHash)) cachedData = data.subarray(32);
   } catch {
-    // no code cache yet: compiled from source, and the cache written at flush
+    // no code cache yet: compiled from source, and the cache written after the first build
   }
   try {
     const script = new vm.Script(bytes.toString('utf8'), { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
@@ -265,10 +254,10 @@ function readBundle(file: string): Bundle | undefined {
     };
     const factories = (script.runInThisContext() as (r: (id: string) => unknown) => Record<string, () => unknown>)(requireOnce);
     if (typeof factories !== 'object' || factories === null) throw new TypeError('not a bundle');
-    return { factories, script, sourceHash, writeCodeCache: cachedData === undefined || script.cachedDataRejected === true };
+    const stale = cachedData === undefined || script.cachedDataRejected === true;
+    return { factories, newCodeCache: stale ? () => Buffer.concat([sourceHash, script.createCachedData()]) : undefined };
   } catch {
-    // damaged code: recompiled, and the bundle rewritten without it
-    return { factories: undefined, script: undefined, sourceHash: undefined, writeCodeCache: false };
+    return NO_BUNDLE; // damaged code: its validators are compiled by Ajv, and the cache removed
   }
 }
 

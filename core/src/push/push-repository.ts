@@ -5,18 +5,10 @@ import { PUSH_REASON, PUSH_STATUSES, type PushRow, type PushStatus } from './pus
 export type Executor = Knex | Knex.Transaction;
 
 /** The columns a new push is inserted with. */
-export interface NewPush {
-  id: string;
-  orgId: string;
-  connectionId: string;
-  connectorType: string;
-  documentType: string;
-  documentId: string;
-  idempotencyKey: string;
-  payload: unknown;
-  payloadSha256: string;
-  now: Date;
-}
+export type NewPush = Pick<
+  PushRow,
+  'id' | 'orgId' | 'connectionId' | 'connectorType' | 'documentType' | 'documentId' | 'idempotencyKey' | 'payload' | 'payloadSha256'
+> & { now: Date };
 
 /** Filters and page of a keyset listing (newest first). */
 export interface PushListQuery {

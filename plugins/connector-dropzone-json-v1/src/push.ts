@@ -20,9 +20,9 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDE
 /**
  * Writes one document. See docs/adr for the approach: write a hidden temp beside the final name,
  * fsync, close, then publish it with link() (atomic and never overwrites: of two concurrent
- * callers exactly one wins, the other sees EEXIST), unlink the temp and fsync the folder (an
- * fsync that started after the link; with `directorySync`, one such fsync serves every push
- * into the folder that linked before it started).
+ * callers exactly one wins, the other sees EEXIST), unlink the temp and fsync the folder through
+ * `directorySync` (an fsync that started after the link; one serves every push into the folder
+ * that linked before it started).
  */
 export async function pushDocument(
   t: DropzoneTransport,
@@ -30,7 +30,7 @@ export async function pushDocument(
   document: PushDocument,
   connection: ConnectionRef,
   signal: AbortSignal,
-  directorySync?: DirectorySync,
+  directorySync: DirectorySync,
 ): Promise<PushReceipt> {
   const { bytes } = buildEnvelopeBytes(document, connection);
   if (bytes.byteLength > config.maxFileBytes) {
@@ -96,8 +96,8 @@ export async function pushDocument(
       throw Object.assign(new Error('final file vanished during publish'), { code: 'EAGAIN' });
     }
     await sweepAbandonedTemps(t, dir, finalName, document, tempPath);
-    // Shared with the other pushes into this folder when a DirectorySync is given (ADR 0017).
-    if (config.fsync) await (directorySync === undefined ? t.syncDirectory(dir) : directorySync.sync(dir));
+    // Shared with the other pushes into this folder (ADR 0017).
+    if (config.fsync) await directorySync.sync(dir);
   } catch (err) {
     if (err instanceof ConnectorError) throw err;
     throw fsError(err, step);
