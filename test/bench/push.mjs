@@ -15,7 +15,8 @@
 // BENCH_SECONDS (10), BENCH_WORKERS (in-process workers, 2), BENCH_CONCURRENCY (per worker, 16),
 // BENCH_DIR (default os.tmpdir()), BENCH_CONNECTOR=MOCK (the queue alone, no disk), BENCH_FSYNC=0,
 // BENCH_MODE (both: in-process workers, then the same with `erpc worker` child processes; or
-// in-process / processes alone), BENCH_KEEP=1 (leave the drop folders in place: no mass deletion
+// in-process / processes alone), BENCH_WORKER_NODE_ARGS (node options of the `erpc worker`
+// children, e.g. to profile them), BENCH_KEEP=1 (leave the drop folders in place: no mass deletion
 // to slow down the next run, see below).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, constants, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -61,6 +62,8 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 // both (default) | in-process | processes
 const MODE = process.env.BENCH_MODE ?? 'both';
+// Extra node options for the `erpc worker` children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 if (!['both', 'in-process', 'processes'].includes(MODE)) throw new Error(`BENCH_MODE must be both, in-process or processes, not ${MODE}`);
 const payload = { number: 'INV-1', currency: 'EUR', total: 1234.5, lines: Array.from({ length: 20 }, (_, i) => ({ sku: `SKU-${i}`, qty: i + 1, price: 9.99 })) };
 
@@ -75,7 +78,7 @@ const dropRoot = mkdtempSync(join(benchDir, 'erpc-bench-push-'));
 // Each run removes its files at the end (some 45,000 with the defaults). On ext4 without a
 // journal (as on the 2-core VM of BENCHMARKS.md), the inode allocator then skips every inode freed
 // in the last 5 minutes and reads its inode-table block to find that out (fs/ext4/ialloc.c,
-// recently_deleted()), so creating files costs up to 3x more kernel CPU for 5 minutes: the bare
+// recently_deleted()), so creating files costs several times more kernel CPU for 5 minutes: the bare
 // loop and the pipeline alike, run after run. The bench notes when the previous run cleaned up
 // less than 5 minutes ago, so that such figures are not mistaken for the pipeline's own.
 const cleanupMark = join(benchDir, 'erpc-bench-push.last-cleanup.json');
@@ -145,7 +148,7 @@ try {
       UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE,
     };
     for (let i = 0; i < WORKERS; i++) {
-      const child = spawn(process.execPath, [join(here, '../../core/dist/cli/main.js'), 'worker', '--concurrency', String(CONCURRENCY)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [...workerNodeArgs, join(here, '../../core/dist/cli/main.js'), 'worker', '--concurrency', String(CONCURRENCY)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(child);
       await new Promise((resolve, reject) => {
         child.stdout.on('data', (d) => String(d).includes('running') && resolve());
@@ -377,7 +380,7 @@ try {
   console.log(`  load average (1/5/15 min): ${out.loadAverage.join(' ')}`);
   if (recentCleanup !== undefined) {
     console.log(
-      `  note: the previous run removed ${recentCleanup.files} files in ${benchDir} ${recentCleanup.secondsAgo} s before this one started. On ext4 without a journal, creating files costs up to 3x more kernel CPU for 5 minutes after a mass deletion (the bare loop too): wait 5 minutes between runs, or run with BENCH_KEEP=1 (BENCHMARKS.md).`,
+      `  note: the previous run removed ${recentCleanup.files} files in ${benchDir} ${recentCleanup.secondsAgo} s before this one started. On ext4 without a journal, creating files costs several times more kernel CPU for 5 minutes after a mass deletion (the bare loop too): wait 5 minutes between runs, or run with BENCH_KEEP=1 (BENCHMARKS.md).`,
     );
   }
   console.log(JSON.stringify(out));
