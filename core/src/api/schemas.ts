@@ -32,6 +32,14 @@ export const connectionViewSchema = {
         message: { type: 'string' },
       },
     },
+    configError: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['code', 'message'],
+      description:
+        'Present only when the stored config does not decrypt (its key is not loaded, or the row was altered); config and secretFields are then empty. PATCH the whole config to replace it.',
+      properties: { code: { type: 'string', enum: ['ERPC_ERR_CONFIG_DECRYPT_FAILED'] }, message: { type: 'string' } },
+    },
   },
 } as const;
 

@@ -6,7 +6,7 @@ import type { Clock } from '@erpc/sdk';
 import { isConnectorError } from '@erpc/sdk';
 import type { AppConfig } from '../config.js';
 import { ConfigCipher, omitWriteOnly, secretPointers, secretValuesOf } from '../crypto/index.js';
-import { ErpcError } from '../errors/index.js';
+import { ErpcError, isErpcError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
@@ -47,6 +47,12 @@ export interface ConnectionView {
   createdAt: string;
   updatedAt: string;
   lastTest: ConnectionTestSummary | null;
+  /**
+   * Present when the stored config does not decrypt (its key is not loaded, or the row was
+   * altered): `config` and `secretFields` are then empty. Sending the whole config again with
+   * `update` replaces it.
+   */
+  configError?: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED'; message: string };
 }
 
 /** One problem of a config, by JSON pointer. Messages never carry the submitted value. */
@@ -130,10 +136,16 @@ export class ConnectionService {
     return this.#view(row, plugin, input.config);
   }
 
-  /** One connection of the organisation. */
+  /**
+   * One connection of the organisation. A stored config that does not decrypt answers
+   * ERPC_ERR_CONFIG_DECRYPT_FAILED ("Configuration error"), as ARCHITECTURE.md says; in a listing
+   * (and after activate/disable/rename, which did happen) the row is shown marked instead (ADR 0020).
+   */
   async get(orgId: string, id: string): Promise<ConnectionView> {
     const row = await this.#find(orgId, id);
-    return this.#view(row, this.#pluginOrUndefined(row.connectorType));
+    const view = this.#view(row, this.#pluginOrUndefined(row.connectorType));
+    if (view.configError !== undefined) throw new ErpcError('ERPC_ERR_CONFIG_DECRYPT_FAILED');
+    return view;
   }
 
   /** A page of the organisation's connections, oldest first. */
@@ -157,7 +169,16 @@ export class ConnectionService {
       return this.#view(updated, this.#pluginOrUndefined(updated.connectorType));
     }
     const plugin = this.registry.plugin(row.connectorType);
-    const stored = decryptStoredConfig(this.cipher, stored4(row), this.logger);
+    let stored: Record<string, unknown>;
+    try {
+      stored = decryptStoredConfig(this.cipher, stored4(row), this.logger);
+    } catch (err) {
+      if (!isErpcError(err) || err.code !== 'ERPC_ERR_CONFIG_DECRYPT_FAILED') throw err;
+      // Nothing of the old config can be kept: the patch must be a whole valid config (secrets
+      // included), which then replaces it. A partial patch fails validation, naming what is missing.
+      this.logger.warn({ connectionId: id, orgId, connectorType: row.connectorType }, 'replacing a stored connection config that does not decrypt');
+      stored = {};
+    }
     const merged = mergeConfigPatch(stored, input.config) as Record<string, unknown>;
     this.#assertValid(plugin, merged);
     const { blob, keyId } = this.cipher.encrypt(merged, { orgId, connectionId: id });
@@ -260,10 +281,22 @@ export class ConnectionService {
   #view(row: ConnectionRow, plugin: LoadedPlugin | undefined, plainConfig?: Record<string, unknown>): ConnectionView {
     let config: Record<string, unknown> = {};
     let secretFields: string[] = [];
+    let configError: ConnectionView['configError'];
     if (plugin !== undefined) {
-      const full = plainConfig ?? decryptStoredConfig(this.cipher, stored4(row), this.logger);
-      config = omitWriteOnly(full, plugin.configSchema);
-      secretFields = secretPointers(full, plugin.configSchema);
+      let full: Record<string, unknown> | undefined = plainConfig;
+      try {
+        full ??= decryptStoredConfig(this.cipher, stored4(row), this.logger);
+      } catch (err) {
+        // One broken row must not hide the others in a listing, nor turn an activate/disable that
+        // happened into an error: it is shown without its config, marked (ADR 0020);
+        // decryptStoredConfig logged the reason.
+        if (!isErpcError(err) || err.code !== 'ERPC_ERR_CONFIG_DECRYPT_FAILED') throw err;
+        configError = { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error' };
+      }
+      if (full !== undefined) {
+        config = omitWriteOnly(full, plugin.configSchema);
+        secretFields = secretPointers(full, plugin.configSchema);
+      }
     }
     return {
       id: row.id,
@@ -283,6 +316,7 @@ export class ConnectionService {
               latencyMs: row.lastTestLatencyMs ?? 0,
               ...(row.lastTestMessage ? { message: row.lastTestMessage } : {}),
             },
+      ...(configError !== undefined ? { configError } : {}),
     };
   }
 }

@@ -11,7 +11,7 @@ describe.each(testBackends())('secrets never leak on $name', (backend) => {
   let host: TestHost;
   let org: { id: string; apiKey: string };
   const bodies: string[] = [];
-  const canaries = ['CANARY-create-7f3a9c', 'CANARY-patch-41be02', 'CANARY-invalid-9d1e77', 'CANARY-validate-c0ffee', 'CANARY-decrypt-b16b00'];
+  const canaries = ['CANARY-create-7f3a9c', 'CANARY-patch-41be02', 'CANARY-invalid-9d1e77', 'CANARY-validate-c0ffee', 'CANARY-decrypt-b16b00', 'CANARY-replace-5eed42'];
 
   beforeEach(async () => {
     host = await createTestHost(backend, { ERPC_TEST_TIMEOUT_MS: '300' });
@@ -66,11 +66,34 @@ describe.each(testBackends())('secrets never leak on $name', (backend) => {
     corrupted[corrupted.length - 5]! ^= 0x40;
     await host.database.db('erp_connection').where({ id: victim }).update({ config_encrypted: corrupted });
     await snapshot();
-    for (const [method, url] of [['GET', `/v1/connections/${victim}`], ['POST', `/v1/connections/${victim}/test`], ['GET', '/v1/connections']] as const) {
+    for (const [method, url] of [['GET', `/v1/connections/${victim}`], ['POST', `/v1/connections/${victim}/test`]] as const) {
       const res = await call(method, url);
       expect(res.statusCode).toBe(500);
       expect(res.json()).toEqual({ error: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error' } });
     }
+    // The listing still works: the broken row is marked, without any config; the others are whole.
+    const marker = { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error' };
+    const listed = await call('GET', '/v1/connections');
+    expect(listed.statusCode).toBe(200);
+    const items = listed.json().items as { id: string; configError?: unknown; secretFields: string[] }[];
+    expect(items.find((c) => c.id === victim)).toMatchObject({ config: {}, secretFields: [], configError: marker });
+    expect(items.find((c) => c.id === id)).toMatchObject({ secretFields: ['/apiKey'] });
+    expect(items.find((c) => c.id === id)).not.toHaveProperty('configError');
+    // Disabling it happens (it is not left ACTIVE because its config is unreadable) and says so.
+    const disabled = await call('POST', `/v1/connections/${victim}/disable`);
+    expect(disabled.statusCode).toBe(200);
+    expect(disabled.json()).toMatchObject({ status: 'DISABLED', configError: marker });
+    // A config patch replaces what nobody can read: nothing of it is carried over (its apiKey is
+    // gone), so the patch must be a whole valid config; it is stored under the current key.
+    const replaced = await call('PATCH', `/v1/connections/${victim}`, { config: { behavior: 'ok' } });
+    expect(replaced.statusCode).toBe(200);
+    expect(replaced.json()).toMatchObject({ config: { behavior: 'ok' }, secretFields: [] });
+    expect(replaced.json()).not.toHaveProperty('configError');
+    expect(host.logs.some((l) => l.includes('replacing a stored connection config that does not decrypt') && l.includes(victim))).toBe(true);
+    const rekeyed = await call('PATCH', `/v1/connections/${victim}`, { config: { apiKey: canaries[5] } });
+    expect(rekeyed.json()).toMatchObject({ config: { behavior: 'ok' }, secretFields: ['/apiKey'] });
+    await snapshot();
+    expect((await call('POST', `/v1/connections/${victim}/test`)).json().ok).toBe(true);
     const decryptLogs = host.logs.filter((l) => l.includes('does not decrypt')).map((l) => JSON.parse(l));
     expect(decryptLogs.length).toBeGreaterThan(0);
     expect(decryptLogs[0]).toMatchObject({ connectionId: victim, orgId: org.id, code: 'AUTH_FAILED' });
