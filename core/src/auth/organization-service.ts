@@ -4,7 +4,7 @@ import type { Clock } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
 import type { OrganizationStore as OrganizationRepository } from '../connections/ports.js';
 import { TOKENS } from '../tokens.js';
-import type { ApiKeyService } from './api-key-service.js';
+import { generateApiKey } from './api-key.js';
 
 export interface OrganizationInfo {
   id: string;
@@ -17,7 +17,6 @@ export interface OrganizationInfo {
 export class OrganizationService {
   constructor(
     @inject(TOKENS.OrganizationRepository) private readonly orgs: OrganizationRepository,
-    @inject(TOKENS.ApiKeyService) private readonly apiKeys: ApiKeyService,
     @inject(TOKENS.Clock) private readonly clock: Clock,
   ) {}
 
@@ -26,8 +25,9 @@ export class OrganizationService {
     const trimmed = name.trim();
     if (trimmed === '' || trimmed.length > 200) throw new ErpcError('ERPC_ERR_USAGE', { reason: 'An organisation name is 1 to 200 characters.' });
     const id = randomUUID();
-    await this.orgs.create({ id, name: trimmed, now: this.clock.now() });
-    const key = await this.apiKeys.create(id);
+    const key = generateApiKey();
+    // One transaction: a failure leaves neither an organisation without a key nor a key without one.
+    await this.orgs.createWithApiKey({ id, name: trimmed, now: this.clock.now(), key: { id: key.id, secretHash: key.secretHash } });
     return { org: { id, name: trimmed }, apiKey: key.apiKey };
   }
 

@@ -54,6 +54,8 @@ export interface OrganizationRow {
 
 export interface OrganizationStore {
   create(input: { id: string; name: string; now: Date }): Promise<OrganizationRow>;
+  /** The organisation and its first API key, atomically. */
+  createWithApiKey(input: { id: string; name: string; now: Date; key: { id: string; secretHash: Uint8Array } }): Promise<OrganizationRow>;
   findById(id: string): Promise<OrganizationRow | undefined>;
   list(): Promise<OrganizationRow[]>;
   count(): Promise<number>;

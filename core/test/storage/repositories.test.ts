@@ -198,6 +198,18 @@ describeEachBackend(
       expect(after.get('legacy')).toBeGreaterThanOrEqual(1);
     });
 
+    it('creates an organisation with its first API key atomically', async () => {
+      const { orgs, keys } = repos();
+      const now = new Date();
+      const org = await orgs.createWithApiKey({ id: randomUUID(), name: 'with key', now, key: { id: `k_${randomUUID().slice(0, 8)}`, secretHash: Buffer.alloc(32, 1) } });
+      const [first] = await keys.listByOrg(org.id);
+      expect(first).toMatchObject({ orgId: org.id, revokedAt: null });
+      // The key insert fails (its id is taken): the organisation is not left behind without a key.
+      const lonely = randomUUID();
+      await expect(orgs.createWithApiKey({ id: lonely, name: 'no key', now, key: { id: first!.id, secretHash: Buffer.alloc(32, 2) } })).rejects.toThrow();
+      expect(await orgs.exists(lonely)).toBe(false);
+    });
+
     it('every method composes into a caller transaction', async () => {
       const { conns, orgs, keys } = repos();
       const id = randomUUID();

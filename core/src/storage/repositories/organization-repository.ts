@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { isUuid, toDate, type Db, type PageOptions } from './rows.js';
+import { isUuid, toBuffer, toDate, type Db, type PageOptions } from './rows.js';
 
 /** An organisation (tenant). */
 export interface OrganizationRow {
@@ -28,6 +28,18 @@ export class OrganizationRepository {
       .insert({ id: input.id ?? randomUUID(), name: input.name, created_at: now, updated_at: now })
       .returning(['id', 'name', 'created_at'])) as DbOrganization[];
     return toRow(row!);
+  }
+
+  /**
+   * Inserts an organisation and its first API key in one transaction: either both exist
+   * afterwards or neither (an organisation nobody can call would be left otherwise).
+   */
+  async createWithApiKey(input: { id: string; name: string; now: Date; key: { id: string; secretHash: Uint8Array } }): Promise<OrganizationRow> {
+    return this.db.transaction(async (trx) => {
+      const row = await this.create(input, trx);
+      await trx('api_key').insert({ id: input.key.id, org_id: row.id, secret_hash: toBuffer(input.key.secretHash), name: null, created_at: input.now });
+      return row;
+    });
   }
 
   async findById(id: string, trx?: Knex.Transaction): Promise<OrganizationRow | undefined> {
