@@ -122,7 +122,7 @@ try {
 
   const startInProcess = async () => {
     for (let i = 0; i < WORKERS; i++) {
-      const worker = new PushWorker({ db, registry, cipher, clock, logger }, { concurrency: CONCURRENCY, pollIntervalMs: 1_000, ackCheckIntervalMs: 3_600_000 });
+      const worker = new PushWorker({ db, registry, cipher, clock, logger }, { concurrency: CONCURRENCY, pollIntervalMs: 1_000 });
       const listener = new PushListener({ connectionString: url.toString(), onWake: () => worker.wake(), logger });
       await listener.start();
       worker.start();

@@ -426,7 +426,9 @@ export class PushWorker {
         return this.#dead(row, PUSH_REASON.CONNECTOR_CRASHED, 'The connector returned no externalRef; its push() does not follow the contract.');
       }
       const at = this.#deps.clock.now();
-      const acks = typeof port.checkDelivery === 'function';
+      // A receipt may say this document will never be acknowledged (acknowledgements off in the
+      // connection's config): no check is scheduled, instead of one that only learns that.
+      const acks = typeof port.checkDelivery === 'function' && receipt.expectAcknowledgement !== false;
       this.#deps.hooks?.delivered?.(row.connectorType, pushSeconds, Math.max(0, at.getTime() - row.createdAt.getTime()) / 1000);
       return {
         kind: 'delivered',

@@ -336,6 +336,18 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     expect(view).toMatchObject({ status: 'DELIVERED', lastError: null, ackDetails: { ackChecksStopped: { code: 'MOCK_ACK_UNSUPPORTED' } } });
   });
 
+  it('a receipt that says no acknowledgement will come (expectAcknowledgement: false) schedules no check at all', async () => {
+    const org = await h.newOrg();
+    await h.newConnection(org, 'MOCK', { ack: 'off' });
+    const w = h.worker({ ackCheckIntervalMs: 1_000 });
+    const { push } = await h.service.accept(org, invoice('INV-OFF'));
+    await w.runOnce();
+    h.clock.advance(60_000);
+    expect(await w.checkAcksOnce()).toBe(0);
+    const view = await h.service.get(org, push.id);
+    expect(view).toMatchObject({ status: 'DELIVERED', externalRef: `mock:${push.id}`, ackDeadline: null, ackDetails: null });
+  });
+
   it('graceful shutdown releases what it holds: PENDING again, the attempt not counted', async () => {
     const org = await h.newOrg();
     await h.newConnection(org, 'MOCK', { behavior: 'slow', delayMs: 20_000 });

@@ -75,6 +75,12 @@ export interface PushReceipt {
   externalRef: string;
   /** Extra information for the host's delivery record. Must not contain secrets. */
   details?: Record<string, unknown>;
+  /**
+   * `false` when this document will never be acknowledged (e.g. acknowledgements are off in the
+   * connection's config): the host then never calls `checkDelivery` for it. Default: the host
+   * checks every delivered push of a port that has `checkDelivery`.
+   */
+  expectAcknowledgement?: boolean;
 }
 
 /** The outcome of `testConnection`: a failed test is `ok: false`, not a throw. */

@@ -49,6 +49,8 @@ export async function pushDocument(
   const receipt = (duplicate: boolean): PushReceipt => ({
     externalRef,
     details: { bytes: bytes.byteLength, ...(duplicate ? { alreadyDelivered: true } : {}) },
+    // Without .ack/.err files there is nothing to check: the host schedules no delivery check.
+    ...(config.acknowledgements.enabled ? {} : { expectAcknowledgement: false }),
   });
 
   // Fast path for a retry of a push that already landed: no second file. A first attempt skips

@@ -52,8 +52,12 @@ describe('DROPZONE_JSON_V1 checkDelivery (acknowledgements)', () => {
     const { root } = makeSandbox();
     const c = createDropzoneConnector();
     const receipt = await c.push(doc(), ctxFor({ rootPath: root }));
+    // The receipt already says so: the host schedules no check for it.
+    expect(receipt.expectAcknowledgement).toBe(false);
     const err = await c.checkDelivery(receipt, ctxFor({ rootPath: root })).catch((e: unknown) => e);
     expect(isConnectorError(err) && err.code).toBe('DROPZONE_ACKS_DISABLED');
+    const withAcks = await c.push(doc({ idempotencyKey: 'k-acks' }), ctxFor({ rootPath: root, acknowledgements: acks }));
+    expect(withAcks).not.toHaveProperty('expectAcknowledgement');
   });
 
   it('pending, then acknowledged with the ERP document number from a .ack JSON', async () => {

@@ -17,7 +17,7 @@ export interface MockConfig {
   failTimes?: number;
   apiKey?: string;
   echoSecret?: boolean;
-  ack?: 'none' | 'acknowledge' | 'reject' | 'pending';
+  ack?: 'none' | 'off' | 'acknowledge' | 'reject' | 'pending';
   ackAfterChecks?: number;
 }
 
@@ -84,7 +84,7 @@ export function createMockConnector(deps: HostServices): MockConnector {
 
       // Idempotent: a key already delivered returns the first delivery's reference, whatever the config says now.
       const earlier = state.delivered.get(document.idempotencyKey);
-      if (earlier !== undefined) return receipt(earlier, attempt, true);
+      if (earlier !== undefined) return receipt(earlier, attempt, true, ctx.config.ack);
 
       await wait(ctx, behavior);
       const failing = failTimes === undefined ? behavior === 'fail-retryable' || behavior === 'fail-permanent' : attempt <= failTimes;
@@ -115,7 +115,7 @@ export function createMockConnector(deps: HostServices): MockConnector {
       state.delivered.set(document.idempotencyKey, delivery);
       state.byRef.set(delivery.externalRef, delivery);
       ctx.logger.debug({ externalRef: delivery.externalRef, attempt }, 'mock delivery stored');
-      return withEcho(receipt(delivery, attempt, false), ctx);
+      return withEcho(receipt(delivery, attempt, false, ctx.config.ack), ctx);
     },
 
     async checkDelivery(rcpt: PushReceipt, ctx: OperationContext<MockConfig>): Promise<DeliveryStatus> {
@@ -126,7 +126,7 @@ export function createMockConnector(deps: HostServices): MockConnector {
         throw new ConnectorError('MOCK_UNKNOWN_REF', `The mock ERP has no document ${rcpt.externalRef} for this connection.`, { retryable: false });
       }
       const secret = ctx.config.echoSecret && ctx.config.apiKey ? ` (apiKey ${ctx.config.apiKey})` : '';
-      if (ack === 'none') {
+      if (ack === 'none' || ack === 'off') {
         throw new ConnectorError('MOCK_ACK_UNSUPPORTED', `This mock ERP gives no acknowledgements (config ack "none")${secret}.`, { retryable: false });
       }
       const checks = (state.checks.get(rcpt.externalRef) ?? 0) + 1;
@@ -153,8 +153,13 @@ function withEcho(r: PushReceipt, ctx: OperationContext<MockConfig>): PushReceip
   return { ...r, details: { ...r.details, echoed: { apiKey: ctx.config.apiKey } } };
 }
 
-function receipt(d: MockDelivery, attempt: number, duplicate: boolean): PushReceipt {
-  return { externalRef: d.externalRef, details: { attempt, duplicate, receivedAt: d.receivedAt } };
+function receipt(d: MockDelivery, attempt: number, duplicate: boolean, ack: MockConfig['ack']): PushReceipt {
+  return {
+    externalRef: d.externalRef,
+    details: { attempt, duplicate, receivedAt: d.receivedAt },
+    // ack "off": the receipt itself says no acknowledgement will come (the host never checks).
+    ...(ack === 'off' ? { expectAcknowledgement: false } : {}),
+  };
 }
 
 function echo(ctx: OperationContext<MockConfig>, operation: string): void {
