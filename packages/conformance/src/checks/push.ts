@@ -8,9 +8,10 @@ import { withPort } from './with-port.js';
 /** Why a receipt is malformed, or undefined. */
 export function receiptProblem(r: unknown): string | undefined {
   if (typeof r !== 'object' || r === null) return `push() resolved ${JSON.stringify(r)}, not a receipt`;
-  const { externalRef, details } = r as Partial<PushReceipt>;
+  const { externalRef, details, expectAcknowledgement } = r as Partial<PushReceipt>;
   if (typeof externalRef !== 'string' || externalRef.length === 0) return `the receipt's externalRef must be a non-empty string, got ${JSON.stringify(externalRef)}`;
   if (details !== undefined && (typeof details !== 'object' || details === null || Array.isArray(details))) return 'the receipt\'s details must be an object when present';
+  if (expectAcknowledgement !== undefined && typeof expectAcknowledgement !== 'boolean') return 'the receipt\'s expectAcknowledgement must be true or false when present';
   return undefined;
 }
 
