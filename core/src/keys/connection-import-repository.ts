@@ -9,6 +9,8 @@ export interface ImportedConnection {
   status: 'ACTIVE' | 'DISABLED';
   blob: Buffer;
   keyId: string;
+  /** SHA-256 (hex) of the exported row's connector type and ciphertext: recognises a re-import. */
+  source: string;
 }
 
 /** Rows per multi-row INSERT: far below PostgreSQL's 65,535 parameters, few round trips. */
@@ -25,6 +27,19 @@ export class ConnectionImportRepository {
       .whereIn('org_id', [...orgIds])
       .orderBy('org_id')) as { id: string; org_id: string }[];
     return rows.map((r) => ({ id: r.id, orgId: r.org_id }));
+  }
+
+  /** The connections imported before from these fingerprints, by `${orgId} ${source}`. */
+  async importedSources(trx: Knex.Transaction, sources: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const unique = [...new Set(sources)];
+    for (let i = 0; i < unique.length; i += INSERT_CHUNK) {
+      const rows = (await trx('erp_connection')
+        .select('id', 'org_id', 'import_source_sha256')
+        .whereIn('import_source_sha256', unique.slice(i, i + INSERT_CHUNK))) as { id: string; org_id: string; import_source_sha256: string }[];
+      for (const r of rows) found.set(`${r.org_id} ${r.import_source_sha256}`, r.id);
+    }
+    return found;
   }
 
   /**
@@ -60,6 +75,7 @@ export class ConnectionImportRepository {
           status: r.status,
           config_encrypted: r.blob,
           config_key_id: r.keyId,
+          import_source_sha256: r.source,
           created_at: now,
           updated_at: now,
         })),

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Knex } from 'knex';
@@ -43,6 +43,11 @@ export interface ImportReport {
   organizationsCreated: number;
   /** Rows left out (only with skipInvalid). */
   skipped: ImportProblem[];
+  /**
+   * Rows imported before (by an earlier run, or earlier in this file): same organisation,
+   * connector type and ciphertext. Left as they are, with the connection they became.
+   */
+  alreadyImported: { line: number; orgId: string; connectionId: string }[];
   /** Ids given to the imported connections, in file order. */
   connectionIds: string[];
 }
@@ -62,6 +67,7 @@ interface ParsedRow {
   name: string;
   status: 'ACTIVE' | 'DISABLED';
   blob: Buffer;
+  source: string;
 }
 
 /**
@@ -70,7 +76,8 @@ interface ParsedRow {
  * Python format) as legacy rows: the ciphertext is stored untouched under `config_key_id = 'legacy'`
  * and `erpc keys rotate` rewrites it later. All-or-nothing: every row is checked first (shape,
  * connector type, decryption, config schema, one ACTIVE per organisation), then everything is
- * inserted in one transaction. See docs/adr (import policy).
+ * inserted in one transaction. Rows imported before (same organisation, connector type and
+ * ciphertext, even since rotated) are recognised and skipped, so a re-run is safe (ADR 0022).
  */
 export class ConnectionImportService {
   readonly #repo = new ConnectionImportRepository();
@@ -115,51 +122,78 @@ export class ConnectionImportService {
     if (fatal.length > 0) {
       throw new ErpcError('ERPC_ERR_IMPORT_INVALID', { count: fatal.length }, { details: { problems: fatal } });
     }
-    const conflictsInFile = activeConflictsInFile(valid);
+    // The same exported row twice in the file: the first one counts, the others are repeats.
+    const firstOfSource = new Map<string, ParsedRow>();
+    const repeats: ParsedRow[] = [];
+    for (const r of valid) {
+      const key = `${r.orgId} ${r.source}`;
+      if (firstOfSource.has(key)) repeats.push(r);
+      else firstOfSource.set(key, r);
+    }
+    const distinct = [...firstOfSource.values()];
+    const conflictsInFile = activeConflictsInFile(distinct);
     if (conflictsInFile.length > 0) throw activeConflictError(conflictsInFile);
 
-    const connections: ImportedConnection[] = valid.map((r) => ({
-      id: randomUUID(),
-      orgId: r.orgId,
-      connectorType: r.connectorType,
-      name: r.name,
-      status: r.status,
-      blob: r.blob,
-      keyId: LEGACY_KEY_ID,
-    }));
-    const organizationsCreated = await this.db.transaction(async (trx) => {
-      const activeOrgs = [...new Set(valid.filter((r) => r.status === 'ACTIVE').map((r) => r.orgId))];
+    const ids = new Map<ParsedRow, string>(distinct.map((r) => [r, randomUUID()]));
+    const { organizationsCreated, fresh, alreadyImported } = await this.db.transaction(async (trx) => {
+      // Rows an earlier run imported (ADR 0022): recognised by their fingerprint, left alone.
+      const before = await this.#repo.importedSources(trx, distinct.map((r) => r.source));
+      const known = new Map<string, string>();
+      for (const r of distinct) {
+        const id = before.get(`${r.orgId} ${r.source}`);
+        if (id !== undefined) known.set(`${r.orgId} ${r.source}`, id);
+      }
+      const toInsert = distinct.filter((r) => !known.has(`${r.orgId} ${r.source}`));
+      const activeOrgs = [...new Set(toInsert.filter((r) => r.status === 'ACTIVE').map((r) => r.orgId))];
       const existing = await this.#repo.activeConnections(trx, activeOrgs);
       if (existing.length > 0) {
         throw activeConflictError(
           existing.map((e) => ({
             orgId: e.orgId,
-            lines: valid.filter((r) => r.orgId === e.orgId && r.status === 'ACTIVE').map((r) => r.line),
+            lines: toInsert.filter((r) => r.orgId === e.orgId && r.status === 'ACTIVE').map((r) => r.line),
             existingConnectionId: e.id,
           })),
         );
       }
-      const created = await this.#repo.createMissingOrganizations(trx, [...new Set(valid.map((r) => r.orgId))]);
+      const created = await this.#repo.createMissingOrganizations(trx, [...new Set(toInsert.map((r) => r.orgId))]);
+      const connections: ImportedConnection[] = toInsert.map((r) => ({
+        id: ids.get(r)!,
+        orgId: r.orgId,
+        connectorType: r.connectorType,
+        name: r.name,
+        status: r.status,
+        blob: r.blob,
+        keyId: LEGACY_KEY_ID,
+        source: r.source,
+      }));
       try {
         await this.#repo.insertConnections(trx, connections, (done) =>
           options.onProgress?.({ phase: 'insert', done, total: connections.length }),
         );
       } catch (err) {
-        // An ACTIVE connection created meanwhile (the partial unique index): a conflict, and the
-        // transaction rolls back everything.
+        // A unique index fired: another import committed the same rows meanwhile, or an ACTIVE
+        // connection was created meanwhile. Either way the transaction rolls back everything.
         if ((err as { code?: unknown }).code === '23505') {
+          if (String((err as { constraint?: unknown }).constraint ?? (err as Error).message).includes('import_source')) {
+            throw new ErpcError('ERPC_ERR_IMPORT_CONCURRENT', {}, { cause: err });
+          }
           throw new ErpcError('ERPC_ERR_IMPORT_ACTIVE_CONFLICT', { conflicts: 'an ACTIVE connection was created while importing' }, { cause: err });
         }
         throw err;
       }
-      return created;
+      const connectionOf = (r: ParsedRow): string => known.get(`${r.orgId} ${r.source}`) ?? ids.get(firstOfSource.get(`${r.orgId} ${r.source}`)!)!;
+      const again = [...distinct.filter((r) => known.has(`${r.orgId} ${r.source}`)), ...repeats]
+        .sort((a, b) => a.line - b.line)
+        .map((r) => ({ line: r.line, orgId: r.orgId, connectionId: connectionOf(r) }));
+      return { organizationsCreated: created, fresh: connections, alreadyImported: again };
     });
     return {
       rows,
-      imported: connections.length,
+      imported: fresh.length,
       organizationsCreated,
       skipped: problems,
-      connectionIds: connections.map((c) => c.id),
+      alreadyImported,
+      connectionIds: fresh.map((c) => c.id),
     };
   }
 
@@ -205,7 +239,9 @@ export class ConnectionImportService {
       return { line, orgId, kind: 'CONFIG_INVALID', message: `the config does not match the ${connectorType} config schema`, details };
     }
     const name = typeof row.name === 'string' ? row.name.trim() : `${connectorType} (imported)`;
-    return { line, orgId, connectorType, name, status: row.status, blob };
+    // What identifies the exported row: a random IV makes two exports of configs never equal.
+    const source = createHash('sha256').update(connectorType).update('\0').update(blob).digest('hex');
+    return { line, orgId, connectorType, name, status: row.status, blob, source };
   }
 }
 

@@ -120,16 +120,67 @@ describe.each(testBackends())('connections import on $name', (backend) => {
   it('keeps at most one ACTIVE per organisation: conflicts in the file or with a stored connection name lines and org, nothing imported', async () => {
     const { db, service } = await setup(backend);
     const orgId = randomUUID();
-    const row = (status: string) => line({ org_id: orgId, connector_type: ANY_TYPE, status, config_encrypted: VECTORS.vectors[3]!.blobBase64 });
-    const inFile = await refusal(service.importLines([row('ACTIVE'), row('DISABLED'), row('ACTIVE')]));
+    // Distinct exported rows (distinct ciphertexts): the same ciphertext twice is one row repeated.
+    const row = (status: string, vector: number) => line({ org_id: orgId, connector_type: ANY_TYPE, status, config_encrypted: VECTORS.vectors[vector]!.blobBase64 });
+    const inFile = await refusal(service.importLines([row('ACTIVE', 0), row('DISABLED', 1), row('ACTIVE', 2)]));
     expect(inFile.code).toBe('ERPC_ERR_IMPORT_ACTIVE_CONFLICT');
     expect(inFile.message).toContain(`organisation ${orgId} has ACTIVE rows on lines 1, 3`);
     expect(Number((await db('erp_connection').count({ n: '*' }).first())!.n)).toBe(0);
 
-    const first = await service.importLines([row('ACTIVE')]);
-    const withStored = await refusal(service.importLines([row('DISABLED'), row('ACTIVE')]));
+    const first = await service.importLines([row('ACTIVE', 3)]);
+    const withStored = await refusal(service.importLines([row('DISABLED', 1), row('ACTIVE', 2)]));
     expect(withStored.code).toBe('ERPC_ERR_IMPORT_ACTIVE_CONFLICT');
     expect(withStored.message).toContain(`already has ACTIVE connection ${first.connectionIds[0]} and line 2 is ACTIVE`);
     expect(Number((await db('erp_connection').count({ n: '*' }).first())!.n)).toBe(1);
+  }, 120_000);
+
+  it('a re-run is safe: rows imported before are recognised (even after rotation) and left alone, repeats in a file count once', async () => {
+    const { db, service } = await setup(backend);
+    const orgId = randomUUID();
+    const row = (status: string, vector: number, name?: string) =>
+      line({ org_id: orgId, connector_type: ANY_TYPE, ...(name ? { name } : {}), status, config_encrypted: VECTORS.vectors[vector]!.blobBase64 });
+    const count = async () => Number((await db('erp_connection').count({ n: '*' }).first())!.n);
+
+    // Line 3 repeats line 1 (the same exported row): imported once, reported as already imported.
+    const first = await service.importLines([row('ACTIVE', 0, 'Main'), row('DISABLED', 1), row('ACTIVE', 0, 'Main')]);
+    expect(first).toMatchObject({ rows: 3, imported: 2, organizationsCreated: 1, skipped: [] });
+    expect(first.alreadyImported).toEqual([{ line: 3, orgId, connectionId: first.connectionIds[0] }]);
+    expect(await count()).toBe(2);
+
+    // The same file again, plus a new row: only the new row is imported; the ACTIVE row that is
+    // already there is no conflict with itself.
+    const again = await service.importLines([row('ACTIVE', 0, 'Main'), row('DISABLED', 1), row('DISABLED', 2)]);
+    expect(again).toMatchObject({ rows: 3, imported: 1, organizationsCreated: 0 });
+    expect(again.alreadyImported).toEqual([
+      { line: 1, orgId, connectionId: first.connectionIds[0] },
+      { line: 2, orgId, connectionId: first.connectionIds[1] },
+    ]);
+    expect(await count()).toBe(3);
+
+    // After rotation the stored ciphertexts differ from the file's; the rows are still recognised.
+    const { keyring, cipher } = cipherFor(KEY_B, [VECTORS.keyHex]);
+    expect(await new KeyRotationService(db, keyring, cipher).rotate({ batchSize: 10 })).toMatchObject({ rotated: 3, failed: [] });
+    const afterRotation = await service.importLines([row('ACTIVE', 0, 'Main'), row('DISABLED', 1), row('DISABLED', 2)]);
+    expect(afterRotation).toMatchObject({ imported: 0, connectionIds: [] });
+    expect(afterRotation.alreadyImported.map((a) => a.line)).toEqual([1, 2, 3]);
+    expect(await count()).toBe(3);
+
+    // The same ciphertext for another organisation is another row.
+    const otherOrg = randomUUID();
+    const elsewhere = await service.importLines([line({ org_id: otherOrg, connector_type: ANY_TYPE, status: 'DISABLED', config_encrypted: VECTORS.vectors[1]!.blobBase64 })]);
+    expect(elsewhere).toMatchObject({ imported: 1, alreadyImported: [] });
+  }, 120_000);
+
+  it('two runs of the same file at once never import a row twice', async () => {
+    const { db, service } = await setup(backend);
+    const orgId = randomUUID();
+    const lines = VECTORS.vectors.map((v) => line({ org_id: orgId, connector_type: ANY_TYPE, status: 'DISABLED', config_encrypted: v.blobBase64 }));
+    const [a, b] = await Promise.allSettled([service.importLines(lines), service.importLines(lines)]);
+    const reports = [a, b].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    // The second either saw the first's rows (already imported) or lost the race on the unique
+    // fingerprint index (ERPC_ERR_IMPORT_CONCURRENT, nothing written by it).
+    for (const r of [a, b]) if (r.status === 'rejected') expect((r.reason as ErpcError).code).toBe('ERPC_ERR_IMPORT_CONCURRENT');
+    expect(reports.reduce((n, r) => n + r.imported, 0)).toBe(lines.length);
+    expect(Number((await db('erp_connection').count({ n: '*' }).first())!.n)).toBe(lines.length);
   }, 120_000);
 });

@@ -42,8 +42,9 @@ export const connectionsImportCommand: CliCommand = {
             if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
             else {
               for (const p of report.skipped) process.stdout.write(`skipped ${problemLine(p)}\n`);
+              const again = report.alreadyImported.length > 0 ? `, ${report.alreadyImported.length} already imported before (left as they are)` : '';
               process.stdout.write(
-                `imported ${report.imported} of ${report.rows} row(s) as legacy rows, created ${report.organizationsCreated} organisation(s). ` +
+                `imported ${report.imported} of ${report.rows} row(s) as legacy rows${again}, created ${report.organizationsCreated} organisation(s). ` +
                   'Run `pnpm erpc keys rotate` to re-encrypt them under the active key.\n',
               );
             }

@@ -35,4 +35,9 @@ export const rotationErrors = {
     message:
       'The import would leave more than one ACTIVE connection in an organisation: {conflicts}. Nothing was imported. Mark all but one of them DISABLED in the file (or disable the existing connection first).',
   },
+  ERPC_ERR_IMPORT_CONCURRENT: {
+    status: 409,
+    message:
+      'Another import of some of the same rows finished while this one ran; nothing was imported by this run. Run the import again: rows imported before are recognised and skipped.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
