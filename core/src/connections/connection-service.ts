@@ -49,8 +49,7 @@ export interface ConnectionView {
   lastTest: ConnectionTestSummary | null;
   /**
    * Present when the stored config does not decrypt (its key is not loaded, or the row was
-   * altered): `config` and `secretFields` are then empty. Sending the whole config again with
-   * `update` replaces it.
+   * altered): `config` and `secretFields` are then empty. `update` with `replaceConfig` re-enters it.
    */
   configError?: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED'; message: string };
 }
@@ -72,6 +71,11 @@ export interface UpdateConnectionInput {
   name?: string;
   /** A JSON Merge Patch of the config: omitted fields (secrets included) keep their stored values. */
   config?: Record<string, unknown>;
+  /**
+   * `config` is the whole new config: nothing of the stored one is kept (nor read). The only way
+   * to re-enter a config that no longer decrypts; a plain patch of such a row is refused.
+   */
+  replaceConfig?: boolean;
 }
 
 export interface ConnectionPage {
@@ -139,7 +143,7 @@ export class ConnectionService {
   /**
    * One connection of the organisation. A stored config that does not decrypt answers
    * ERPC_ERR_CONFIG_DECRYPT_FAILED ("Configuration error"), as ARCHITECTURE.md says; in a listing
-   * (and after activate/disable/rename, which did happen) the row is shown marked instead (ADR 0020).
+   * (and after a disable or rename, which did happen) the row is shown marked instead (ADR 0020).
    */
   async get(orgId: string, id: string): Promise<ConnectionView> {
     const row = await this.#find(orgId, id);
@@ -169,17 +173,12 @@ export class ConnectionService {
       return this.#view(updated, this.#pluginOrUndefined(updated.connectorType));
     }
     const plugin = this.registry.plugin(row.connectorType);
-    let stored: Record<string, unknown>;
-    try {
-      stored = decryptStoredConfig(this.cipher, stored4(row), this.logger);
-    } catch (err) {
-      if (!isErpcError(err) || err.code !== 'ERPC_ERR_CONFIG_DECRYPT_FAILED') throw err;
-      // Nothing of the old config can be kept: the patch must be a whole valid config (secrets
-      // included), which then replaces it. A partial patch fails validation, naming what is missing.
-      this.logger.warn({ connectionId: id, orgId, connectorType: row.connectorType }, 'replacing a stored connection config that does not decrypt');
-      stored = {};
-    }
-    const merged = mergeConfigPatch(stored, input.config) as Record<string, unknown>;
+    // A replacement reads nothing of the stored config, so it also re-enters one that does not
+    // decrypt (ADR 0020); a patch of such a row fails like every other read of it (500), and the
+    // stored bytes stay as they are (a missing key may still be found and loaded).
+    const merged = input.replaceConfig === true
+      ? structuredClone(input.config)
+      : (mergeConfigPatch(decryptStoredConfig(this.cipher, stored4(row), this.logger), input.config) as Record<string, unknown>);
     this.#assertValid(plugin, merged);
     const { blob, keyId } = this.cipher.encrypt(merged, { orgId, connectionId: id });
     const updated = await this.connections.update(orgId, id, { name: input.name, configEncrypted: blob, configKeyId: keyId, now });
@@ -189,6 +188,10 @@ export class ConnectionService {
 
   /** Makes this the organisation's one ACTIVE connection; the previous one becomes DISABLED. */
   async activate(orgId: string, id: string): Promise<ConnectionView> {
+    // Never switch an organisation to a connection whose config cannot be read: every push
+    // would end DEAD "Configuration error", and the working connection would be disabled.
+    const row = await this.#find(orgId, id);
+    if (this.#pluginOrUndefined(row.connectorType) !== undefined) decryptStoredConfig(this.cipher, stored4(row), this.logger);
     const updated = await this.#conflictAware(() => this.connections.activate(orgId, id, this.clock.now()));
     if (updated === undefined) throw notFound(id);
     return this.#view(updated, this.#pluginOrUndefined(updated.connectorType));
@@ -287,7 +290,7 @@ export class ConnectionService {
       try {
         full ??= decryptStoredConfig(this.cipher, stored4(row), this.logger);
       } catch (err) {
-        // One broken row must not hide the others in a listing, nor turn an activate/disable that
+        // One broken row must not hide the others in a listing, nor turn a disable or rename that
         // happened into an error: it is shown without its config, marked (ADR 0020);
         // decryptStoredConfig logged the reason.
         if (!isErpcError(err) || err.code !== 'ERPC_ERR_CONFIG_DECRYPT_FAILED') throw err;

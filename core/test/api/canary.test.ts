@@ -75,25 +75,34 @@ describe.each(testBackends())('secrets never leak on $name', (backend) => {
     const marker = { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error' };
     const listed = await call('GET', '/v1/connections');
     expect(listed.statusCode).toBe(200);
-    const items = listed.json().items as { id: string; configError?: unknown; secretFields: string[] }[];
-    expect(items.find((c) => c.id === victim)).toMatchObject({ config: {}, secretFields: [], configError: marker });
+    const items = listed.json().items as { id: string; config: unknown; configError?: unknown; secretFields: string[] }[];
+    expect(items.find((c) => c.id === victim)).toMatchObject({ secretFields: [], configError: marker });
+    expect(items.find((c) => c.id === victim)!.config).toEqual({});
     expect(items.find((c) => c.id === id)).toMatchObject({ secretFields: ['/apiKey'] });
     expect(items.find((c) => c.id === id)).not.toHaveProperty('configError');
-    // Disabling it happens (it is not left ACTIVE because its config is unreadable) and says so.
+    // Disabling it happens (it is not left ACTIVE because its config is unreadable) and says so;
+    // activating it is refused: every push would end DEAD.
     const disabled = await call('POST', `/v1/connections/${victim}/disable`);
     expect(disabled.statusCode).toBe(200);
     expect(disabled.json()).toMatchObject({ status: 'DISABLED', configError: marker });
-    // A config patch replaces what nobody can read: nothing of it is carried over (its apiKey is
-    // gone), so the patch must be a whole valid config; it is stored under the current key.
-    const replaced = await call('PATCH', `/v1/connections/${victim}`, { config: { behavior: 'ok' } });
+    const activated = await call('POST', `/v1/connections/${victim}/activate`);
+    expect(activated.statusCode).toBe(500);
+    expect(activated.json()).toEqual({ error: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error' } });
+    expect((await host.database.db('erp_connection').where({ id: victim }).first()).status).toBe('DISABLED');
+    // A patch cannot be merged into a config nobody can read: refused, the stored bytes untouched
+    // (a missing key may still turn up). replaceConfig re-enters the whole config instead.
+    const patchedBroken = await call('PATCH', `/v1/connections/${victim}`, { config: { behavior: 'ok' } });
+    expect(patchedBroken.statusCode).toBe(500);
+    expect(patchedBroken.json()).toEqual({ error: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error' } });
+    expect(Buffer.from((await host.database.db('erp_connection').where({ id: victim }).first()).config_encrypted)).toEqual(corrupted);
+    const replaced = await call('PATCH', `/v1/connections/${victim}`, { config: { apiKey: canaries[5], echoSecret: true }, replaceConfig: true });
     expect(replaced.statusCode).toBe(200);
-    expect(replaced.json()).toMatchObject({ config: { behavior: 'ok' }, secretFields: [] });
+    expect(replaced.json()).toMatchObject({ config: { echoSecret: true }, secretFields: ['/apiKey'] });
     expect(replaced.json()).not.toHaveProperty('configError');
-    expect(host.logs.some((l) => l.includes('replacing a stored connection config that does not decrypt') && l.includes(victim))).toBe(true);
-    const rekeyed = await call('PATCH', `/v1/connections/${victim}`, { config: { apiKey: canaries[5] } });
-    expect(rekeyed.json()).toMatchObject({ config: { behavior: 'ok' }, secretFields: ['/apiKey'] });
     await snapshot();
+    // The new secret goes through the connector's logs and messages (echoSecret), scrubbed.
     expect((await call('POST', `/v1/connections/${victim}/test`)).json().ok).toBe(true);
+    expect((await call('PATCH', `/v1/connections/${victim}`, { replaceConfig: true })).statusCode).toBe(400);
     const decryptLogs = host.logs.filter((l) => l.includes('does not decrypt')).map((l) => JSON.parse(l));
     expect(decryptLogs.length).toBeGreaterThan(0);
     expect(decryptLogs[0]).toMatchObject({ connectionId: victim, orgId: org.id, code: 'AUTH_FAILED' });

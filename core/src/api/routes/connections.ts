@@ -68,12 +68,13 @@ export const connectionRoutes: FastifyPluginAsync<RouteDeps> = async (app, { res
     async (request) => connections.get(orgOf(request), request.params.id),
   );
 
-  app.patch<IdParams & { Body: { name?: string; config?: Record<string, unknown> } }>(
+  app.patch<IdParams & { Body: { name?: string; config?: Record<string, unknown>; replaceConfig?: boolean } }>(
     '/connections/:id',
     {
       schema: {
         tags: ['connections'],
-        summary: 'Renames a connection and/or patches its config (JSON Merge Patch: omitted fields, secrets included, keep their values; null removes)',
+        summary:
+          'Renames a connection and/or patches its config (JSON Merge Patch: omitted fields, secrets included, keep their values; null removes). With replaceConfig: true, config is the whole new config instead (nothing is kept): the way to re-enter a config that does not decrypt.',
         params: idParamsSchema,
         body: {
           type: 'object',
@@ -82,7 +83,9 @@ export const connectionRoutes: FastifyPluginAsync<RouteDeps> = async (app, { res
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 200 },
             config: { type: 'object', additionalProperties: true },
+            replaceConfig: { type: 'boolean', description: 'config replaces the stored config instead of patching it (requires config).' },
           },
+          dependencies: { replaceConfig: ['config'] },
         },
         response: connectionResponse(200, 400, 404, 422),
       },
