@@ -127,7 +127,7 @@ export function createMockConnector(deps: HostServices): MockConnector {
       }
       const secret = ctx.config.echoSecret && ctx.config.apiKey ? ` (apiKey ${ctx.config.apiKey})` : '';
       if (ack === 'none' || ack === 'off') {
-        throw new ConnectorError('MOCK_ACK_UNSUPPORTED', `This mock ERP gives no acknowledgements (config ack "none")${secret}.`, { retryable: false });
+        throw new ConnectorError('MOCK_ACK_UNSUPPORTED', `This mock ERP gives no acknowledgements (config ack "${ack}")${secret}.`, { retryable: false });
       }
       const checks = (state.checks.get(rcpt.externalRef) ?? 0) + 1;
       state.checks.set(rcpt.externalRef, checks);

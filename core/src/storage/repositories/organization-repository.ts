@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { isUuid, toBuffer, toDate, type Db, type PageOptions } from './rows.js';
+import { ApiKeyRepository } from './api-key-repository.js';
+import { isUuid, toDate, type Db, type PageOptions } from './rows.js';
 
 /** An organisation (tenant). */
 export interface OrganizationRow {
@@ -34,12 +35,16 @@ export class OrganizationRepository {
    * Inserts an organisation and its first API key in one transaction: either both exist
    * afterwards or neither (an organisation nobody can call would be left otherwise).
    */
-  async createWithApiKey(input: { id: string; name: string; now: Date; key: { id: string; secretHash: Uint8Array } }): Promise<OrganizationRow> {
-    return this.db.transaction(async (trx) => {
-      const row = await this.create(input, trx);
-      await trx('api_key').insert({ id: input.key.id, org_id: row.id, secret_hash: toBuffer(input.key.secretHash), name: null, created_at: input.now });
+  async createWithApiKey(
+    input: { id: string; name: string; now: Date; key: { id: string; secretHash: Uint8Array } },
+    trx?: Knex.Transaction,
+  ): Promise<OrganizationRow> {
+    const write = async (t: Knex.Transaction): Promise<OrganizationRow> => {
+      const row = await this.create(input, t);
+      await new ApiKeyRepository(this.db).create({ id: input.key.id, orgId: row.id, secretHash: input.key.secretHash, now: input.now }, t);
       return row;
-    });
+    };
+    return trx === undefined ? this.db.transaction(write) : write(trx);
   }
 
   async findById(id: string, trx?: Knex.Transaction): Promise<OrganizationRow | undefined> {
