@@ -20,6 +20,8 @@ export interface AppConfig {
   readonly logLevel: LogLevel;
   /** Time limit of a connection test (ERPC_TEST_TIMEOUT_MS, default 10000). */
   readonly connectionTestTimeoutMs: number;
+  /** When set (ERPC_METRICS_TOKEN), GET /metrics needs `Authorization: Bearer <token>`. */
+  readonly metricsToken: string | undefined;
 }
 
 /** The environment variables loadAppConfig reads. */
@@ -36,7 +38,8 @@ export const DEFAULT_TEST_TIMEOUT_MS = 10_000;
  * - `ERPC_PLUGIN_IMPORT_TIMEOUT_MS`: positive integer (default 10000);
  * - `ERPC_SCHEMA_CACHE_DIR`: cache of compiled config schemas (default `./.erpc/cache/config-schemas`, `off` for none);
  * - `ERPC_LOG_LEVEL`: one of {@link LOG_LEVELS} (default `info`);
- * - `ERPC_TEST_TIMEOUT_MS`: time limit of a connection test (default 10000).
+ * - `ERPC_TEST_TIMEOUT_MS`: time limit of a connection test (default 10000);
+ * - `ERPC_METRICS_TOKEN`: bearer token GET /metrics then requires (at least 16 characters; default none).
  */
 export function loadAppConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
   return {
@@ -45,7 +48,17 @@ export function loadAppConfig(env: Env = process.env, cwd: string = process.cwd(
     schemaCacheDir: parseCacheDir(env.ERPC_SCHEMA_CACHE_DIR, cwd),
     logLevel: parseLogLevel(env.ERPC_LOG_LEVEL),
     connectionTestTimeoutMs: parsePositiveInt('ERPC_TEST_TIMEOUT_MS', env.ERPC_TEST_TIMEOUT_MS, DEFAULT_TEST_TIMEOUT_MS),
+    metricsToken: parseMetricsToken(env.ERPC_METRICS_TOKEN),
   };
+}
+
+function parseMetricsToken(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  // Never echo the value: it is a secret.
+  if (raw.length < 16 || /\s/.test(raw)) {
+    throw new ErpcError('ERPC_ERR_SETTING_INVALID', { name: 'ERPC_METRICS_TOKEN', reason: 'expected at least 16 characters without spaces (e.g. `openssl rand -hex 24`)' });
+  }
+  return raw;
 }
 
 /** Resolves plugin folders the way ERPC_PLUGIN_DIRS and --plugins-dir do. */

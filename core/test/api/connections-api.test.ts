@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/db.js';
 import { apiKeys, auth, createTestHost, type TestHost } from './test-host.js';
+import { loadAppConfig } from '../../src/config.js';
 
 describe.each(testBackends())('connections API on $name', (backend) => {
   let host: TestHost;
@@ -205,5 +206,29 @@ describe.each(testBackends())('connections API on $name', (backend) => {
     );
     const docs = await host.app.inject({ method: 'GET', url: '/docs' });
     expect([200, 302]).toContain(docs.statusCode);
+  });
+
+  it('with ERPC_METRICS_TOKEN, /metrics needs that bearer token (not an API key); the token never appears in answers or logs', async () => {
+    const token = 'CANARY-metrics-token-5a1f0c9e';
+    const guarded = await createTestHost(backend, { ERPC_METRICS_TOKEN: token });
+    try {
+      const tries = [
+        await guarded.app.inject({ method: 'GET', url: '/metrics' }),
+        await guarded.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}x` } }),
+        await guarded.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: token } }),
+        await guarded.app.inject({ method: 'GET', url: '/metrics', headers: auth((await guarded.createOrg('m')).apiKey) }),
+      ];
+      for (const res of tries) {
+        expect(res.statusCode).toBe(401);
+        expect(res.json().error.code).toBe('ERPC_ERR_METRICS_AUTH');
+      }
+      const ok = await guarded.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.body).toMatch(/^# HELP /m);
+      for (const text of [...tries.map((r) => r.body), ...guarded.logs]) expect(text).not.toContain('CANARY-metrics');
+    } finally {
+      await guarded.close();
+    }
+    expect(() => loadAppConfig({ ERPC_METRICS_TOKEN: 'short' })).toThrow(/ERPC_METRICS_TOKEN/);
   });
 });

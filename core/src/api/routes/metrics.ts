@@ -1,13 +1,32 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
+import type { AppConfig } from '../../config.js';
+import { ErpcError } from '../../errors/index.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { TOKENS } from '../../tokens.js';
 import type { RouteDeps } from '../route-deps.js';
 
-/** GET /metrics: Prometheus text exposition of the host's own registry (no auth; keep it off the public internet). */
+/**
+ * GET /metrics: Prometheus text exposition of the host's own registry. Open by default (keep it
+ * off the public internet); with ERPC_METRICS_TOKEN set it needs `Authorization: Bearer <token>`
+ * (Prometheus: `authorization: { credentials: ... }` in the scrape job). Not an organisation's API
+ * key: metrics span every organisation.
+ */
 export const metricsRoutes: FastifyPluginAsync<RouteDeps> = async (app, { resolve }) => {
   const metrics = resolve<Metrics>(TOKENS.Metrics);
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)' } }, async (_request, reply) => {
+  const token = resolve<AppConfig>(TOKENS.AppConfig).metricsToken;
+  // Compared as SHA-256 digests: constant time whatever the presented length.
+  const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format); needs the metrics token when ERPC_METRICS_TOKEN is set' } }, async (request, reply) => {
+    if (expected !== undefined) {
+      const presented = request.headers.authorization;
+      if (typeof presented !== 'string' || !timingSafeEqual(digest(presented), expected)) throw new ErpcError('ERPC_ERR_METRICS_AUTH');
+    }
     const { contentType, body } = await metrics.render();
     return reply.type(contentType).send(body);
   });
 };
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}

@@ -10,6 +10,10 @@ export const apiErrors = {
     status: 401,
     message: 'The API key is not valid: it is malformed, unknown or revoked. Create a new one with `pnpm erpc api-keys create --org ID`.',
   },
+  ERPC_ERR_METRICS_AUTH: {
+    status: 401,
+    message: 'GET /metrics on this host needs `Authorization: Bearer <token>` with the value of ERPC_METRICS_TOKEN (not an API key): set it as the scrape job\'s bearer token.',
+  },
   ERPC_ERR_ORG_NOT_FOUND: {
     status: 404,
     message: 'Organisation {id} does not exist. `pnpm erpc orgs list` shows the organisations.',
