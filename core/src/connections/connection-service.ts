@@ -191,10 +191,11 @@ export class ConnectionService {
     // Never switch an organisation to a connection whose config cannot be read: every push
     // would end DEAD "Configuration error", and the working connection would be disabled.
     const row = await this.#find(orgId, id);
-    if (this.#pluginOrUndefined(row.connectorType) !== undefined) decryptStoredConfig(this.cipher, stored4(row), this.logger);
+    const plugin = this.#pluginOrUndefined(row.connectorType);
+    const plain = plugin === undefined ? undefined : decryptStoredConfig(this.cipher, stored4(row), this.logger);
     const updated = await this.#conflictAware(() => this.connections.activate(orgId, id, this.clock.now()));
     if (updated === undefined) throw notFound(id);
-    return this.#view(updated, this.#pluginOrUndefined(updated.connectorType));
+    return this.#view(updated, plugin, plain);
   }
 
   /** Sets the connection DISABLED (the row stays, as history). */

@@ -29,7 +29,7 @@ export class ConnectionImportRepository {
     return rows.map((r) => ({ id: r.id, orgId: r.org_id }));
   }
 
-  /** The connections imported before from these fingerprints, by `${orgId} ${source}`. */
+  /** The connections imported before from these fingerprints, by `${orgId} ${source}` (ParsedRow.key). */
   async importedSources(trx: Knex.Transaction, sources: readonly string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     const unique = [...new Set(sources)];

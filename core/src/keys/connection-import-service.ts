@@ -68,6 +68,8 @@ interface ParsedRow {
   status: 'ACTIVE' | 'DISABLED';
   blob: Buffer;
   source: string;
+  /** `${orgId} ${source}`: the same exported row for the same organisation. */
+  key: string;
 }
 
 /**
@@ -123,27 +125,20 @@ export class ConnectionImportService {
       throw new ErpcError('ERPC_ERR_IMPORT_INVALID', { count: fatal.length }, { details: { problems: fatal } });
     }
     // The same exported row twice in the file: the first one counts, the others are repeats.
-    const firstOfSource = new Map<string, ParsedRow>();
+    const firstOfKey = new Map<string, ParsedRow>();
     const repeats: ParsedRow[] = [];
     for (const r of valid) {
-      const key = `${r.orgId} ${r.source}`;
-      if (firstOfSource.has(key)) repeats.push(r);
-      else firstOfSource.set(key, r);
+      if (firstOfKey.has(r.key)) repeats.push(r);
+      else firstOfKey.set(r.key, r);
     }
-    const distinct = [...firstOfSource.values()];
+    const distinct = [...firstOfKey.values()];
     const conflictsInFile = activeConflictsInFile(distinct);
     if (conflictsInFile.length > 0) throw activeConflictError(conflictsInFile);
 
-    const ids = new Map<ParsedRow, string>(distinct.map((r) => [r, randomUUID()]));
     const { organizationsCreated, fresh, alreadyImported } = await this.db.transaction(async (trx) => {
       // Rows an earlier run imported (ADR 0022): recognised by their fingerprint, left alone.
       const before = await this.#repo.importedSources(trx, distinct.map((r) => r.source));
-      const known = new Map<string, string>();
-      for (const r of distinct) {
-        const id = before.get(`${r.orgId} ${r.source}`);
-        if (id !== undefined) known.set(`${r.orgId} ${r.source}`, id);
-      }
-      const toInsert = distinct.filter((r) => !known.has(`${r.orgId} ${r.source}`));
+      const toInsert = distinct.filter((r) => !before.has(r.key));
       const activeOrgs = [...new Set(toInsert.filter((r) => r.status === 'ACTIVE').map((r) => r.orgId))];
       const existing = await this.#repo.activeConnections(trx, activeOrgs);
       if (existing.length > 0) {
@@ -156,16 +151,12 @@ export class ConnectionImportService {
         );
       }
       const created = await this.#repo.createMissingOrganizations(trx, [...new Set(toInsert.map((r) => r.orgId))]);
-      const connections: ImportedConnection[] = toInsert.map((r) => ({
-        id: ids.get(r)!,
-        orgId: r.orgId,
-        connectorType: r.connectorType,
-        name: r.name,
-        status: r.status,
-        blob: r.blob,
-        keyId: LEGACY_KEY_ID,
-        source: r.source,
-      }));
+      const connectionIds = new Map(before);
+      const connections: ImportedConnection[] = toInsert.map((r) => {
+        const id = randomUUID();
+        connectionIds.set(r.key, id);
+        return { id, orgId: r.orgId, connectorType: r.connectorType, name: r.name, status: r.status, blob: r.blob, keyId: LEGACY_KEY_ID, source: r.source };
+      });
       try {
         await this.#repo.insertConnections(trx, connections, (done) =>
           options.onProgress?.({ phase: 'insert', done, total: connections.length }),
@@ -181,10 +172,9 @@ export class ConnectionImportService {
         }
         throw err;
       }
-      const connectionOf = (r: ParsedRow): string => known.get(`${r.orgId} ${r.source}`) ?? ids.get(firstOfSource.get(`${r.orgId} ${r.source}`)!)!;
-      const again = [...distinct.filter((r) => known.has(`${r.orgId} ${r.source}`)), ...repeats]
+      const again = [...distinct.filter((r) => before.has(r.key)), ...repeats]
         .sort((a, b) => a.line - b.line)
-        .map((r) => ({ line: r.line, orgId: r.orgId, connectionId: connectionOf(r) }));
+        .map((r) => ({ line: r.line, orgId: r.orgId, connectionId: connectionIds.get(r.key)! }));
       return { organizationsCreated: created, fresh: connections, alreadyImported: again };
     });
     return {
@@ -241,7 +231,7 @@ export class ConnectionImportService {
     const name = typeof row.name === 'string' ? row.name.trim() : `${connectorType} (imported)`;
     // What identifies the exported row: a random IV makes two exports of configs never equal.
     const source = createHash('sha256').update(connectorType).update('\0').update(blob).digest('hex');
-    return { line, orgId, connectorType, name, status: row.status, blob, source };
+    return { line, orgId, connectorType, name, status: row.status, blob, source, key: `${orgId} ${source}` };
   }
 }
 

@@ -10,18 +10,14 @@ import type { PushWorkerOptions } from './worker.js';
  * A bad value is ERPC_ERR_SETTING_INVALID naming the variable.
  */
 export function pushWorkerOptionsFromEnv(env: NodeJS.ProcessEnv): PushWorkerOptions {
-  const int = (name: string): number | undefined => {
+  // A whole number of at least `min` (1 unless said), or undefined when the variable is unset.
+  const int = (name: string, min = 1): number | undefined => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return undefined;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n <= 0) throw new ErpcError('ERPC_ERR_SETTING_INVALID', { name, reason: 'expected a positive integer' });
-    return n;
-  };
-  const count = (name: string): number | undefined => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0) throw new ErpcError('ERPC_ERR_SETTING_INVALID', { name, reason: 'expected a whole number, 0 or more' });
+    if (!Number.isInteger(n) || n < min) {
+      throw new ErpcError('ERPC_ERR_SETTING_INVALID', { name, reason: min === 1 ? 'expected a positive integer' : 'expected a whole number, 0 or more' });
+    }
     return n;
   };
   const options: PushWorkerOptions = {};
@@ -29,7 +25,7 @@ export function pushWorkerOptionsFromEnv(env: NodeJS.ProcessEnv): PushWorkerOpti
     if (value !== undefined) options[key] = value;
   };
   set('concurrency', int('ERPC_WORKER_CONCURRENCY'));
-  set('prefetch', count('ERPC_WORKER_PREFETCH'));
+  set('prefetch', int('ERPC_WORKER_PREFETCH', 0));
   set('pushTimeoutMs', int('ERPC_PUSH_TIMEOUT_MS'));
   set('leaseMs', int('ERPC_PUSH_LEASE_MS'));
   set('pollIntervalMs', int('ERPC_PUSH_POLL_MS'));
