@@ -1,103 +1,386 @@
-import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from './di.js';
+import type { Knex } from 'knex';
 import type { Clock, ERPConnectorPort, HostServices } from '@erpc/sdk';
-import type { AppConfig } from './config.js';
+import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from './di.js';
+import { ApiKeyService } from './auth/api-key-service.js';
+import { OrganizationService } from './auth/organization-service.js';
 import { systemClock } from './clock.js';
+import { ConnectionImportService } from './connections/connection-import-service.js';
+import { ConnectionService } from './connections/connection-service.js';
+import { ConfigCipher, keyringFromEnv, loadOrCreateLocalKey, type Keyring } from './crypto/index.js';
+import { ErpcError } from './errors/index.js';
+import { KeyHealth, checkKeysAtStartup, describeMissingKeys, readKeyStatus, type KeyStatus } from './keys/key-status.js';
+import { KeyRotationService } from './keys/key-rotation-service.js';
+import { Lifecycle } from './lifecycle.js';
 import { createLogger, toConnectorLogger, type Logger } from './logging/logger.js';
+import { Metrics } from './observability/metrics.js';
 import { ConnectorRegistry, type PortBindings } from './plugins/connector-registry.js';
 import { loadPlugins } from './plugins/plugin-loader.js';
 import type { PluginLoadReport } from './plugins/types.js';
-import { TOKENS, connectorToken } from './tokens.js';
-import type { Knex } from 'knex';
-import { ConfigCipher, type Keyring } from './crypto/index.js';
-import { Metrics } from './observability/metrics.js';
-import { KnexApiKeyRepository, KnexConnectionRepository, KnexOrganizationRepository } from './storage/index.js';
-import { ConnectionService } from './connections/connection-service.js';
-import { ApiKeyService } from './auth/api-key-service.js';
-import { OrganizationService } from './auth/organization-service.js';
+import { PushListener } from './push/push-listener.js';
+import { PushRepository } from './push/push-repository.js';
+import { PushService } from './push/push-service.js';
 import { PushSignal } from './push/push-signal.js';
-import { createPushService } from './push/push-runtime.js';
+import { RetryPolicy } from './push/retry-policy.js';
+import { PushWorker, type PushWorkerOptions } from './push/worker.js';
+import type { HostConfig, LogLevel } from './settings/index.js';
+import { createDatabase, databaseKind, migrateLatest, type DatabaseKind } from './storage/index.js';
+import { Repositories } from './storage/repositories/index.js';
+import { TOKENS, type Token } from './tokens.js';
 
-/** Replacements for the defaults createContainer registers (tests, embedding applications). */
-export interface ContainerOverrides {
+/**
+ * The composition root: the one place that builds services and knows tsyringe. `openHost` turns
+ * a HostConfig into a running {@link Host}: keys, database (migrated), plugins, services, and one
+ * {@link Lifecycle} that starts and stops them in order. Routes and CLI commands take what they
+ * need from the Host; nothing else constructs a service or looks up a token.
+ */
+
+/** The host's services, each built on first use. */
+export interface Services {
+  readonly organizations: OrganizationService;
+  readonly apiKeys: ApiKeyService;
+  readonly connections: ConnectionService;
+  readonly connectionImport: ConnectionImportService;
+  readonly pushes: PushService;
+  readonly keyRotation: KeyRotationService;
+  /** Key health for /healthz (cached). */
+  readonly keyHealth: KeyHealth;
+  /** What `erpc keys status` reports. */
+  keyStatus(): Promise<KeyStatus>;
+}
+
+/** A push worker with its wake-up sources: LISTEN on PostgreSQL, the in-process signal always. */
+export interface PushRuntime {
+  readonly worker: PushWorker;
+  start(): Promise<void>;
+  /** Graceful: stops claiming, finishes or releases in-flight pushes, stops listening. */
+  stop(): Promise<void>;
+}
+
+/** A readiness check of /healthz. */
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<boolean | void | { ok: boolean; details?: Record<string, unknown> }>;
+}
+
+/** An opened host. `close()` (= `lifecycle.stop()`) releases everything it opened, in reverse order. */
+export interface Host {
+  readonly config: HostConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly registry: ConnectorRegistry;
+  /** What loading the plugins of `config.pluginDirs` found (empty when plugins were registered by hand). */
+  readonly pluginReport: PluginLoadReport;
+  readonly metrics: Metrics;
+  readonly keyring: Keyring;
+  readonly databaseKind: DatabaseKind;
+  readonly services: Services;
+  readonly lifecycle: Lifecycle;
+  /** One round trip to the database (the /healthz database check). */
+  pingDatabase(): Promise<void>;
+  /**
+   * The start-up key check of `serve` and `worker`: throws ERPC_ERR_KEY_NOT_LOADED when rows are
+   * under keys that are not loaded, unless `config.allowMissingKeys` (then a warning). Returns
+   * the /healthz check reporting the same.
+   */
+  enforceKeys(): Promise<ReadinessCheck>;
+  /** A push worker over this host's services, configured from `config.worker` plus `overrides`. */
+  createPushRuntime(overrides?: PushWorkerOptions): PushRuntime;
+  close(): Promise<void>;
+}
+
+/** How {@link openHost} differs from a production start (tests, tools, embedding applications). */
+export interface OpenHostOptions {
   logger?: Logger;
+  /** Level when `config.logLevel` is unset (default info; one-shot commands pass warn). */
+  defaultLogLevel?: LogLevel;
   clock?: Clock;
+  /** An open database to use instead of opening one from the config; the host does not close it. */
+  db?: Knex;
+  /** A keyring to use instead of the config's keys (tests). */
+  keyring?: Keyring;
+  /** Collect process metrics (a real server; tests build many hosts). */
+  metricsDefaults?: boolean;
+  /** Runs once the keys are loaded, before the database opens (serve claims the data directory here). */
+  beforeDatabase?: (lifecycle: Lifecycle) => Promise<void>;
+  /**
+   * `discover` (default) loads the plugins of `config.pluginDirs`; a function registers plugins
+   * itself (tests register source builds), with the services plugins' create(deps) receives.
+   */
+  plugins?: 'discover' | ((registry: ConnectorRegistry, services: HostServices) => void);
 }
 
 /**
- * The composition root: a child of tsyringe's root container with the host's services.
- * Later modules add their registrations here (storage, crypto, services), each as a factory
- * resolved on first use, so a command pays only for what it resolves.
+ * The keyring: ENCRYPTION_MASTER_KEY when set (a malformed key throws before anything else
+ * happens); on the embedded default without it, the local key file (generated on first start,
+ * with a warning); with DATABASE_URL and no key, ERPC_ERR_KEY_MISSING.
  */
-export function createContainer(config: AppConfig, overrides: ContainerOverrides = {}): DependencyContainer {
-  const c = rootContainer.createChildContainer();
-  c.register<AppConfig>(TOKENS.AppConfig, { useValue: Object.freeze({ ...config }) });
-  c.register<Logger>(TOKENS.Logger, { useValue: overrides.logger ?? createLogger({ level: config.logLevel }) });
-  c.register<Clock>(TOKENS.Clock, { useValue: overrides.clock ?? systemClock });
-  c.register<HostServices>(TOKENS.HostServices, {
-    useFactory: instanceCachingFactory<HostServices>((dc) =>
-      Object.freeze({
-        logger: toConnectorLogger(dc.resolve<Logger>(TOKENS.Logger).child({ component: 'connector' })),
-        clock: dc.resolve<Clock>(TOKENS.Clock),
-      }),
-    ),
-  });
-  c.register<ConnectorRegistry>(TOKENS.ConnectorRegistry, {
-    useFactory: instanceCachingFactory<ConnectorRegistry>((dc) => new ConnectorRegistry(portBindings(dc))),
-  });
-  return c;
+export async function resolveKeyring(config: HostConfig, logger: Logger): Promise<Keyring> {
+  const keys = { ENCRYPTION_MASTER_KEY: config.encryptionMasterKey, ENCRYPTION_PREVIOUS_KEYS: config.encryptionPreviousKeys };
+  if (config.encryptionMasterKey !== undefined) return keyringFromEnv(keys);
+  if (config.databaseUrl !== undefined) throw new ErpcError('ERPC_ERR_KEY_MISSING');
+  const local = await loadOrCreateLocalKey(config.dataDir);
+  if (local.created) {
+    logger.warn(
+      { path: local.path, keyId: local.keyId },
+      'generated a local encryption key for the embedded database; it is for local use only: set ENCRYPTION_MASTER_KEY in production',
+    );
+  }
+  return keyringFromEnv({ ...keys, ENCRYPTION_MASTER_KEY: local.key });
 }
 
-/** One token per connector type (`connectorToken(type)`), each bound to the port create() returned. */
+/** Keys → database (migrated) → container → plugins. On any failure, what was opened is closed. */
+export async function openHost(config: HostConfig, options: OpenHostOptions = {}): Promise<Host> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel ?? options.defaultLogLevel ?? 'info' });
+  const lifecycle = new Lifecycle(logger);
+  try {
+    const keyring = options.keyring ?? (await resolveKeyring(config, logger));
+    await options.beforeDatabase?.(lifecycle);
+    let db = options.db;
+    if (db === undefined) {
+      const opened = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      lifecycle.own('database', () => opened.destroy());
+      await migrateLatest(opened);
+      db = opened;
+    }
+    const c = buildContainer(config, { db, keyring, logger, clock: options.clock ?? systemClock, metricsDefaults: options.metricsDefaults === true });
+    const registry = resolve(c, TOKENS.ConnectorRegistry);
+    lifecycle.own('plugins', async () => {
+      for (const { connectorType, error } of await registry.dispose()) logger.warn({ err: error, connectorType }, 'a connector failed to dispose');
+    });
+    let pluginReport: PluginLoadReport = { loaded: [], failed: [] };
+    if (typeof options.plugins === 'function') options.plugins(registry, resolve(c, TOKENS.HostServices));
+    else {
+      pluginReport = await loadPlugins({
+        dirs: config.pluginDirs,
+        importTimeoutMs: config.pluginImportTimeoutMs,
+        schemaCacheDir: config.schemaCacheDir,
+        hostServices: resolve(c, TOKENS.HostServices),
+        registry,
+        logger: logger.child({ component: 'plugins' }),
+      });
+    }
+    return hostOf(c, { config, logger, lifecycle, registry, pluginReport, db, keyring });
+  } catch (err) {
+    await lifecycle.stop();
+    throw err;
+  }
+}
+
+/** Loads the plugins of `config.pluginDirs` without database or keys (`erpc plugins list`). */
+export async function openPluginHost(config: HostConfig, logger: Logger): Promise<{ registry: ConnectorRegistry; report: PluginLoadReport; close(): Promise<void> }> {
+  const c = rootContainer.createChildContainer();
+  c.register(TOKENS.Logger, { useValue: logger });
+  c.register(TOKENS.Clock, { useValue: systemClock });
+  registerPlugins(c);
+  const registry = resolve(c, TOKENS.ConnectorRegistry);
+  const report = await loadPlugins({
+    dirs: config.pluginDirs,
+    importTimeoutMs: config.pluginImportTimeoutMs,
+    schemaCacheDir: config.schemaCacheDir,
+    hostServices: resolve(c, TOKENS.HostServices),
+    registry,
+    logger: logger.child({ component: 'plugins' }),
+  });
+  return { registry, report, close: async () => void (await registry.dispose()) };
+}
+
+// --- inside the root ---
+
+function resolve<T>(c: DependencyContainer, token: Token<T>): T {
+  return c.resolve<T>(token);
+}
+
+function single<T>(c: DependencyContainer, token: Token<T>, make: (dc: DependencyContainer) => T): void {
+  c.register<T>(token, { useFactory: instanceCachingFactory<T>(make) });
+}
+
+/** One token per connector type, each bound to the port its create() returned. */
 function portBindings(c: DependencyContainer): PortBindings {
+  const tokenOf = (type: string) => Symbol.for(`erpc.connector.${type}`);
   return {
     bind(connectorType, port) {
-      c.register<ERPConnectorPort<unknown>>(connectorToken(connectorType), { useFactory: instanceCachingFactory(() => port) });
+      c.register<ERPConnectorPort<unknown>>(tokenOf(connectorType), { useFactory: instanceCachingFactory(() => port) });
     },
     resolve(connectorType) {
-      const token = connectorToken(connectorType);
-      return c.isRegistered(token) ? c.resolve<ERPConnectorPort<unknown>>(token) : undefined;
+      const t = tokenOf(connectorType);
+      return c.isRegistered(t) ? c.resolve<ERPConnectorPort<unknown>>(t) : undefined;
     },
   };
 }
 
-/**
- * Discovers and loads the plugins of `config.pluginDirs` into the container's ConnectorRegistry.
- * Never throws for a broken plugin; the report (also `registry.report()`) lists each failure.
- */
-export async function loadConnectors(c: DependencyContainer): Promise<PluginLoadReport> {
-  const config = c.resolve<AppConfig>(TOKENS.AppConfig);
-  return loadPlugins({
-    dirs: config.pluginDirs,
-    importTimeoutMs: config.pluginImportTimeoutMs,
-    schemaCacheDir: config.schemaCacheDir,
-    hostServices: c.resolve<HostServices>(TOKENS.HostServices),
-    registry: c.resolve<ConnectorRegistry>(TOKENS.ConnectorRegistry),
-    logger: c.resolve<Logger>(TOKENS.Logger).child({ component: 'plugins' }),
-  });
+function registerPlugins(c: DependencyContainer): void {
+  single(c, TOKENS.HostServices, (dc) =>
+    Object.freeze({
+      logger: toConnectorLogger(resolve(dc, TOKENS.Logger).child({ component: 'connector' })),
+      clock: resolve(dc, TOKENS.Clock),
+    }),
+  );
+  single(c, TOKENS.ConnectorRegistry, (dc) => new ConnectorRegistry(portBindings(dc)));
 }
 
-/** What {@link registerHostServices} binds: the opened database and the loaded keys. */
-export interface HostResources {
+interface Resources {
   db: Knex;
   keyring: Keyring;
-  /** Collect process metrics (a real server; tests build many hosts). */
-  metricsDefaults?: boolean;
+  logger: Logger;
+  clock: Clock;
+  metricsDefaults: boolean;
 }
 
-/** Registers storage, crypto and the services of connections, organisations and API keys (singletons). */
-export function registerHostServices(c: DependencyContainer, resources: HostResources): void {
-  const single = <T>(token: symbol, make: (dc: DependencyContainer) => T) => c.register<T>(token, { useFactory: instanceCachingFactory<T>(make) });
-  c.register<Knex>(TOKENS.Db, { useValue: resources.db });
-  c.register<Keyring>(TOKENS.Keyring, { useValue: resources.keyring });
-  single(TOKENS.ConfigCipher, () => new ConfigCipher(resources.keyring));
-  single(TOKENS.Metrics, () => new Metrics({ defaultMetrics: resources.metricsDefaults === true }));
-  single(TOKENS.ConnectionRepository, () => new KnexConnectionRepository(resources.db));
-  single(TOKENS.OrganizationRepository, () => new KnexOrganizationRepository(resources.db));
-  single(TOKENS.ApiKeyRepository, () => new KnexApiKeyRepository(resources.db));
-  single(TOKENS.ConnectionService, (dc) => dc.resolve(ConnectionService));
-  single(TOKENS.ApiKeyService, (dc) => dc.resolve(ApiKeyService));
-  single(TOKENS.OrganizationService, (dc) => dc.resolve(OrganizationService));
-  single(TOKENS.PushSignal, () => new PushSignal());
-  const databaseKind = (resources.db.client as { config?: { client?: unknown } }).config?.client === 'pg' ? 'postgres' : 'pglite';
-  single(TOKENS.PushService, (dc) => createPushService(dc, databaseKind));
+function buildContainer(config: HostConfig, r: Resources): DependencyContainer {
+  const c = rootContainer.createChildContainer();
+  c.register(TOKENS.HostConfig, { useValue: config });
+  c.register(TOKENS.Logger, { useValue: r.logger });
+  c.register(TOKENS.Clock, { useValue: r.clock });
+  c.register(TOKENS.Keyring, { useValue: r.keyring });
+  registerPlugins(c);
+  single(c, TOKENS.ConfigCipher, () => new ConfigCipher(r.keyring));
+  single(c, TOKENS.Metrics, () => new Metrics({ defaultMetrics: r.metricsDefaults }));
+  single(c, TOKENS.Repositories, () => new Repositories(r.db));
+  single(c, TOKENS.OrganizationStore, (dc) => resolve(dc, TOKENS.Repositories).organizations);
+  single(c, TOKENS.ApiKeyStore, (dc) => resolve(dc, TOKENS.Repositories).apiKeys);
+  single(c, TOKENS.ConnectionStore, (dc) => resolve(dc, TOKENS.Repositories).connections);
+  // Classes with @inject(TOKEN) constructors.
+  single(c, TOKENS.ConnectionService, (dc) => dc.resolve(ConnectionService));
+  single(c, TOKENS.ApiKeyService, (dc) => dc.resolve(ApiKeyService));
+  single(c, TOKENS.OrganizationService, (dc) => dc.resolve(OrganizationService));
+  single(c, TOKENS.PushSignal, () => new PushSignal());
+  single(c, TOKENS.PushService, (dc) => {
+    const metrics = resolve(dc, TOKENS.Metrics);
+    const repo = new PushRepository();
+    metrics.push.setQueueDepthSource(() => repo.queueDepth(r.db));
+    return new PushService(r.db, resolve(dc, TOKENS.ConnectorRegistry), r.clock, resolve(dc, TOKENS.PushSignal), {
+      databaseKind: databaseKind(r.db),
+      onAccepted: (type, n) => metrics.push.accepted.inc({ connector_type: type }, n),
+    });
+  });
+  single(c, TOKENS.KeyRotationService, (dc) => new KeyRotationService(resolve(dc, TOKENS.Repositories).connections, r.keyring, resolve(dc, TOKENS.ConfigCipher)));
+  single(c, TOKENS.KeyHealth, (dc) => new KeyHealth(resolve(dc, TOKENS.Repositories).connections, r.keyring, resolve(dc, TOKENS.ConfigCipher)));
+  single(
+    c,
+    TOKENS.ConnectionImportService,
+    (dc) => new ConnectionImportService(resolve(dc, TOKENS.Repositories), resolve(dc, TOKENS.ConfigCipher), resolve(dc, TOKENS.ConnectorRegistry)),
+  );
+  return c;
+}
+
+function hostOf(
+  c: DependencyContainer,
+  h: { config: HostConfig; logger: Logger; lifecycle: Lifecycle; registry: ConnectorRegistry; pluginReport: PluginLoadReport; db: Knex; keyring: Keyring },
+): Host {
+  const services: Services = {
+    get organizations() {
+      return resolve(c, TOKENS.OrganizationService);
+    },
+    get apiKeys() {
+      return resolve(c, TOKENS.ApiKeyService);
+    },
+    get connections() {
+      return resolve(c, TOKENS.ConnectionService);
+    },
+    get connectionImport() {
+      return resolve(c, TOKENS.ConnectionImportService);
+    },
+    get pushes() {
+      return resolve(c, TOKENS.PushService);
+    },
+    get keyRotation() {
+      return resolve(c, TOKENS.KeyRotationService);
+    },
+    get keyHealth() {
+      return resolve(c, TOKENS.KeyHealth);
+    },
+    keyStatus: () => readKeyStatus(resolve(c, TOKENS.Repositories).connections, h.keyring, resolve(c, TOKENS.ConfigCipher)),
+  };
+  const repositories = resolve(c, TOKENS.Repositories);
+  return {
+    config: h.config,
+    logger: h.logger,
+    clock: resolve(c, TOKENS.Clock),
+    registry: h.registry,
+    pluginReport: h.pluginReport,
+    get metrics() {
+      return resolve(c, TOKENS.Metrics);
+    },
+    keyring: h.keyring,
+    databaseKind: databaseKind(h.db),
+    services,
+    lifecycle: h.lifecycle,
+    pingDatabase: () => repositories.ping(),
+    async enforceKeys() {
+      const cipher = resolve(c, TOKENS.ConfigCipher);
+      const result = await checkKeysAtStartup(repositories.connections, h.keyring, cipher, h.config.allowMissingKeys);
+      if (result.overridden) {
+        h.logger.warn(
+          { code: 'ERPC_ERR_KEY_NOT_LOADED', activeKeyId: h.keyring.activeKeyId, missing: result.status.missing },
+          `starting despite missing encryption keys (override): ${describeMissingKeys(result.status.missing)}; those connections answer "Configuration error"`,
+        );
+      }
+      const health = services.keyHealth;
+      return {
+        name: 'keys',
+        async check() {
+          const { degraded, keys } = await health.check();
+          return { ok: !degraded, details: { ...keys } };
+        },
+      };
+    },
+    createPushRuntime: (overrides = {}) => createPushRuntime(c, h.config, h.logger, h.db, overrides),
+    close: () => h.lifecycle.stop(),
+  };
+}
+
+function createPushRuntime(c: DependencyContainer, config: HostConfig, hostLogger: Logger, db: Knex, overrides: PushWorkerOptions): PushRuntime {
+  const logger = hostLogger.child({ component: 'push-worker' });
+  const metrics = resolve(c, TOKENS.Metrics);
+  const w = config.worker;
+  const worker = new PushWorker(
+    {
+      db,
+      registry: resolve(c, TOKENS.ConnectorRegistry),
+      cipher: resolve(c, TOKENS.ConfigCipher),
+      clock: resolve(c, TOKENS.Clock),
+      logger,
+      hooks: {
+        delivered: (type, pushSeconds, endToEndSeconds) => {
+          metrics.push.delivered.inc({ connector_type: type });
+          metrics.push.deliverySeconds.observe({ connector_type: type }, pushSeconds);
+          metrics.push.endToEndSeconds.observe({ connector_type: type }, endToEndSeconds);
+        },
+        retried: (type, code) => metrics.push.retried.inc({ connector_type: type, code }),
+        dead: (type, code) => metrics.push.dead.inc({ connector_type: type, code }),
+      },
+    },
+    {
+      concurrency: w.concurrency,
+      ...(w.prefetch !== undefined ? { prefetch: w.prefetch } : {}),
+      pushTimeoutMs: w.pushTimeoutMs,
+      ...(w.leaseMs !== undefined ? { leaseMs: w.leaseMs } : {}),
+      pollIntervalMs: w.pollIntervalMs,
+      ackCheckIntervalMs: w.ackCheckIntervalMs,
+      ackTimeoutMs: w.ackTimeoutMs,
+      shutdownGraceMs: w.shutdownGraceMs,
+      retryPolicy: new RetryPolicy(w.retry),
+      ...overrides,
+    },
+  );
+  const signal = resolve(c, TOKENS.PushSignal);
+  // On PostgreSQL, other processes' pushes wake it through LISTEN; the in-process signal always.
+  const listener =
+    config.databaseUrl === undefined ? undefined : new PushListener({ connectionString: config.databaseUrl, onWake: () => worker.wake(), logger });
+  let unsubscribe: (() => void) | undefined;
+  return {
+    worker,
+    async start() {
+      unsubscribe = signal.subscribe(() => worker.wake());
+      await listener?.start();
+      worker.start();
+      logger.info({ workerId: worker.workerId, listen: listener !== undefined }, 'push worker started');
+    },
+    async stop() {
+      unsubscribe?.();
+      await listener?.stop();
+      await worker.stop();
+      logger.info({ workerId: worker.workerId }, 'push worker stopped');
+    },
+  };
 }

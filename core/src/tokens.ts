@@ -1,39 +1,59 @@
+import type { Clock, HostServices } from '@erpc/sdk';
+import type { ApiKeyService } from './auth/api-key-service.js';
+import type { OrganizationService } from './auth/organization-service.js';
+import type { ApiKeyStore, OrganizationStore } from './auth/ports.js';
+import type { ConnectionStore } from './connections/ports.js';
+import type { ConnectionImportService } from './connections/connection-import-service.js';
+import type { ConnectionService } from './connections/connection-service.js';
+import type { ConfigCipher, Keyring } from './crypto/index.js';
+import type { KeyHealth } from './keys/key-status.js';
+import type { KeyRotationService } from './keys/key-rotation-service.js';
+import type { Logger } from './logging/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import type { ConnectorRegistry } from './plugins/connector-registry.js';
+import type { PushService } from './push/push-service.js';
+import type { PushSignal } from './push/push-signal.js';
+import type { HostConfig } from './settings/index.js';
+import type { Repositories } from './storage/repositories/index.js';
+
 /**
- * Injection tokens of the host's container. Only `container.ts` registers them; classes take
- * them with explicit `@inject(TOKENS.X)` on every constructor parameter (no emitted metadata).
+ * An injection token that names the type it resolves to: the root's typed `resolve` infers it,
+ * so resolving a token as the wrong type does not compile. At run time it is a plain symbol,
+ * which is what tsyringe's `@inject(TOKEN)` takes.
+ */
+export type Token<T> = symbol & { readonly __resolvesTo?: T };
+
+const token = <T>(name: string): Token<T> => Symbol.for(`erpc.${name}`) as Token<T>;
+
+/**
+ * Injection tokens of the host's container. Only `container.ts` registers and resolves them;
+ * classes take them with explicit `@inject(TOKENS.X)` on every constructor parameter (no emitted
+ * metadata).
  */
 export const TOKENS = {
-  /** AppConfig: settings read from the environment once. */
-  AppConfig: Symbol.for('erpc.AppConfig'),
-  /** pino.Logger of the host. */
-  Logger: Symbol.for('erpc.Logger'),
-  /** Clock ({ now(): Date }). */
-  Clock: Symbol.for('erpc.Clock'),
-  /** HostServices handed to connector plugins' create(deps). */
-  HostServices: Symbol.for('erpc.HostServices'),
-  /** ConnectorRegistry. */
-  ConnectorRegistry: Symbol.for('erpc.ConnectorRegistry'),
-  /** Knex instance (PostgreSQL or PGlite). */
-  Db: Symbol.for('erpc.Db'),
-  /** Keyring of encryption keys. */
-  Keyring: Symbol.for('erpc.Keyring'),
-  /** ConfigCipher. */
-  ConfigCipher: Symbol.for('erpc.ConfigCipher'),
-  /** Repositories and services (registered by later modules). */
-  OrganizationRepository: Symbol.for('erpc.OrganizationRepository'),
-  ApiKeyRepository: Symbol.for('erpc.ApiKeyRepository'),
-  ConnectionRepository: Symbol.for('erpc.ConnectionRepository'),
-  ConnectionService: Symbol.for('erpc.ConnectionService'),
-  OrganizationService: Symbol.for('erpc.OrganizationService'),
-  ApiKeyService: Symbol.for('erpc.ApiKeyService'),
-  PushRepository: Symbol.for('erpc.PushRepository'),
-  PushService: Symbol.for('erpc.PushService'),
-  /** PushSignal: in-process wake-up of workers after a push is accepted. */
-  PushSignal: Symbol.for('erpc.PushSignal'),
-  Metrics: Symbol.for('erpc.Metrics'),
+  /** The settings of the process, parsed once. */
+  HostConfig: token<HostConfig>('HostConfig'),
+  Logger: token<Logger>('Logger'),
+  Clock: token<Clock>('Clock'),
+  /** What connector plugins' `create(deps)` receives (logger, clock). */
+  HostServices: token<HostServices>('HostServices'),
+  ConnectorRegistry: token<ConnectorRegistry>('ConnectorRegistry'),
+  Keyring: token<Keyring>('Keyring'),
+  ConfigCipher: token<ConfigCipher>('ConfigCipher'),
+  Metrics: token<Metrics>('Metrics'),
+  /** Every repository, bound to the database (and, inside a transaction, to it). */
+  Repositories: token<Repositories>('Repositories'),
+  /** The ports services declare, each bound to its repository. */
+  OrganizationStore: token<OrganizationStore>('OrganizationStore'),
+  ApiKeyStore: token<ApiKeyStore>('ApiKeyStore'),
+  ConnectionStore: token<ConnectionStore>('ConnectionStore'),
+  OrganizationService: token<OrganizationService>('OrganizationService'),
+  ApiKeyService: token<ApiKeyService>('ApiKeyService'),
+  ConnectionService: token<ConnectionService>('ConnectionService'),
+  ConnectionImportService: token<ConnectionImportService>('ConnectionImportService'),
+  PushService: token<PushService>('PushService'),
+  /** In-process wake-up of workers after a push is accepted. */
+  PushSignal: token<PushSignal>('PushSignal'),
+  KeyRotationService: token<KeyRotationService>('KeyRotationService'),
+  KeyHealth: token<KeyHealth>('KeyHealth'),
 } as const;
-
-/** The token under which the connector of `type` is registered. */
-export function connectorToken(type: string): symbol {
-  return Symbol.for(`erpc.connector.${type}`);
-}

@@ -17,6 +17,6 @@ export default class SummaryReporter implements Reporter {
       if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
     }
     failed += unhandledErrors.length;
-    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    process.stdout.write(`\nNode.js ${process.version}\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

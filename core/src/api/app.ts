@@ -1,42 +1,24 @@
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Knex } from 'knex';
-import type { ApiKeyService } from '../auth/api-key-service.js';
-import type { Logger } from '../logging/logger.js';
-import { TOKENS } from '../tokens.js';
+import type { Host, ReadinessCheck } from '../container.js';
 import { installAuth } from './auth.js';
 import { BODY_LIMIT, errorBodySchema, installErrorHandling, toErpcError } from './error-handler.js';
-import type { RouteDeps } from './route-deps.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorTypeRoutes } from './routes/connector-types.js';
-import { healthRoutes, type HealthCheck } from './routes/health.js';
+import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pushRoutes } from './routes/pushes.js';
 
-/**
- * Route files mounted under /v1, behind API-key auth. To add a resource: write
- * `routes/<resource>.ts` exporting a `FastifyPluginAsync<RouteDeps>` and add it here.
- */
-const V1_ROUTES: FastifyPluginAsync<RouteDeps>[] = [connectorTypeRoutes, connectionRoutes, pushRoutes];
-
-/** Route files mounted at the root without auth (operations endpoints). */
-const PUBLIC_ROUTES: FastifyPluginAsync<RouteDeps>[] = [metricsRoutes];
-
-/** What buildApp needs of the container (tsyringe's DependencyContainer satisfies it). */
-export interface ServiceResolver {
-  resolve<T>(token: symbol): T;
-}
-
 export interface BuildAppOptions {
-  /** Extra readiness checks for /healthz (the database check is always there). */
-  healthChecks?: readonly HealthCheck[];
+  /** Readiness checks of /healthz besides the database's (e.g. the keys check of `enforceKeys`). */
+  healthChecks?: readonly ReadinessCheck[];
 }
 
 /** The host's HTTP API (Fastify 5). Call `ready()` (or `listen()`) before use. */
-export async function buildApp(container: ServiceResolver, options: BuildAppOptions = {}): Promise<FastifyInstance> {
-  const resolve = <T>(token: symbol): T => container.resolve<T>(token);
-  const logger = resolve<Logger>(TOKENS.Logger).child({ component: 'api' });
+export async function buildApp(host: Host, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const { services } = host;
+  const logger = host.logger.child({ component: 'api' });
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: BODY_LIMIT,
@@ -72,19 +54,22 @@ export async function buildApp(container: ServiceResolver, options: BuildAppOpti
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const db = resolve<Knex>(TOKENS.Db);
-  const checks: HealthCheck[] = [{ name: 'database', check: async () => void (await db.raw('select 1')) }, ...(options.healthChecks ?? [])];
-  await app.register(healthRoutes, { resolve, checks });
-  for (const routes of PUBLIC_ROUTES) await app.register(routes, { resolve });
+  // Operations endpoints, at the root without an organisation's API key.
+  const checks: ReadinessCheck[] = [{ name: 'database', check: () => host.pingDatabase() }, ...(options.healthChecks ?? [])];
+  await app.register(healthRoutes, { checks });
+  await app.register(metricsRoutes, { metrics: host.metrics, token: host.config.metricsToken });
 
-  const apiKeys = resolve<ApiKeyService>(TOKENS.ApiKeyService);
+  // The organisation's resources under /v1, behind API-key auth. To add one: write
+  // `routes/<resource>.ts` exporting a FastifyPluginAsync of the services it uses, register it here.
   await app.register(
     async (v1) => {
-      installAuth(v1, apiKeys);
+      installAuth(v1, services.apiKeys);
       v1.addHook('onRoute', (route) => {
         route.schema = { ...route.schema, security: [{ apiKey: [] }] };
       });
-      for (const routes of V1_ROUTES) await v1.register(routes, { resolve });
+      await v1.register(connectorTypeRoutes, { registry: host.registry, connections: services.connections });
+      await v1.register(connectionRoutes, { connections: services.connections });
+      await v1.register(pushRoutes, { pushes: services.pushes });
     },
     { prefix: '/v1' },
   );

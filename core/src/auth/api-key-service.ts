@@ -1,7 +1,7 @@
 import { inject, injectable } from '../di.js';
 import type { Clock } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
-import type { ApiKeyStore as ApiKeyRepository, OrganizationStore as OrganizationRepository } from '../connections/ports.js';
+import type { ApiKeyStore, OrganizationStore } from './ports.js';
 import { TOKENS } from '../tokens.js';
 import { apiKeySecretMatches, generateApiKey, parseApiKey } from './api-key.js';
 
@@ -18,8 +18,8 @@ export interface ApiKeyInfo {
 @injectable()
 export class ApiKeyService {
   constructor(
-    @inject(TOKENS.ApiKeyRepository) private readonly keys: ApiKeyRepository,
-    @inject(TOKENS.OrganizationRepository) private readonly orgs: OrganizationRepository,
+    @inject(TOKENS.ApiKeyRepository) private readonly keys: ApiKeyStore,
+    @inject(TOKENS.OrganizationRepository) private readonly orgs: OrganizationStore,
     @inject(TOKENS.Clock) private readonly clock: Clock,
   ) {}
 

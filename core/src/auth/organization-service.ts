@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { inject, injectable } from '../di.js';
 import type { Clock } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
-import type { OrganizationStore as OrganizationRepository } from '../connections/ports.js';
+import type { OrganizationStore } from './ports.js';
 import { TOKENS } from '../tokens.js';
 import { generateApiKey } from './api-key.js';
 
@@ -16,7 +16,7 @@ export interface OrganizationInfo {
 @injectable()
 export class OrganizationService {
   constructor(
-    @inject(TOKENS.OrganizationRepository) private readonly orgs: OrganizationRepository,
+    @inject(TOKENS.OrganizationRepository) private readonly orgs: OrganizationStore,
     @inject(TOKENS.Clock) private readonly clock: Clock,
   ) {}
 

@@ -2,11 +2,8 @@ import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { createServer, request, type Server } from 'node:http';
 import path from 'node:path';
-import type { ApiKeyService } from '../auth/api-key-service.js';
-import type { OrganizationService } from '../auth/organization-service.js';
+import type { Host } from '../container.js';
 import { ERROR_REGISTRY, ErpcError, isErpcError, type ErrorCode } from '../errors/index.js';
-import { TOKENS } from '../tokens.js';
-import { dataDirOf, withHost, type Host } from './host-context.js';
 
 /**
  * The embedded database (PGlite) belongs to one process. While `erpc serve` runs on it, the admin
@@ -19,8 +16,7 @@ export const ADMIN_SOCKET_FILE = 'admin.sock';
 export type AdminOp = 'orgs.create' | 'orgs.list' | 'apiKeys.create' | 'apiKeys.revoke' | 'apiKeys.list';
 
 async function dispatch(host: Host, op: AdminOp, args: Record<string, string>): Promise<unknown> {
-  const orgs = host.resolve<OrganizationService>(TOKENS.OrganizationService);
-  const keys = host.resolve<ApiKeyService>(TOKENS.ApiKeyService);
+  const { organizations: orgs, apiKeys: keys } = host.services;
   switch (op) {
     case 'orgs.create':
       return orgs.create(String(args.name));
@@ -120,16 +116,4 @@ export function callAdminSocket(dataDir: string, op: AdminOp, args: Record<strin
     });
     req.end(JSON.stringify({ op, args }));
   });
-}
-
-/**
- * Runs an admin operation: through a running server's admin socket on the embedded default,
- * else directly on the database (PostgreSQL, or the embedded one when no server holds it).
- */
-export async function runAdmin<T>(op: AdminOp, args: Record<string, string>, direct: (host: Host) => Promise<T>): Promise<T> {
-  if (process.env.DATABASE_URL === undefined || process.env.DATABASE_URL.trim() === '') {
-    const viaServer = await callAdminSocket(dataDirOf(process.env), op, args);
-    if (viaServer.reached) return viaServer.result as T;
-  }
-  return withHost(direct);
 }

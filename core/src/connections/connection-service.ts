@@ -4,24 +4,22 @@ import { inject, injectable } from '../di.js';
 import type { ErrorObject } from 'ajv';
 import type { Clock } from '@erpc/sdk';
 import { isConnectorError } from '@erpc/sdk';
-import type { AppConfig } from '../config.js';
+import type { HostConfig } from '../settings/index.js';
 import { ConfigCipher, omitWriteOnly, secretPointers, secretValuesOf } from '../crypto/index.js';
 import { ErpcError, isErpcError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
 import type { LoadedPlugin } from '../plugins/types.js';
-import type { ConnectionStore as ConnectionRepository, ConnectionRow } from './ports.js';
+import type { ConnectionRow, ConnectionStore } from './ports.js';
 import { TOKENS } from '../tokens.js';
+import { isUuid } from '../uuid.js';
 import { mergeConfigPatch } from './config-merge.js';
 import { createOperationContext, decryptStoredConfig, type StoredConnectionConfig } from './operation-context.js';
 import { REDACTED } from './scrubbing-logger.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
-/** Default time limit of a connection test (ERPC_TEST_TIMEOUT_MS overrides it). */
-export const DEFAULT_TEST_TIMEOUT_MS = 10_000;
 const MAX_MESSAGE_LENGTH = 1000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type ConnectionStatus = 'ACTIVE' | 'DISABLED';
 
@@ -99,15 +97,15 @@ export class ConnectionService {
   readonly #testTimeoutMs: number;
 
   constructor(
-    @inject(TOKENS.ConnectionRepository) private readonly connections: ConnectionRepository,
+    @inject(TOKENS.ConnectionRepository) private readonly connections: ConnectionStore,
     @inject(TOKENS.ConnectorRegistry) private readonly registry: ConnectorRegistry,
     @inject(TOKENS.ConfigCipher) private readonly cipher: ConfigCipher,
     @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.Metrics) private readonly metrics: Metrics,
     @inject(TOKENS.Clock) private readonly clock: Clock,
-    @inject(TOKENS.AppConfig) config: AppConfig,
+    @inject(TOKENS.HostConfig) config: HostConfig,
   ) {
-    this.#testTimeoutMs = config.connectionTestTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
+    this.#testTimeoutMs = config.connectionTestTimeoutMs;
   }
 
   /** Checks a config against the connector's schema without storing anything. */
@@ -200,7 +198,7 @@ export class ConnectionService {
 
   /** Sets the connection DISABLED (the row stays, as history). */
   async disable(orgId: string, id: string): Promise<ConnectionView> {
-    if (!UUID.test(id)) throw notFound(id);
+    if (!isUuid(id)) throw notFound(id);
     const updated = await this.connections.disable(orgId, id, this.clock.now());
     if (updated === undefined) throw notFound(id);
     return this.#view(updated, this.#pluginOrUndefined(updated.connectorType));
@@ -242,7 +240,7 @@ export class ConnectionService {
 
   async #find(orgId: string, id: string): Promise<ConnectionRow> {
     // A malformed id cannot exist; answering 404 keeps the database from ever seeing it.
-    if (!UUID.test(id)) throw notFound(id);
+    if (!isUuid(id)) throw notFound(id);
     const row = await this.connections.findById(orgId, id);
     if (row === undefined) throw notFound(id);
     return row;
@@ -331,7 +329,7 @@ function stored4(row: ConnectionRow): StoredConnectionConfig {
 
 function notFound(id: string): ErpcError {
   // The id is echoed only when it looks like one of ours; anything else could be arbitrary input.
-  return new ErpcError('ERPC_ERR_CONNECTION_NOT_FOUND', { id: UUID.test(id) ? id : '(malformed id)' });
+  return new ErpcError('ERPC_ERR_CONNECTION_NOT_FOUND', { id: isUuid(id) ? id : '(malformed id)' });
 }
 
 function iso(value: Date | string): string {

@@ -1,25 +1,13 @@
 /**
- * What the connection, organisation and API-key services need of storage. The storage module's
- * repositories implement these (container.ts binds them); keeping the shapes here keeps the
- * services independent of SQL.
+ * What the connection services need of storage. The storage module's repositories implement
+ * these (container.ts binds them); row types live with their repository.
  */
+import type { ConnectionRow, ImportedConnection } from '../storage/repositories/connection-repository.js';
+import type { PageOptions } from '../storage/repositories/rows.js';
 
-export interface ConnectionRow {
-  id: string;
-  orgId: string;
-  connectorType: string;
-  name: string;
-  status: 'ACTIVE' | 'DISABLED';
-  configEncrypted: Uint8Array;
-  configKeyId: string;
-  createdAt: Date;
-  updatedAt: Date;
-  lastTestAt: Date | null;
-  lastTestOk: boolean | null;
-  lastTestLatencyMs: number | null;
-  lastTestMessage: string | null;
-}
+export type { ConnectionRow, ImportedConnection };
 
+/** The connections of one organisation, as ConnectionService reads and writes them. */
 export interface ConnectionStore {
   /** Inserts; with `activate`, in one transaction with disabling the org's current ACTIVE row. */
   create(input: {
@@ -33,8 +21,8 @@ export interface ConnectionStore {
     now: Date;
   }): Promise<ConnectionRow>;
   findById(orgId: string, id: string): Promise<ConnectionRow | undefined>;
-  /** Oldest first, by (created_at, id), strictly after `after`. */
-  listByOrg(orgId: string, options: { limit: number; after?: { createdAt: Date; id: string } | undefined }): Promise<ConnectionRow[]>;
+  /** Oldest first, by (created_at, id), strictly after `page.after`. */
+  listByOrg(orgId: string, page: PageOptions): Promise<ConnectionRow[]>;
   update(
     orgId: string,
     id: string,
@@ -43,36 +31,24 @@ export interface ConnectionStore {
   /** One transaction: the org's ACTIVE row becomes DISABLED, this one ACTIVE. 23505 on a race. */
   activate(orgId: string, id: string, now: Date): Promise<ConnectionRow | undefined>;
   disable(orgId: string, id: string, now: Date): Promise<ConnectionRow | undefined>;
-  recordTest(orgId: string, id: string, outcome: { at: Date; ok: boolean; latencyMs: number; message: string | null }): Promise<void>;
+  recordTest(orgId: string, id: string, outcome: { at: Date; ok: boolean; latencyMs: number; message: string | null }): Promise<unknown>;
 }
 
-export interface OrganizationRow {
-  id: string;
-  name: string;
-  createdAt: Date;
+/** The statements of one import, run in its one transaction. */
+export interface ConnectionImportTx {
+  readonly connections: {
+    /** Connection ids imported before from these fingerprints, keyed `${orgId} ${source}`. */
+    importedSources(sources: readonly string[]): Promise<Map<string, string>>;
+    /** The ACTIVE connections of these organisations. */
+    activeOfOrgs(orgIds: readonly string[]): Promise<{ id: string; orgId: string }[]>;
+    insertImported(rows: readonly ImportedConnection[], onChunk?: (done: number) => void): Promise<void>;
+  };
+  readonly organizations: {
+    /** Creates the organisations that do not exist yet (with these ids); returns how many. */
+    createMissing(ids: readonly string[]): Promise<number>;
+  };
 }
 
-export interface OrganizationStore {
-  create(input: { id: string; name: string; now: Date }): Promise<OrganizationRow>;
-  /** The organisation and its first API key, atomically. */
-  createWithApiKey(input: { id: string; name: string; now: Date; key: { id: string; secretHash: Uint8Array } }): Promise<OrganizationRow>;
-  findById(id: string): Promise<OrganizationRow | undefined>;
-  list(): Promise<OrganizationRow[]>;
-  count(): Promise<number>;
-}
-
-export interface ApiKeyRow {
-  id: string;
-  orgId: string;
-  secretHash: Uint8Array;
-  createdAt: Date;
-  revokedAt: Date | null;
-}
-
-export interface ApiKeyStore {
-  create(input: { id: string; orgId: string; secretHash: Uint8Array; now: Date }): Promise<void>;
-  findById(id: string): Promise<ApiKeyRow | undefined>;
-  /** False when no key has this id. */
-  revoke(id: string, now: Date): Promise<boolean>;
-  listByOrg(orgId: string): Promise<ApiKeyRow[]>;
+export interface ConnectionImportStore {
+  transaction<T>(fn: (tx: ConnectionImportTx) => Promise<T>): Promise<T>;
 }

@@ -1,4 +1,4 @@
-// Key rotation, key status / start-up check, and import of rows from the original system.
+// Key rotation, the key status and the start-up key check.
 export {
   KeyRotationService,
   DEFAULT_ROTATION_BATCH_SIZE,
@@ -12,7 +12,6 @@ export {
   readKeyStatus,
   checkKeysAtStartup,
   describeMissingKeys,
-  allowMissingKeysFromEnv,
   KeyHealth,
   type KeyStatus,
   type KeyRowCount,
@@ -20,11 +19,4 @@ export {
   type StartupKeyCheck,
   type HealthKeys,
 } from './key-status.js';
-export {
-  ConnectionImportService,
-  type ImportOptions,
-  type ImportReport,
-  type ImportProblem,
-  type ImportProblemKind,
-} from './connection-import-service.js';
-export { enforceKeysAtStartup, type KeyCheckHost, type KeysHealthCheck } from './startup-check.js';
+export type { KeyStore, RotationBatchStore } from './ports.js';

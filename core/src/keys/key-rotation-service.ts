@@ -1,6 +1,5 @@
-import type { Knex } from 'knex';
 import { ConfigCipher, isConfigDecryptError, Keyring, LEGACY_KEY_ID, type ConfigDecryptErrorCode } from '../crypto/index.js';
-import { KeyRotationRepository, type ClaimFilter, type ConfigRewrite, type StoredConfigRow } from './key-rotation-repository.js';
+import type { ConfigRewrite, KeyStore, RotationFilter, StoredConfigRow } from './ports.js';
 
 /** Default rows per batch (one transaction each); see BENCHMARKS.md "Key rotation". */
 export const DEFAULT_ROTATION_BATCH_SIZE = 1000;
@@ -71,10 +70,8 @@ export interface RotationReport {
  * active key. Concurrent runs claim disjoint rows.
  */
 export class KeyRotationService {
-  readonly #repo = new KeyRotationRepository();
-
   constructor(
-    private readonly db: Knex,
+    private readonly store: KeyStore,
     private readonly keyring: Keyring,
     private readonly cipher: ConfigCipher,
   ) {}
@@ -86,16 +83,16 @@ export class KeyRotationService {
     const activeKeyId = this.keyring.activeKeyId;
     const decryptable = [...this.keyring.keyIds, LEGACY_KEY_ID];
 
-    const counts = await this.#repo.countByKeyId(this.db);
+    const counts = await this.store.keyIdCounts();
     const total = counts.filter((c) => c.keyId !== activeKeyId).reduce((n, c) => n + c.rows, 0);
     // Rows under a key that is not loaded cannot decrypt: report them up front instead of claiming them.
     const unknownKeys = counts.filter((c) => c.keyId !== LEGACY_KEY_ID && !this.keyring.has(c.keyId)).map((c) => c.keyId);
-    const failed: RotationFailure[] = (await this.#repo.idsUnderKeys(this.db, unknownKeys)).map((r) => ({
+    const failed: RotationFailure[] = (await this.store.idsUnderKeys(unknownKeys)).map((r) => ({
       connectionId: r.id,
       code: 'UNKNOWN_KEY' as const,
     }));
     const excluded = new Set<string>();
-    const filter = (): ClaimFilter => ({ activeKeyId, keyIds: decryptable, excludeIds: [...excluded] });
+    const filter = (): RotationFilter => ({ activeKeyId, keyIds: decryptable, excludeIds: [...excluded] });
 
     const report: RotationReport = {
       activeKeyId,
@@ -128,7 +125,7 @@ export class KeyRotationService {
           report.aborted = true;
           break;
         }
-        const rows = await this.#repo.scan(this.db, filter(), after, batchSize);
+        const rows = await this.store.scanForRotation(filter(), after, batchSize);
         if (rows.length === 0) break;
         after = rows[rows.length - 1]!.id;
         for (const row of rows) {
@@ -153,8 +150,8 @@ export class KeyRotationService {
         report.aborted = true;
         break;
       }
-      const claimed = await this.db.transaction(async (trx) => {
-        const rows = await this.#repo.claim(trx, filter(), cursor, batchSize);
+      const claimed = await this.store.transaction(async (tx) => {
+        const rows = await tx.claimForRotation(filter(), cursor, batchSize);
         if (rows.length === 0) return 0;
         cursor = rows[rows.length - 1]!.id;
         await options.onClaimed?.(rows.map((r) => r.id));
@@ -165,7 +162,7 @@ export class KeyRotationService {
           if ('code' in outcome) batchFailures.push(outcome);
           else rewrites.push(outcome);
         }
-        const written = await this.#repo.rewrite(trx, activeKeyId, rewrites);
+        const written = await tx.rewriteConfigs(activeKeyId, rewrites);
         // Only count what committed: the transaction may still fail after this point.
         return { rows: rows.length, written: written.length, unchanged: rewrites.length - written.length, batchFailures };
       });
@@ -176,7 +173,7 @@ export class KeyRotationService {
       if (claimed === 0) {
         // Nothing claimable: done, unless other transactions hold rows we have not seen (another
         // rotation's batch in flight, an API update). Wait for them so the run ends complete.
-        const left = await this.#repo.countClaimable(this.db, filter());
+        const left = await this.store.countRotatable(filter());
         if (left === 0) break;
         waitingSince ??= Date.now();
         if (Date.now() - waitingSince >= lockWaitMs) {

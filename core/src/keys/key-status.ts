@@ -1,7 +1,6 @@
-import type { Knex } from 'knex';
 import { ConfigCipher, isConfigDecryptError, Keyring, LEGACY_KEY_ID } from '../crypto/index.js';
 import { ErpcError } from '../errors/index.js';
-import { KeyRotationRepository } from './key-rotation-repository.js';
+import type { KeyStore } from './ports.js';
 
 /** Connection rows under one key id. */
 export interface KeyRowCount {
@@ -39,16 +38,15 @@ export interface KeyStatus {
  * Reads the key status of the connection table: which key ids rows use, which of them are loaded.
  * Two queries (a GROUP BY and at most one legacy row); cheap enough for start-up and health checks.
  */
-export async function readKeyStatus(db: Knex, keyring: Keyring, cipher: ConfigCipher): Promise<KeyStatus> {
-  const repo = new KeyRotationRepository();
-  const counts = await repo.countByKeyId(db);
+export async function readKeyStatus(store: KeyStore, keyring: Keyring, cipher: ConfigCipher): Promise<KeyStatus> {
+  const counts = await store.keyIdCounts();
   const keys: KeyRowCount[] = counts
     .filter((c) => c.keyId !== LEGACY_KEY_ID)
     .map((c) => ({ keyId: c.keyId, rows: c.rows, loaded: keyring.has(c.keyId), active: c.keyId === keyring.activeKeyId }));
   const legacyRows = counts.find((c) => c.keyId === LEGACY_KEY_ID)?.rows ?? 0;
   let decryptable: boolean | null = null;
   if (legacyRows > 0) {
-    const sample = await repo.firstLegacyRow(db);
+    const sample = await store.firstLegacyRow();
     if (sample === undefined) decryptable = null; // rotated away meanwhile
     else {
       try {
@@ -83,11 +81,6 @@ export function describeMissingKeys(missing: readonly { keyId: string; rows: num
     .join(', ');
 }
 
-/** True when ERPC_ALLOW_MISSING_KEYS asks to start despite missing keys (`1`, `true`, `yes`). */
-export function allowMissingKeysFromEnv(env: Readonly<Record<string, string | undefined>>): boolean {
-  return /^(1|true|yes)$/i.test((env.ERPC_ALLOW_MISSING_KEYS ?? '').trim());
-}
-
 /** Result of {@link checkKeysAtStartup}. */
 export interface StartupKeyCheck {
   status: KeyStatus;
@@ -101,12 +94,12 @@ export interface StartupKeyCheck {
  * unless `allowMissingKeys` (--allow-missing-keys / ERPC_ALLOW_MISSING_KEYS=1).
  */
 export async function checkKeysAtStartup(
-  db: Knex,
+  store: KeyStore,
   keyring: Keyring,
   cipher: ConfigCipher,
   allowMissingKeys: boolean,
 ): Promise<StartupKeyCheck> {
-  const status = await readKeyStatus(db, keyring, cipher);
+  const status = await readKeyStatus(store, keyring, cipher);
   if (status.missing.length === 0) return { status, overridden: false };
   if (allowMissingKeys) return { status, overridden: true };
   throw new ErpcError(
@@ -131,7 +124,7 @@ export class KeyHealth {
   #cached: { at: number; value: HealthKeys } | undefined;
 
   constructor(
-    private readonly db: Knex,
+    private readonly store: KeyStore,
     private readonly keyring: Keyring,
     private readonly cipher: ConfigCipher,
     private readonly ttlMs = 5_000,
@@ -140,7 +133,7 @@ export class KeyHealth {
   async check(): Promise<{ degraded: boolean; keys: HealthKeys }> {
     const now = Date.now();
     if (this.#cached === undefined || now - this.#cached.at >= this.ttlMs) {
-      const status = await readKeyStatus(this.db, this.keyring, this.cipher);
+      const status = await readKeyStatus(this.store, this.keyring, this.cipher);
       this.#cached = { at: now, value: { active: status.activeKeyId, missing: status.missing } };
     }
     const keys = this.#cached.value;

@@ -1,6 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { ConnectorLogger } from '@erpc/sdk';
-import type { LogLevel } from '../config.js';
+import type { LogLevel } from '../settings/index.js';
 import { createScrubbingLogger } from './scrubbing.js';
 
 export type { Logger } from 'pino';

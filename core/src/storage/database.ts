@@ -35,8 +35,6 @@ export interface DatabaseOptions {
   acquireConnectionTimeoutMs?: number | undefined;
   /** Where knex's own warnings go (default: stderr, without connection-error stacks; see {@link quietKnexLog}). */
   log?: Knex.Config['log'];
-  /** Environment for defaults (ERPC_DATA_DIR); default process.env. */
-  env?: NodeJS.ProcessEnv | undefined;
 }
 
 /**
@@ -64,11 +62,6 @@ const targets = new WeakMap<object, string>();
 function urlOf(options: DatabaseOptions): string | undefined {
   const url = (options.url ?? options.databaseUrl)?.trim();
   return url === undefined || url === '' ? undefined : url;
-}
-
-/** The data directory of the embedded database: ERPC_DATA_DIR, default ./.erpc/data, absolute. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.ERPC_DATA_DIR?.trim() || './.erpc/data');
 }
 
 /**
@@ -139,7 +132,8 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Kne
     } else if (options.memory === true) {
       pglite = new PGlite();
     } else {
-      const dataDir = path.resolve(options.dataDir ?? defaultDataDir(options.env));
+      // The host passes HostConfig.dataDir (ERPC_DATA_DIR); tools that pass nothing get its default.
+      const dataDir = path.resolve(options.dataDir ?? '.erpc/data');
       const pgdata = path.join(dataDir, 'pgdata');
       try {
         mkdirSync(dataDir, { recursive: true, mode: 0o700 });

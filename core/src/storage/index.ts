@@ -3,7 +3,6 @@ export {
   closeDatabase,
   databaseKind,
   databaseTarget,
-  defaultDataDir,
   describeDatabaseUrl,
   type DatabaseKind,
   type DatabaseOptions,
@@ -13,6 +12,7 @@ export { migrateLatest, migrationStatus, knownMigrations, MIGRATIONS_TABLE, type
 export { migrationSource, MIGRATIONS, type MigrationModule } from './migrations/index.js';
 export { listen, type Listener } from './listen.js';
 export type { Db, KeysetCursor, PageOptions } from './repositories/rows.js';
+export { Repositories } from './repositories/index.js';
 export { OrganizationRepository, type OrganizationRow } from './repositories/organization-repository.js';
 export { ApiKeyRepository, type ApiKeyRow } from './repositories/api-key-repository.js';
 export {
@@ -23,7 +23,3 @@ export {
   type NewConnection,
   type TestOutcome,
 } from './repositories/connection-repository.js';
-// Names the container binds (kept so composition code written against them keeps working).
-export { OrganizationRepository as KnexOrganizationRepository } from './repositories/organization-repository.js';
-export { ApiKeyRepository as KnexApiKeyRepository } from './repositories/api-key-repository.js';
-export { ConnectionRepository as KnexConnectionRepository } from './repositories/connection-repository.js';

@@ -1,8 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ConnectionService } from '../../connections/connection-service.js';
-import { TOKENS } from '../../tokens.js';
 import { orgOf } from '../auth.js';
-import type { RouteDeps } from '../route-deps.js';
 import { connectionViewSchema, errorResponses, idParamsSchema, pageSchema } from '../schemas.js';
 
 
@@ -11,8 +9,7 @@ type IdParams = { Params: { id: string } };
 const connectionResponse = (status: number, ...errors: number[]) => ({ [status]: connectionViewSchema, ...errorResponses(401, ...errors) });
 
 /** /v1/connections and its actions. Every call is scoped to the caller's organisation. */
-export const connectionRoutes: FastifyPluginAsync<RouteDeps> = async (app, { resolve }) => {
-  const connections = resolve<ConnectionService>(TOKENS.ConnectionService);
+export const connectionRoutes: FastifyPluginAsync<{ connections: ConnectionService }> = async (app, { connections }) => {
   app.post<{ Body: { connectorType: string; name: string; config: Record<string, unknown>; activate?: boolean } }>(
     '/connections',
     {

@@ -1,14 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ConnectionService } from '../../connections/connection-service.js';
 import type { ConnectorRegistry } from '../../plugins/connector-registry.js';
-import { TOKENS } from '../../tokens.js';
-import type { RouteDeps } from '../route-deps.js';
 import { configIssueSchema, errorResponses } from '../schemas.js';
 
 /** GET /v1/connector-types, POST /v1/connector-types/:type/validate. */
-export const connectorTypeRoutes: FastifyPluginAsync<RouteDeps> = async (app, { resolve }) => {
-  const registry = resolve<ConnectorRegistry>(TOKENS.ConnectorRegistry);
-  const connections = resolve<ConnectionService>(TOKENS.ConnectionService);
+export const connectorTypeRoutes: FastifyPluginAsync<{ registry: ConnectorRegistry; connections: ConnectionService }> = async (app, { registry, connections }) => {
   app.get(
     '/connector-types',
     {

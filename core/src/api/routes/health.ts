@@ -1,18 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { RouteDeps } from '../route-deps.js';
+import type { ReadinessCheck } from '../../container.js';
 
-/** A readiness check; later issues add theirs (e.g. keys) to the list handed to the route. */
-export interface HealthCheck {
-  name: string;
-  /**
-   * Resolves when healthy; rejects (or resolves false) when not. May resolve `{ ok, details }`:
-   * `details` is shown under `details.<name>` in the body (e.g. the keys check's missing key ids). Never a secret.
-   */
-  check(): Promise<boolean | void | { ok: boolean; details?: Record<string, unknown> }>;
-}
-
-export interface HealthRoutesOptions extends RouteDeps {
-  checks: readonly HealthCheck[];
+/**
+ * The readiness checks: each resolves when healthy and rejects (or resolves false) when not; one
+ * resolving `{ ok, details }` has `details` shown under `details.<name>` (the keys check's missing
+ * key ids). Never a secret.
+ */
+export interface HealthRoutesOptions {
+  checks: readonly ReadinessCheck[];
 }
 
 /** GET /healthz (no auth). */

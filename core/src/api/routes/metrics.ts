@@ -1,10 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
-import type { AppConfig } from '../../config.js';
 import { ErpcError } from '../../errors/index.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { TOKENS } from '../../tokens.js';
-import type { RouteDeps } from '../route-deps.js';
 
 /**
  * GET /metrics: Prometheus text exposition of the host's own registry. Open by default (keep it
@@ -12,9 +9,7 @@ import type { RouteDeps } from '../route-deps.js';
  * (Prometheus: `authorization: { credentials: ... }` in the scrape job). Not an organisation's API
  * key: metrics span every organisation.
  */
-export const metricsRoutes: FastifyPluginAsync<RouteDeps> = async (app, { resolve }) => {
-  const metrics = resolve<Metrics>(TOKENS.Metrics);
-  const token = resolve<AppConfig>(TOKENS.AppConfig).metricsToken;
+export const metricsRoutes: FastifyPluginAsync<{ metrics: Metrics; token: string | undefined }> = async (app, { metrics, token }) => {
   // Compared as SHA-256 digests: constant time whatever the presented length.
   const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
   app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format); needs the metrics token when ERPC_METRICS_TOKEN is set' } }, async (request, reply) => {

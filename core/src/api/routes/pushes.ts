@@ -1,9 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { PushService } from '../../push/push-service.js';
 import { PUSH_STATUSES } from '../../push/push-types.js';
-import { TOKENS } from '../../tokens.js';
 import { orgOf } from '../auth.js';
-import type { RouteDeps } from '../route-deps.js';
 import { errorResponses, idParamsSchema, pageSchema } from '../schemas.js';
 
 const nullableDate = { type: ['string', 'null'], format: 'date-time' } as const;
@@ -58,8 +56,7 @@ const acceptedSchema = {
 type IdParams = { Params: { id: string } };
 
 /** /v1/pushes: accept documents, read their delivery record, retry dead letters. Org-scoped. */
-export const pushRoutes: FastifyPluginAsync<RouteDeps> = async (app, { resolve }) => {
-  const pushes = resolve<PushService>(TOKENS.PushService);
+export const pushRoutes: FastifyPluginAsync<{ pushes: PushService }> = async (app, { pushes }) => {
 
   app.post<{ Body: { documentType: string; documentId: string; idempotencyKey?: string; payload: Record<string, unknown> } }>(
     '/pushes',

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import type { ApiKeyService } from '../../auth/api-key-service.js';
-import { TOKENS } from '../../tokens.js';
 import { EXIT, action, type CliCommand } from '../command.js';
-import { runAdmin } from '../admin-socket.js';
+import { commandSettings, runAdmin } from '../host.js';
 import { apiKeysGroup } from './orgs-group.js';
 
 /** `erpc api-keys create --org ID [--json]` */
@@ -16,7 +14,7 @@ export const apiKeysCreateCommand: CliCommand = {
       .action(
         action(async (opts: { org: string; json?: boolean }) =>
           {
-            const key = await runAdmin('apiKeys.create', { orgId: opts.org }, (host) => host.resolve<ApiKeyService>(TOKENS.ApiKeyService).create(opts.org));
+            const key = await runAdmin(commandSettings(), 'apiKeys.create', { orgId: opts.org }, (host) => host.services.apiKeys.create(opts.org));
             if (opts.json) process.stdout.write(`${JSON.stringify(key)}\n`);
             else process.stdout.write(`API key ${key.id} (shown only now; store it safely):\n\n  ${key.apiKey}\n`);
             return EXIT.OK;
@@ -36,7 +34,7 @@ export const apiKeysRevokeCommand: CliCommand = {
       .action(
         action(async (keyId: string) =>
           {
-            await runAdmin('apiKeys.revoke', { keyId }, (host) => host.resolve<ApiKeyService>(TOKENS.ApiKeyService).revoke(keyId));
+            await runAdmin(commandSettings(), 'apiKeys.revoke', { keyId }, (host) => host.services.apiKeys.revoke(keyId));
             process.stdout.write(`Revoked API key ${keyId}.\n`);
             return EXIT.OK;
           },
@@ -56,7 +54,7 @@ export const apiKeysListCommand: CliCommand = {
       .action(
         action(async (opts: { org: string; json?: boolean }) =>
           {
-            const items = await runAdmin('apiKeys.list', { orgId: opts.org }, (host) => host.resolve<ApiKeyService>(TOKENS.ApiKeyService).list(opts.org));
+            const items = await runAdmin(commandSettings(), 'apiKeys.list', { orgId: opts.org }, (host) => host.services.apiKeys.list(opts.org));
             if (opts.json) process.stdout.write(`${JSON.stringify({ items })}\n`);
             else if (items.length === 0) process.stdout.write('No API keys.\n');
             else process.stdout.write(`${items.map((k) => `${k.id}  created ${k.createdAt}  ${k.revokedAt === null ? 'active' : `revoked ${k.revokedAt}`}`).join('\n')}\n`);

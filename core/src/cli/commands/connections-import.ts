@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { isErpcError } from '../../errors/index.js';
-import { ConnectionImportService, type ImportProblem } from '../../keys/index.js';
+import { openHost } from '../../container.js';
+import type { ImportProblem } from '../../connections/connection-import-service.js';
 import { EXIT, action, type CliCommand } from '../command.js';
-import { openKeysContext } from './keys-context.js';
+import { commandLogger, commandSettings, refuseWhileServing } from '../host.js';
 
 interface Options {
   file: string;
@@ -33,11 +34,12 @@ export const connectionsImportCommand: CliCommand = {
       .option('--json', 'print one JSON document: the report, or {"error":{code,message,details}}')
       .action(
         action(async (opts: Options) => {
-          const ctx = await openKeysContext();
+          const config = commandSettings();
+          await refuseWhileServing(config);
+          const host = await openHost(config, { logger: commandLogger(config) });
           const progress = progressBar(opts.json === true);
           try {
-            const service = new ConnectionImportService(ctx.db, ctx.cipher, ctx.registry());
-            const report = await service.importFile(opts.file, { skipInvalid: opts.skipInvalid === true, onProgress: progress.update });
+            const report = await host.services.connectionImport.importFile(opts.file, { skipInvalid: opts.skipInvalid === true, onProgress: progress.update });
             progress.stop();
             if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
             else {
@@ -61,7 +63,7 @@ export const connectionsImportCommand: CliCommand = {
             }
             return EXIT.FAILURE;
           } finally {
-            await ctx.close();
+            await host.close();
           }
         }),
       );

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ErpcError } from '../../errors/index.js';
-import { KeyRotationService, DEFAULT_ROTATION_BATCH_SIZE, type RotationProgress, type RotationReport } from '../../keys/index.js';
+import { openHost } from '../../container.js';
+import { DEFAULT_ROTATION_BATCH_SIZE, type RotationProgress, type RotationReport } from '../../keys/index.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 import { keysGroup } from './keys-group.js';
-import { openKeysContext } from './keys-context.js';
+import { commandLogger, commandSettings, refuseWhileServing } from '../host.js';
 
 interface Options {
   batchSize: string;
@@ -32,7 +33,9 @@ export const keysRotateCommand: CliCommand = {
           if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
             throw new ErpcError('ERPC_ERR_USAGE', { reason: '--batch-size must be an integer from 1 to 10000' });
           }
-          const ctx = await openKeysContext();
+          const config = commandSettings();
+          await refuseWhileServing(config);
+          const host = await openHost(config, { logger: commandLogger(config) });
           const controller = new AbortController();
           const stop = (): void => {
             if (controller.signal.aborted) process.exit(EXIT.FAILURE); // second Ctrl-C: the open batch rolls back
@@ -44,8 +47,7 @@ export const keysRotateCommand: CliCommand = {
           const out = opts.json ? process.stderr : process.stdout;
           const display = progressDisplay(out, opts.dryRun === true);
           try {
-            const service = new KeyRotationService(ctx.db, ctx.keyring, ctx.cipher);
-            const report = await service.rotate({
+            const report = await host.services.keyRotation.rotate({
               batchSize,
               dryRun: opts.dryRun === true,
               signal: controller.signal,
@@ -64,7 +66,7 @@ export const keysRotateCommand: CliCommand = {
             display.stop();
             process.off('SIGINT', stop);
             process.off('SIGTERM', stop);
-            await ctx.close();
+            await host.close();
           }
         }),
       );

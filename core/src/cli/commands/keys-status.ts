@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { readKeyStatus, type KeyStatus } from '../../keys/index.js';
+import { openHost } from '../../container.js';
+import type { KeyStatus } from '../../keys/index.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 import { keysGroup } from './keys-group.js';
-import { openKeysContext } from './keys-context.js';
+import { commandLogger, commandSettings, refuseWhileServing } from '../host.js';
 
 interface Options {
   json?: boolean;
@@ -21,13 +22,15 @@ export const keysStatusCommand: CliCommand = {
       .option('--json', 'print one JSON document: {activeKeyId, loadedKeyIds, keys:[{keyId,rows,loaded,active}], legacy:{rows,decryptable}, missing:[{keyId,rows}], rowsToRotate}')
       .action(
         action(async (opts: Options) => {
-          const ctx = await openKeysContext();
+          const config = commandSettings();
+          await refuseWhileServing(config);
+          const host = await openHost(config, { logger: commandLogger(config) });
           try {
-            const status = await readKeyStatus(ctx.db, ctx.keyring, ctx.cipher);
+            const status = await host.services.keyStatus();
             process.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : formatStatus(status));
             return status.missing.length > 0 ? EXIT.FAILURE : EXIT.OK;
           } finally {
-            await ctx.close();
+            await host.close();
           }
         }),
       );

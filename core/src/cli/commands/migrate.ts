@@ -1,16 +1,7 @@
 import type { Command } from 'commander';
 import { ErpcError } from '../../errors/index.js';
-import {
-  checkDatabase,
-  closeDatabase,
-  createDatabase,
-  databaseKind,
-  databaseTarget,
-  defaultDataDir,
-  migrateLatest,
-  migrationStatus,
-} from '../../storage/index.js';
-import { adminSocketAnswers } from '../admin-socket.js';
+import { checkDatabase, closeDatabase, createDatabase, databaseKind, databaseTarget, migrateLatest, migrationStatus } from '../../storage/index.js';
+import { commandSettings, refuseWhileServing } from '../host.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 
 interface Options {
@@ -28,12 +19,11 @@ export const migrateCommand: CliCommand = {
       .option('--json', 'print one JSON document: {"database":{kind,target},"applied":[…],"pending":[…]} (with --status) or {"database","ran":[…],"batch"}')
       .action(
         action(async (opts: Options) => {
-          const url = process.env.DATABASE_URL;
+          const config = commandSettings();
+          const url = config.databaseUrl;
           // Only one process may open an embedded database; a running server has migrated it anyway.
-          if ((url === undefined || url.trim() === '') && (await adminSocketAnswers(defaultDataDir(process.env)))) {
-            throw new ErpcError('ERPC_ERR_EMBEDDED_DB_IN_USE', { dataDir: defaultDataDir(process.env) });
-          }
-          const knex = await createDatabase({ url, env: process.env });
+          await refuseWhileServing(config);
+          const knex = await createDatabase({ databaseUrl: url, dataDir: config.dataDir });
           try {
             await checkDatabase(knex, url);
             const database = { kind: databaseKind(knex), target: databaseTarget(knex) };

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import type { OrganizationService } from '../../auth/organization-service.js';
-import { TOKENS } from '../../tokens.js';
 import { EXIT, action, type CliCommand } from '../command.js';
-import { runAdmin } from '../admin-socket.js';
+import { commandSettings, runAdmin } from '../host.js';
 import { orgsGroup } from './orgs-group.js';
 
 /** `erpc orgs create NAME [--json]`: creates an organisation and prints its first API key (the only time it is shown). */
@@ -16,7 +14,7 @@ export const orgsCreateCommand: CliCommand = {
       .action(
         action(async (name: string, opts: { json?: boolean }) =>
           {
-            const result = await runAdmin('orgs.create', { name }, (host) => host.resolve<OrganizationService>(TOKENS.OrganizationService).create(name));
+            const result = await runAdmin(commandSettings(), 'orgs.create', { name }, (host) => host.services.organizations.create(name));
             if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
             else {
               process.stdout.write(

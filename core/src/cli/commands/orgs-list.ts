@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import type { OrganizationService } from '../../auth/organization-service.js';
-import { TOKENS } from '../../tokens.js';
 import { EXIT, action, type CliCommand } from '../command.js';
-import { runAdmin } from '../admin-socket.js';
+import { commandSettings, runAdmin } from '../host.js';
 import { orgsGroup } from './orgs-group.js';
 
 /** `erpc orgs list [--json]` */
@@ -15,7 +13,7 @@ export const orgsListCommand: CliCommand = {
       .action(
         action(async (opts: { json?: boolean }) =>
           {
-            const items = await runAdmin('orgs.list', {}, (host) => host.resolve<OrganizationService>(TOKENS.OrganizationService).list());
+            const items = await runAdmin(commandSettings(), 'orgs.list', {}, (host) => host.services.organizations.list());
             if (opts.json) process.stdout.write(`${JSON.stringify({ items })}\n`);
             else if (items.length === 0) process.stdout.write('No organisations yet. Create one with: pnpm erpc orgs create NAME\n');
             else process.stdout.write(`${items.map((o) => `${o.id}  ${o.createdAt}  ${o.name}`).join('\n')}\n`);

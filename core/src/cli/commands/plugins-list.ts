@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { loadAppConfig, resolvePluginDirs } from '../../config.js';
-import { createContainer, loadConnectors } from '../../container.js';
-import { createLogger } from '../../logging/logger.js';
+import { openPluginHost } from '../../container.js';
 import type { PluginLoadReport } from '../../plugins/types.js';
 import { EXIT, action, collect, type CliCommand } from '../command.js';
+import { commandLogger, commandSettings } from '../host.js';
 import { pluginsGroup } from './plugins-group.js';
 
 interface Options {
@@ -33,12 +32,11 @@ export const pluginsListCommand: CliCommand = {
       .option('--strict', 'exit 1 when any plugin failed to load')
       .action(
         action(async (opts: Options) => {
-          const env = process.env;
-          const base = loadAppConfig(env);
-          const config = opts.pluginsDir && opts.pluginsDir.length > 0 ? { ...base, pluginDirs: resolvePluginDirs(opts.pluginsDir) } : base;
+          const config = commandSettings({ ERPC_PLUGIN_DIRS: opts.pluginsDir !== undefined && opts.pluginsDir.length > 0 ? opts.pluginsDir : undefined });
           // The listing reports every failure itself; log lines only when asked for.
-          const logger = createLogger({ level: env.ERPC_LOG_LEVEL ? config.logLevel : 'silent' });
-          const report = await loadConnectors(createContainer(config, { logger }));
+          const plugins = await openPluginHost(config, commandLogger(config, 'silent'));
+          const report = plugins.report;
+          await plugins.close();
           const rows = listEntries(report);
           process.stdout.write(opts.json ? `${JSON.stringify({ plugins: rows })}\n` : formatTable(rows));
           return opts.strict && report.failed.length > 0 ? EXIT.FAILURE : EXIT.OK;

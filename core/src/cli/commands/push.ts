@@ -4,10 +4,9 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ErpcError } from '../../errors/index.js';
-import type { PushInput, PushService } from '../../push/push-service.js';
-import { TOKENS } from '../../tokens.js';
+import type { PushInput } from '../../push/push-service.js';
 import { EXIT, action, type CliCommand } from '../command.js';
-import { withHost } from '../host-context.js';
+import { commandSettings, withHost } from '../host.js';
 
 const BATCH = 500;
 
@@ -54,8 +53,8 @@ export const pushCommand: CliCommand = {
           let created = 0;
           let replayed = 0;
           let done = 0;
-          await withHost(async (host) => {
-            const pushes = host.resolve<PushService>(TOKENS.PushService);
+          await withHost(commandSettings(), async (host) => {
+            const pushes = host.services.pushes;
             bar?.start(total, 0, { failed: 0 });
             let batch: { line: number; input: PushInput }[] = [];
             const flush = async () => {

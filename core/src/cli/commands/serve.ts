@@ -1,29 +1,9 @@
 import type { Command } from 'commander';
 import { buildApp } from '../../api/app.js';
-import { enforceKeysAtStartup, type KeysHealthCheck } from '../../keys/index.js';
-import type { OrganizationService } from '../../auth/organization-service.js';
-import { ErpcError } from '../../errors/index.js';
-import { TOKENS } from '../../tokens.js';
+import { openHost, type Host } from '../../container.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 import { startAdminSocket } from '../admin-socket.js';
-import { dataDirOf, openHost, type Host } from '../host-context.js';
-import { pushWorkerService } from './serve-worker.js';
-
-/**
- * Something that runs beside the HTTP server for the life of `erpc serve` (e.g. the push
- * worker): started once the server listens, stopped before the database closes.
- */
-export interface BackgroundService {
-  readonly name: string;
-  start(host: Host): Promise<void> | void;
-  stop(): Promise<void> | void;
-}
-
-/**
- * Factories of the background services `serve` runs in-process. Add one here (e.g. the push
- * worker) and it starts and stops with the server.
- */
-export const backgroundServices: ((host: Host, opts: { worker?: boolean }) => BackgroundService | undefined)[] = [pushWorkerService];
+import { commandLogger, commandSettings } from '../host.js';
 
 interface Options {
   worker?: boolean;
@@ -32,15 +12,24 @@ interface Options {
   host?: string;
 }
 
-function parsePort(raw: string | undefined): number {
-  const value = raw === undefined || raw.trim() === '' ? 3000 : Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) {
-    throw new ErpcError('ERPC_ERR_USAGE', { reason: 'the port (--port or PORT) must be an integer from 0 to 65535' });
-  }
-  return value;
+/** Resolves on the first SIGINT or SIGTERM, with its name. */
+export function nextStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
 }
 
-/** `erpc serve [--port N] [--host H]`: migrate, load plugins, serve the HTTP API until SIGINT/SIGTERM. */
+/**
+ * `erpc serve [--port N] [--host H]`: check the keys, migrate, load the plugins, serve the HTTP API
+ * (and deliver pushes in-process unless --no-worker) until SIGINT/SIGTERM. Everything it opens is
+ * in the host's lifecycle: it stops in reverse order, on a signal or when start-up fails.
+ */
 export const serveCommand: CliCommand = {
   register(program: Command) {
     program
@@ -52,92 +41,66 @@ export const serveCommand: CliCommand = {
       .option('--no-worker', 'do not deliver pushes in this process (run `erpc worker` processes instead)')
       .action(
         action(async (opts: Options) => {
-          const port = parsePort(opts.port ?? process.env.PORT);
-          const hostname = opts.host ?? process.env.HOST ?? '127.0.0.1';
-          const embedded = process.env.DATABASE_URL === undefined || process.env.DATABASE_URL.trim() === '';
-          let admin: { close(): Promise<void> } | undefined;
+          // Every setting (the worker's included) is checked here, before any listener opens.
+          const config = commandSettings({ PORT: opts.port, HOST: opts.host, ERPC_ALLOW_MISSING_KEYS: opts.allowMissingKeys === true ? true : undefined });
+          const logger = commandLogger(config, 'info');
           let hostReady!: (host: Host) => void;
           let hostFailed!: (err: unknown) => void;
           const hostPromise = new Promise<Host>((resolve, reject) => {
             hostReady = resolve;
             hostFailed = reject;
           });
-          // Keys are checked before any listener (the admin socket included) opens; on the embedded
-          // database the admin socket claims the data directory before the database is opened.
           let host: Host;
           try {
-            host = await openHost({
-              env: process.env,
+            host = await openHost(config, {
+              logger,
               metricsDefaults: true,
-              beforeDatabase: async () => {
-                if (embedded) admin = await startAdminSocket(hostPromise, dataDirOf(process.env));
+              // Keys are checked before any listener (the admin socket included) opens; on the embedded
+              // database the admin socket claims the data directory before the database is opened.
+              beforeDatabase: async (lifecycle) => {
+                if (config.databaseUrl !== undefined) return;
+                const admin = await startAdminSocket(hostPromise, config.dataDir);
+                lifecycle.own('admin-socket', () => admin.close());
               },
             });
           } catch (err) {
             hostFailed(err);
-            await admin?.close();
             throw err;
           }
           hostReady(host);
-          const logger = host.logger;
-          let keysCheck: KeysHealthCheck;
+          const stopped = (async () => {
+            const signal = await nextStopSignal();
+            logger.info({ signal }, 'shutting down');
+            await host.close();
+          })();
           try {
-            keysCheck = await enforceKeysAtStartup(host, opts.allowMissingKeys === true);
+            const keysCheck = await host.enforceKeys();
+            const app = await buildApp(host, { healthChecks: [keysCheck] });
+            const worker = opts.worker === false ? undefined : host.createPushRuntime();
+            await host.lifecycle.add({
+              name: 'http',
+              start: async () => {
+                await app.listen({ port: config.port, host: config.host });
+                const address = app.server.address();
+                const boundPort = typeof address === 'object' && address !== null ? address.port : config.port;
+                const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+                const url = `http://${shownHost}:${boundPort}`;
+                logger.info({ url, docs: `${url}/docs` }, `erpc listening on ${url}`);
+                process.stdout.write(`erpc listening on ${url} (API docs: ${url}/docs)\n`);
+              },
+              stop: () => app.close(),
+            });
+            // Started once the server listens; stopped before it closes (reverse order).
+            if (worker !== undefined) await host.lifecycle.add({ name: 'push-worker', start: () => worker.start(), stop: () => worker.stop() });
+            await host.lifecycle.start();
           } catch (err) {
-            await admin?.close();
             await host.close();
             throw err;
           }
-          const app = await buildApp(host.container, { healthChecks: [keysCheck] });
-          const services: BackgroundService[] = [];
-          const pending: BackgroundService[] = [];
-          let stopping: Promise<void> | undefined;
-          const stop = (signal: string): Promise<void> => {
-            stopping ??= (async () => {
-              logger.info({ signal }, 'shutting down');
-              await app.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server failed'));
-              await admin?.close();
-              for (const s of [...services].reverse()) {
-                await Promise.resolve(s.stop()).catch((err: unknown) => logger.error({ err, service: s.name }, 'stopping a background service failed'));
-              }
-              await host.close();
-            })();
-            return stopping;
-          };
-          const done = new Promise<void>((resolve) => {
-            const onSignal = (signal: NodeJS.Signals) => void stop(signal).then(resolve);
-            process.once('SIGINT', onSignal);
-            process.once('SIGTERM', onSignal);
-          });
-          try {
-            // Factories read their settings now, so a bad one stops start-up before any listener.
-            for (const factory of backgroundServices) {
-              const service = factory(host, opts);
-              if (service !== undefined) pending.push(service);
-            }
-            await app.listen({ port, host: hostname });
-          } catch (err) {
-            await admin?.close();
-            await host.close();
-            throw err;
+          if ((await host.services.organizations.count()) === 0) {
+            process.stdout.write('No organisation yet. Create one (it prints an API key) with:\n\n  pnpm erpc orgs create Acme --json\n\n');
           }
-          const address = app.server.address();
-          const boundPort = typeof address === 'object' && address !== null ? address.port : port;
-          const shownHost = hostname.includes(':') ? `[${hostname}]` : hostname;
-          const url = `http://${shownHost}:${boundPort}`;
-          logger.info({ url, docs: `${url}/docs` }, `erpc listening on ${url}`);
-          process.stdout.write(`erpc listening on ${url} (API docs: ${url}/docs)\n`);
-          for (const service of pending) {
-            await service.start(host);
-            services.push(service);
-          }
-          const orgCount = await host.resolve<OrganizationService>(TOKENS.OrganizationService).count();
-          if (orgCount === 0) {
-            process.stdout.write(
-              'No organisation yet. Create one (it prints an API key) with:\n\n  pnpm erpc orgs create Acme --json\n\n',
-            );
-          }
-          await done;
+          await stopped;
           return EXIT.OK;
         }),
       );

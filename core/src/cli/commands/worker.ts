@@ -1,20 +1,9 @@
 import type { Command } from 'commander';
+import { openHost } from '../../container.js';
 import { ErpcError } from '../../errors/index.js';
-import { createPushRuntime } from '../../push/push-runtime.js';
-import { pushWorkerOptionsFromEnv } from '../../push/worker-config.js';
 import { EXIT, action, type CliCommand } from '../command.js';
-import { openHost } from '../host-context.js';
-import { enforceKeysAtStartup } from '../../keys/index.js';
-
-/** Parses --concurrency. */
-export function parseConcurrency(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1024) {
-    throw new ErpcError('ERPC_ERR_USAGE', { reason: '--concurrency must be an integer from 1 to 1024' });
-  }
-  return n;
-}
+import { commandLogger, commandSettings } from '../host.js';
+import { nextStopSignal } from './serve.js';
 
 /**
  * `erpc worker [--concurrency N]`: delivers pushes until SIGTERM/SIGINT, then stops claiming,
@@ -30,8 +19,11 @@ export const workerCommand: CliCommand = {
       .option('--concurrency <n>', 'deliveries in flight at once in this process (default $ERPC_WORKER_CONCURRENCY or 16)')
       .action(
         action(async (opts: { concurrency?: string; allowMissingKeys?: boolean }) => {
-          const databaseUrl = process.env.DATABASE_URL?.trim();
-          if (databaseUrl === undefined || databaseUrl === '') {
+          const config = commandSettings({
+            ERPC_WORKER_CONCURRENCY: opts.concurrency,
+            ERPC_ALLOW_MISSING_KEYS: opts.allowMissingKeys === true ? true : undefined,
+          });
+          if (config.databaseUrl === undefined) {
             // The embedded database belongs to one process: `erpc serve` runs the worker in-process there.
             // A configuration problem, not wrong arguments: exit 3 like any other setting.
             throw new ErpcError('ERPC_ERR_SETTING_INVALID', {
@@ -39,32 +31,16 @@ export const workerCommand: CliCommand = {
               reason: 'erpc worker needs PostgreSQL (postgres://…). On the embedded database, `erpc serve` runs the worker in-process.',
             });
           }
-          const options = pushWorkerOptionsFromEnv(process.env);
-          const concurrency = parseConcurrency(opts.concurrency);
-          if (concurrency !== undefined) options.concurrency = concurrency;
-          const host = await openHost({ env: process.env, metricsDefaults: false });
+          const logger = commandLogger(config, 'info');
+          const host = await openHost(config, { logger });
           try {
-            await enforceKeysAtStartup(host, opts.allowMissingKeys === true);
-          } catch (err) {
-            await host.close();
-            throw err;
-          }
-          const runtime = createPushRuntime(host.container, { ...options, listenUrl: databaseUrl });
-          let resolveDone: () => void = () => undefined;
-          const done = new Promise<void>((resolve) => {
-            resolveDone = resolve;
-          });
-          const onSignal = (signal: NodeJS.Signals) => {
-            host.logger.info({ signal }, 'stopping the worker: no new claims, finishing in-flight pushes');
-            resolveDone();
-          };
-          process.once('SIGTERM', onSignal);
-          process.once('SIGINT', onSignal);
-          try {
-            await runtime.start();
-            process.stdout.write(`erpc worker ${runtime.worker.workerId} running (concurrency ${options.concurrency ?? 16})\n`);
-            await done;
-            await runtime.stop();
+            await host.enforceKeys();
+            const runtime = host.createPushRuntime();
+            await host.lifecycle.add({ name: 'push-worker', start: () => runtime.start(), stop: () => runtime.stop() });
+            await host.lifecycle.start();
+            process.stdout.write(`erpc worker ${runtime.worker.workerId} running (concurrency ${config.worker.concurrency})\n`);
+            const signal = await nextStopSignal();
+            logger.info({ signal }, 'stopping the worker: no new claims, finishing in-flight pushes');
           } finally {
             await host.close();
           }

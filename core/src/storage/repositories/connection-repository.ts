@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { inTransaction, isUuid, toBuffer, toDate, toDateOrNull, type PageOptions } from './rows.js';
+import { LEGACY_KEY_ID } from '../../crypto/index.js';
+import { inTransaction, isUuid, toBuffer, toDate, toDateOrNull, uuidArray, type PageOptions } from './rows.js';
 
 /** Status of an ERP connection: at most one ACTIVE per organisation. */
 export type ConnectionStatus = 'ACTIVE' | 'DISABLED';
@@ -96,14 +97,80 @@ function toRow(r: DbConnection): ConnectionRow {
   };
 }
 
+/** What delivery needs of the connection a push is bound to. */
+export interface BoundConnection {
+  id: string;
+  orgId: string;
+  connectorType: string;
+  status: string;
+  configEncrypted: Uint8Array;
+  configKeyId: string;
+}
+
+/** A connection row as key rotation reads it: its binding and its stored config. */
+export interface StoredConfigRow {
+  id: string;
+  orgId: string;
+  keyId: string;
+  blob: Uint8Array;
+}
+
+/** One rewritten config: the new blob replaces the old one only if the row still holds `expectedKeyId`. */
+export interface ConfigRewrite {
+  id: string;
+  blob: Buffer;
+  expectedKeyId: string;
+}
+
+/** Rows per key id (`config_key_id`), legacy rows under LEGACY_KEY_ID. */
+export interface KeyIdCount {
+  keyId: string;
+  rows: number;
+}
+
+/** Which rows a rotation may take besides those already under the active key. */
+export interface RotationFilter {
+  activeKeyId: string;
+  /** Only rows under these key ids (the loaded ones, and LEGACY_KEY_ID). */
+  keyIds: readonly string[];
+  /** Rows this run already failed to decrypt: never claimed again in the same run. */
+  excludeIds: readonly string[];
+}
+
+/** A connection row to insert as imported from the original system. */
+export interface ImportedConnection {
+  id: string;
+  orgId: string;
+  connectorType: string;
+  name: string;
+  status: ConnectionStatus;
+  blob: Buffer;
+  keyId: string;
+  /** SHA-256 (hex) of the exported row's connector type and ciphertext: recognises a re-import. */
+  source: string;
+}
+
 const TABLE = 'erp_connection';
+/** Rows per multi-row INSERT or IN list: far below PostgreSQL's 65,535 parameters, few round trips. */
+const CHUNK = 500;
+
+function toStoredConfig(r: { id: string; org_id: string; config_key_id: string; config_encrypted: Uint8Array }): StoredConfigRow {
+  return { id: r.id, orgId: r.org_id, keyId: r.config_key_id, blob: r.config_encrypted };
+}
 
 /**
- * The `erp_connection` table. Every lookup names the organisation: a row of another organisation
- * does not exist here. Every method takes an optional transaction so services can compose them.
+ * The `erp_connection` table: the one place that reads or writes it. The API's lookups name the
+ * organisation (a row of another organisation does not exist here); key rotation, the key status
+ * and the import work across organisations and say so. Every method takes an optional
+ * transaction so services can compose them, or runs on the transaction the repository is bound to.
  */
 export class ConnectionRepository {
   constructor(private readonly db: Knex) {}
+
+  /** Runs `fn` in one transaction, on a repository bound to it. */
+  transaction<T>(fn: (tx: ConnectionRepository) => Promise<T>): Promise<T> {
+    return this.db.transaction((trx) => fn(new ConnectionRepository(trx)));
+  }
 
   /** Inserts one row as given (status default DISABLED). */
   async insert(input: NewConnection, trx?: Knex.Transaction): Promise<ConnectionRow> {
@@ -231,13 +298,147 @@ export class ConnectionRepository {
     return n > 0;
   }
 
-  /** Rows per `config_key_id` ('legacy' included), over every organisation. */
-  async countByKeyId(trx?: Knex.Transaction): Promise<Map<string, number>> {
-    const rows = (await (trx ?? this.db)(TABLE).select('config_key_id').count<{ config_key_id: string; n: string | number }[]>({ n: '*' }).groupBy('config_key_id')) as {
+  /** Rows per `config_key_id` ('legacy' included), over every organisation, by key id. */
+  async keyIdCounts(trx?: Knex.Transaction): Promise<KeyIdCount[]> {
+    const rows = (await (trx ?? this.db)(TABLE).select('config_key_id').count({ rows: '*' }).groupBy('config_key_id').orderBy('config_key_id')) as {
       config_key_id: string;
-      n: string | number;
+      rows: string | number;
     }[];
-    return new Map(rows.map((r) => [r.config_key_id, Number(r.n)]));
+    return rows.map((r) => ({ keyId: r.config_key_id, rows: Number(r.rows) }));
+  }
+
+  /** The rows bound to these ids (any organisation, any status): what delivery and its checks need. */
+  async boundByIds(ids: readonly string[], trx?: Knex.Transaction): Promise<Map<string, BoundConnection>> {
+    const unique = [...new Set(ids)].filter(isUuid);
+    const found = new Map<string, BoundConnection>();
+    if (unique.length === 0) return found;
+    const rows = (await (trx ?? this.db)(TABLE)
+      .select('id', 'org_id', 'connector_type', 'status', 'config_encrypted', 'config_key_id')
+      .whereRaw('id = ANY(?::uuid[])', [uuidArray(unique)])) as Pick<DbConnection, 'id' | 'org_id' | 'connector_type' | 'status' | 'config_encrypted' | 'config_key_id'>[];
+    for (const r of rows) {
+      found.set(r.id, { id: r.id, orgId: r.org_id, connectorType: r.connector_type, status: r.status, configEncrypted: toBuffer(r.config_encrypted), configKeyId: r.config_key_id });
+    }
+    return found;
+  }
+
+  // --- key rotation and key status (every organisation) ---
+
+  /** Rows that a rotation claim with this filter could still take (locked or not). */
+  async countRotatable(filter: RotationFilter, trx?: Knex.Transaction): Promise<number> {
+    const row = (await this.#rotatable(trx ?? this.db, filter).count({ n: '*' }).first()) as { n: string | number } | undefined;
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Claims up to `limit` rows not under the active key with an id after `afterId`, in id order,
+   * locking them until the transaction ends; rows another transaction holds are skipped
+   * (`FOR UPDATE SKIP LOCKED`), so concurrent rotations take disjoint rows. Needs a transaction:
+   * `trx`, or the one this repository is bound to.
+   */
+  async claimForRotation(filter: RotationFilter, afterId: string | null, limit: number, trx?: Knex.Transaction): Promise<StoredConfigRow[]> {
+    const q = this.#rotatable(trx ?? this.db, filter).select('id', 'org_id', 'config_key_id', 'config_encrypted');
+    // The cursor keeps each claim from re-scanning the rows this run already rotated (quadratic otherwise).
+    if (afterId !== null) q.where('id', '>', afterId);
+    const rows = await q.orderBy('id').limit(limit).forUpdate().skipLocked();
+    return rows.map(toStoredConfig);
+  }
+
+  /** Reads (no lock) up to `limit` rows not under the active key with an id after `afterId`: the dry run's walk. */
+  async scanForRotation(filter: RotationFilter, afterId: string | null, limit: number, trx?: Knex.Transaction): Promise<StoredConfigRow[]> {
+    const q = this.#rotatable(trx ?? this.db, filter).select('id', 'org_id', 'config_key_id', 'config_encrypted').orderBy('id').limit(limit);
+    if (afterId !== null) q.where('id', '>', afterId);
+    return (await q).map(toStoredConfig);
+  }
+
+  /** Ids of the rows under these key ids (for reporting rows whose key is not loaded). */
+  async idsUnderKeys(keyIds: readonly string[], trx?: Knex.Transaction): Promise<{ id: string; keyId: string }[]> {
+    if (keyIds.length === 0) return [];
+    const rows = (await (trx ?? this.db)(TABLE).select('id', 'config_key_id').whereIn('config_key_id', [...keyIds]).orderBy('id')) as {
+      id: string;
+      config_key_id: string;
+    }[];
+    return rows.map((r) => ({ id: r.id, keyId: r.config_key_id }));
+  }
+
+  /** The first legacy row by id, if any (the key status tries to decrypt it). */
+  async firstLegacyRow(trx?: Knex.Transaction): Promise<StoredConfigRow | undefined> {
+    const row = await (trx ?? this.db)(TABLE).select('id', 'org_id', 'config_key_id', 'config_encrypted').where('config_key_id', LEGACY_KEY_ID).orderBy('id').first();
+    return row === undefined ? undefined : toStoredConfig(row);
+  }
+
+  /**
+   * Writes a batch of rewritten configs in ONE statement (`UPDATE … FROM (VALUES …)`). A row is
+   * written only while it still holds the key it was read with, so a concurrent API update (which
+   * writes under the active key) is never overwritten. Returns the ids actually written.
+   */
+  async rewriteConfigs(newKeyId: string, rewrites: readonly ConfigRewrite[], trx?: Knex.Transaction): Promise<string[]> {
+    if (rewrites.length === 0) return [];
+    const values = rewrites.map(() => '(?::uuid, ?::bytea, ?::text)').join(', ');
+    const bindings: unknown[] = [newKeyId];
+    for (const r of rewrites) bindings.push(r.id, r.blob, r.expectedKeyId);
+    const result = await (trx ?? this.db).raw(
+      `UPDATE erp_connection AS c
+          SET config_encrypted = v.blob, config_key_id = ?
+         FROM (VALUES ${values}) AS v (id, blob, expected_key_id)
+        WHERE c.id = v.id AND c.config_key_id = v.expected_key_id
+        RETURNING c.id`,
+      bindings as Knex.RawBinding[],
+    );
+    return (result.rows as { id: string }[]).map((r) => r.id);
+  }
+
+  #rotatable(db: Knex, filter: RotationFilter): Knex.QueryBuilder {
+    const q = db(TABLE).whereNot('config_key_id', filter.activeKeyId).whereIn('config_key_id', [...filter.keyIds]);
+    if (filter.excludeIds.length > 0) q.whereRaw('NOT (id = ANY(?::uuid[]))', [uuidArray(filter.excludeIds)]);
+    return q;
+  }
+
+  // --- import from the original system (every organisation) ---
+
+  /** The ACTIVE connections of these organisations (id and org id only). */
+  async activeOfOrgs(orgIds: readonly string[], trx?: Knex.Transaction): Promise<{ id: string; orgId: string }[]> {
+    if (orgIds.length === 0) return [];
+    const rows = (await (trx ?? this.db)(TABLE).select('id', 'org_id').where('status', 'ACTIVE').whereIn('org_id', [...orgIds]).orderBy('org_id')) as {
+      id: string;
+      org_id: string;
+    }[];
+    return rows.map((r) => ({ id: r.id, orgId: r.org_id }));
+  }
+
+  /** The connections imported before from these fingerprints, keyed `${orgId} ${source}`. */
+  async importedSources(sources: readonly string[], trx?: Knex.Transaction): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const unique = [...new Set(sources)];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const rows = (await (trx ?? this.db)(TABLE)
+        .select('id', 'org_id', 'import_source_sha256')
+        .whereIn('import_source_sha256', unique.slice(i, i + CHUNK))) as { id: string; org_id: string; import_source_sha256: string }[];
+      for (const r of rows) found.set(`${r.org_id} ${r.import_source_sha256}`, r.id);
+    }
+    return found;
+  }
+
+  /** Inserts imported connections in chunks of multi-row INSERTs, reporting progress per chunk. */
+  async insertImported(rows: readonly ImportedConnection[], onChunk?: (done: number) => void, trx?: Knex.Transaction): Promise<void> {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      const now = new Date();
+      await (trx ?? this.db)(TABLE).insert(
+        chunk.map((r) => ({
+          id: r.id,
+          org_id: r.orgId,
+          connector_type: r.connectorType,
+          name: r.name,
+          status: r.status,
+          config_encrypted: r.blob,
+          config_key_id: r.keyId,
+          import_source_sha256: r.source,
+          created_at: now,
+          updated_at: now,
+        })),
+      );
+      onChunk?.(Math.min(i + CHUNK, rows.length));
+    }
   }
 
   private async disableActive(orgId: string, now: Date, trx: Knex.Transaction): Promise<void> {

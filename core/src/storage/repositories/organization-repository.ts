@@ -16,6 +16,9 @@ interface DbOrganization {
   created_at: Date | string;
 }
 
+/** Rows per multi-row INSERT: far below PostgreSQL's 65,535 parameters. */
+const INSERT_CHUNK = 500;
+
 const toRow = (r: DbOrganization): OrganizationRow => ({ id: r.id, name: r.name, createdAt: toDate(r.created_at) });
 
 /** The `organization` table. */
@@ -66,6 +69,26 @@ export class OrganizationRepository {
     q.orderBy([{ column: 'created_at' }, { column: 'id' }]);
     if (page !== undefined) q.limit(page.limit);
     return ((await q) as DbOrganization[]).map(toRow);
+  }
+
+  /**
+   * Creates the organisations that do not exist yet, keeping the given ids (an import keeps the
+   * original system's). Their name is a placeholder (`Imported <id>`), to be renamed. Returns how
+   * many were created.
+   */
+  async createMissing(ids: readonly string[], trx?: Knex.Transaction): Promise<number> {
+    let created = 0;
+    for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+      const chunk = ids.slice(i, i + INSERT_CHUNK);
+      const now = new Date();
+      const rows = await (trx ?? this.db)('organization')
+        .insert(chunk.map((id) => ({ id, name: `Imported ${id}`, created_at: now, updated_at: now })))
+        .onConflict('id')
+        .ignore()
+        .returning('id');
+      created += rows.length;
+    }
+    return created;
   }
 
   async count(trx?: Knex.Transaction): Promise<number> {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isUuid } from '../../uuid.js';
 
 /** The root instance or an open transaction: every repository method takes either. */
 export type Db = Knex | Knex.Transaction;
@@ -17,11 +18,12 @@ export function toBuffer(v: Uint8Array): Buffer {
   return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { isUuid } from '../../uuid.js';
 
-/** A uuid column compared with a non-uuid string is an SQL error; such an id simply matches nothing. */
-export function isUuid(id: string): boolean {
-  return UUID.test(id);
+/** A PostgreSQL array literal of uuids, passed as ONE parameter (no per-id placeholders, no 65,535-parameter limit). */
+export function uuidArray(ids: readonly string[]): string {
+  for (const id of ids) if (!isUuid(id)) throw new TypeError('not a uuid');
+  return `{${ids.join(',')}}`;
 }
 
 /**

@@ -1,12 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Knex } from 'knex';
 import { ConfigCipher, isConfigDecryptError, LEGACY_KEY_ID } from '../crypto/index.js';
 import { ErpcError } from '../errors/index.js';
-import { toIssue } from '../connections/connection-service.js';
+import { toIssue } from './connection-service.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
-import { ConnectionImportRepository, type ImportedConnection } from './connection-import-repository.js';
+import type { ConnectionImportStore, ImportedConnection } from './ports.js';
+import { isUuid } from '../uuid.js';
 
 /** Why a line of the import file was refused. `skippable` problems may be skipped with `skipInvalid`. */
 export type ImportProblemKind =
@@ -52,7 +52,6 @@ export interface ImportReport {
   connectionIds: string[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const NAME_MAX = 200;
 const SKIPPABLE = new Set<ImportProblemKind>(['CONNECTOR_UNKNOWN', 'CONFIG_DECRYPT_FAILED', 'CONFIG_INVALID']);
@@ -82,10 +81,8 @@ interface ParsedRow {
  * ciphertext, even since rotated) are recognised and skipped, so a re-run is safe (ADR 0022).
  */
 export class ConnectionImportService {
-  readonly #repo = new ConnectionImportRepository();
-
   constructor(
-    private readonly db: Knex,
+    private readonly store: ConnectionImportStore,
     private readonly cipher: ConfigCipher,
     private readonly registry: ConnectorRegistry,
   ) {}
@@ -135,12 +132,12 @@ export class ConnectionImportService {
     const conflictsInFile = activeConflictsInFile(distinct);
     if (conflictsInFile.length > 0) throw activeConflictError(conflictsInFile);
 
-    const { organizationsCreated, fresh, alreadyImported } = await this.db.transaction(async (trx) => {
+    const { organizationsCreated, fresh, alreadyImported } = await this.store.transaction(async (tx) => {
       // Rows an earlier run imported (ADR 0022): recognised by their fingerprint, left alone.
-      const before = await this.#repo.importedSources(trx, distinct.map((r) => r.source));
+      const before = await tx.connections.importedSources(distinct.map((r) => r.source));
       const toInsert = distinct.filter((r) => !before.has(r.key));
       const activeOrgs = [...new Set(toInsert.filter((r) => r.status === 'ACTIVE').map((r) => r.orgId))];
-      const existing = await this.#repo.activeConnections(trx, activeOrgs);
+      const existing = await tx.connections.activeOfOrgs(activeOrgs);
       if (existing.length > 0) {
         throw activeConflictError(
           existing.map((e) => ({
@@ -150,7 +147,7 @@ export class ConnectionImportService {
           })),
         );
       }
-      const created = await this.#repo.createMissingOrganizations(trx, [...new Set(toInsert.map((r) => r.orgId))]);
+      const created = await tx.organizations.createMissing([...new Set(toInsert.map((r) => r.orgId))]);
       const connectionIds = new Map(before);
       const connections: ImportedConnection[] = toInsert.map((r) => {
         const id = randomUUID();
@@ -158,7 +155,7 @@ export class ConnectionImportService {
         return { id, orgId: r.orgId, connectorType: r.connectorType, name: r.name, status: r.status, blob: r.blob, keyId: LEGACY_KEY_ID, source: r.source };
       });
       try {
-        await this.#repo.insertConnections(trx, connections, (done) =>
+        await tx.connections.insertImported(connections, (done) =>
           options.onProgress?.({ phase: 'insert', done, total: connections.length }),
         );
       } catch (err) {
@@ -197,7 +194,7 @@ export class ConnectionImportService {
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return invalid('the line is not a JSON object');
     const row = value as Record<string, unknown>;
-    if (typeof row.org_id !== 'string' || !UUID.test(row.org_id)) return invalid('org_id must be a UUID');
+    if (typeof row.org_id !== 'string' || !isUuid(row.org_id)) return invalid('org_id must be a UUID');
     const orgId = row.org_id.toLowerCase();
     if (typeof row.connector_type !== 'string' || row.connector_type === '') return invalid('connector_type must be a non-empty string', orgId);
     if (row.name !== undefined && row.name !== null && (typeof row.name !== 'string' || row.name.trim() === '' || row.name.length > NAME_MAX)) {

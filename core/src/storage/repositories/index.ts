@@ -1,0 +1,31 @@
+import type { Knex } from 'knex';
+import { ApiKeyRepository } from './api-key-repository.js';
+import { ConnectionRepository } from './connection-repository.js';
+import { OrganizationRepository } from './organization-repository.js';
+
+/**
+ * Every repository, bound to one database handle: the database itself, or, inside
+ * {@link Repositories.transaction}, the open transaction (so all of them run in it). The root
+ * binds each service's port to one of these members.
+ */
+export class Repositories {
+  readonly organizations: OrganizationRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly connections: ConnectionRepository;
+
+  constructor(private readonly db: Knex) {
+    this.organizations = new OrganizationRepository(db);
+    this.apiKeys = new ApiKeyRepository(db);
+    this.connections = new ConnectionRepository(db);
+  }
+
+  /** Runs `fn` in one transaction, with every repository bound to it. */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
+    return this.db.transaction((trx) => fn(new Repositories(trx)));
+  }
+
+  /** One round trip, for health checks. */
+  async ping(): Promise<void> {
+    await this.db.raw('select 1');
+  }
+}
