@@ -7,7 +7,7 @@ const NODE_VARIABLES = [
   {
     name: 'UV_THREADPOOL_SIZE',
     description:
-      "Size of libuv's thread pool (default 4), which runs file-system calls such as the dropzone connectors' writes and fsyncs; a worker with a high `ERPC_WORKER_CONCURRENCY` may want 16.",
+      "Size of libuv's thread pool (default 4), which runs file-system calls such as the dropzone connectors' writes and fsyncs; a worker with a high `ERPC_WORKER_CONCURRENCY` may want 16. It must be set before Node starts.",
   },
 ];
 
@@ -94,7 +94,11 @@ export function renderEnvExample(): string {
     out.push(`# --- ${group} ---`, '');
     for (const def of defs) {
       out.push(`# ${def.description.replaceAll('`', '')}`);
-      if (def.defaultText !== undefined) out.push(`# Default: ${def.defaultText.replaceAll('`', '')}.`);
+      if (def.type === 'enum') out.push(`# One of: ${enumValues(def).join(', ')}.`);
+      if (def.defaultText !== undefined) {
+        const text = def.defaultText.replaceAll('`', '');
+        out.push(text.startsWith('unset: ') ? `# Unset: ${text.slice('unset: '.length)}.` : `# Default: ${text}.`);
+      }
       out.push(`# ${def.name}=${def.secret || def.default === undefined ? '' : String(def.default)}`, '');
     }
   }

@@ -33,7 +33,7 @@ export function unknownSettingMessage(name: string, suggestion: string): string 
   return `${name} is not an erpc setting; did you mean ${suggestion}?`;
 }
 
-/** The setting whose name is closest to `name` (a real setting without `ERPC_` first: `ERPC_PORT` → `PORT`). */
+/** The setting whose name is closest to `name`; a real setting that only gained the `ERPC_` prefix (PORT, HOST) first. */
 function closestSetting(name: string): string {
   const bare = name.slice(PREFIX.length);
   if (DEFINITION_BY_NAME.has(bare)) return bare;
