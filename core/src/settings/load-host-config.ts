@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import envSchema from 'env-schema';
-import type AjvCore from 'ajv/dist/core.js';
+import type Ajv from 'ajv';
 import { ErpcError } from '../errors/index.js';
 import { RetryPolicy } from '../push/retry-policy.js';
 import { DEFINITION_BY_NAME, FALSE_WORDS, SETTING_DEFINITIONS, TRUE_WORDS, type SettingDefinition } from './definitions.js';
@@ -20,7 +20,7 @@ export interface LoadHostConfigOptions {
 
 // ajv is CommonJS; under NodeNext its default export sits on `.default`.
 const require = createRequire(import.meta.url);
-type AjvInstance = AjvCore.default;
+type AjvInstance = Ajv.default;
 type AjvCtor = new (opts: Record<string, unknown>) => AjvInstance;
 
 let ajv: AjvInstance | undefined;
@@ -33,8 +33,8 @@ let ajv: AjvInstance | undefined;
 function settingsAjv(): AjvInstance {
   if (ajv === undefined) {
     const mod = require('ajv') as { default?: AjvCtor } & AjvCtor;
-    const Ajv = mod.default ?? mod;
-    ajv = new Ajv({
+    const AjvClass = mod.default ?? mod;
+    ajv = new AjvClass({
       strict: true,
       allErrors: false,
       removeAdditional: true,
@@ -96,7 +96,7 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
 
   let v: Record<string, unknown>;
   try {
-    v = envSchema({ schema: settingsSchema(), data, env: false, dotenv: false, ajv: settingsAjv() as never });
+    v = envSchema({ schema: settingsSchema(), data, env: false, dotenv: false, ajv: settingsAjv() });
   } catch (err) {
     // Ajv's errors name the property and the rule, never the value; the reason is ours.
     const first = (err as { errors?: { instancePath?: string }[] }).errors?.[0];
