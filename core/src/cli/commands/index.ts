@@ -14,6 +14,7 @@ import { orgsCreateCommand } from './orgs-create.js';
 import { orgsListCommand } from './orgs-list.js';
 import { apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand } from './api-keys.js';
 import { serveCommand } from './serve.js';
+import { configCheckCommand } from './config-check.js';
 
 /** Every CLI command, in the order `erpc --help` lists them. Add new commands here. */
-export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand, keysGenerateCommand, keysStatusCommand, keysRotateCommand, connectionsImportCommand, workerCommand, pushCommand];
+export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand, keysGenerateCommand, keysStatusCommand, keysRotateCommand, connectionsImportCommand, workerCommand, pushCommand, configCheckCommand];

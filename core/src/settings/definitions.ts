@@ -1,0 +1,371 @@
+import { DEFAULT_RETRY_POLICY } from '../push/retry-policy.js';
+import type { HostConfig, SettingSpec } from './types.js';
+
+/** pino's levels, plus `silent`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Accepted spellings of a boolean setting (compared in lower case). */
+export const TRUE_WORDS = ['1', 'true', 'yes'] as const;
+export const FALSE_WORDS = ['0', 'false', 'no'] as const;
+
+/**
+ * One setting as the loader, the docs and `erpc config check` need it: the public
+ * {@link SettingSpec} plus the JSON Schema of its value, why a value fails it, and how to read
+ * its effective value back from a {@link HostConfig}.
+ */
+export interface SettingDefinition extends SettingSpec {
+  /** JSON Schema of the value (after the loader's trimming), given to env-schema. */
+  readonly schema: Readonly<Record<string, unknown>>;
+  /** The `reason` of ERPC_ERR_SETTING_INVALID when the value fails `schema`. Never holds a value. */
+  readonly reason: string;
+  /** How the docs state the default when `default` alone would not say it. */
+  readonly defaultText?: string;
+  /** The command-line option that overrides the variable, if any. */
+  readonly option?: string;
+  /** The effective value in a loaded config (secrets included: callers decide what to show). */
+  readonly read: (config: HostConfig) => string | number | boolean | readonly string[] | undefined;
+}
+
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+
+type Base = Omit<SettingDefinition, 'type' | 'schema' | 'default' | 'reason'>;
+
+const positiveInt = (base: Base & { default?: number }, reason = 'expected a positive integer'): SettingDefinition =>
+  integer(base, 1, MAX_INT, reason);
+
+function integer(base: Base & { default?: number }, minimum: number, maximum: number, reason: string): SettingDefinition {
+  return {
+    ...base,
+    type: 'integer',
+    default: base.default,
+    reason,
+    schema: { type: 'integer', minimum, maximum, ...(base.default === undefined ? {} : { default: base.default }) },
+  };
+}
+
+function number(base: Base & { default: number }, minimum: number, maximum: number | undefined, reason: string): SettingDefinition {
+  return {
+    ...base,
+    type: 'number',
+    reason,
+    schema: { type: 'number', minimum, ...(maximum === undefined ? {} : { maximum }), default: base.default },
+  };
+}
+
+function text(base: Base & { default?: string }, type: 'string' | 'path', extra: Record<string, unknown> = {}, reason = 'expected text'): SettingDefinition {
+  return {
+    ...base,
+    type,
+    default: base.default,
+    reason,
+    schema: { type: 'string', ...extra, ...(base.default === undefined ? {} : { default: base.default }) },
+  };
+}
+
+const DATABASE = 'Database and encryption keys';
+const SERVER = 'HTTP server';
+const LOGGING = 'Logging';
+const PLUGINS = 'Plugins and connections';
+const WORKER = 'Push worker';
+const RETRY = 'Push retry policy';
+
+/** Every setting, in documentation order (the order errors are found in, too). */
+export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
+  text(
+    {
+      name: 'DATABASE_URL',
+      secret: true,
+      group: DATABASE,
+      defaultText: 'unset: the embedded PostgreSQL (PGlite) in `ERPC_DATA_DIR`',
+      description: 'PostgreSQL connection string (`postgres://user:password@host:5432/db`); it may hold a password.',
+      read: (c) => c.databaseUrl,
+    },
+    'string',
+  ),
+  text(
+    {
+      name: 'ERPC_DATA_DIR',
+      secret: false,
+      group: DATABASE,
+      default: './.erpc/data',
+      description: 'Folder of the embedded database, its admin socket and its local encryption key (without `DATABASE_URL`).',
+      read: (c) => c.dataDir,
+    },
+    'path',
+  ),
+  text(
+    {
+      name: 'ENCRYPTION_MASTER_KEY',
+      secret: true,
+      group: DATABASE,
+      defaultText: 'unset: required with `DATABASE_URL`; the embedded default generates a local key in `ERPC_DATA_DIR`',
+      description: 'The key that encrypts connection configs: 64 hex characters (`pnpm erpc keys generate`).',
+      read: (c) => c.encryptionMasterKey,
+    },
+    'string',
+  ),
+  text(
+    {
+      name: 'ENCRYPTION_PREVIOUS_KEYS',
+      secret: true,
+      group: DATABASE,
+      defaultText: 'unset: none',
+      description: 'Comma-separated older keys that still decrypt but never encrypt (during a key rotation).',
+      read: (c) => c.encryptionPreviousKeys,
+    },
+    'string',
+  ),
+  {
+    name: 'ERPC_ALLOW_MISSING_KEYS',
+    type: 'boolean',
+    secret: false,
+    group: DATABASE,
+    default: false,
+    option: '--allow-missing-keys',
+    description: 'Start `serve`/`worker` even when stored configs are under keys that are not loaded (`1`, `true`, `yes`; or `0`, `false`, `no`).',
+    reason: `expected one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')}`,
+    schema: { type: 'boolean', default: false },
+    read: (c) => c.allowMissingKeys,
+  },
+  integer(
+    {
+      name: 'PORT',
+      secret: false,
+      group: SERVER,
+      default: 3000,
+      option: '--port',
+      description: 'TCP port `erpc serve` listens on (0: any free port).',
+      read: (c) => c.port,
+    },
+    0,
+    65535,
+    'expected an integer from 0 to 65535',
+  ),
+  text(
+    {
+      name: 'HOST',
+      secret: false,
+      group: SERVER,
+      default: '127.0.0.1',
+      option: '--host',
+      description: 'Address `erpc serve` listens on (`0.0.0.0` for every interface).',
+      read: (c) => c.host,
+    },
+    'string',
+  ),
+  text(
+    {
+      name: 'ERPC_METRICS_TOKEN',
+      secret: true,
+      group: SERVER,
+      defaultText: 'unset: `GET /metrics` is open',
+      description: 'Bearer token that `GET /metrics` then requires: at least 16 characters, no spaces.',
+      read: (c) => c.metricsToken,
+    },
+    'string',
+    { minLength: 16, pattern: '^\\S+$' },
+    'expected at least 16 characters without spaces (e.g. `openssl rand -hex 24`)',
+  ),
+  {
+    name: 'ERPC_LOG_LEVEL',
+    type: 'enum',
+    secret: false,
+    group: LOGGING,
+    default: undefined,
+    defaultText: 'unset: `info` for `serve` and `worker`, `warn` for the other commands',
+    description: 'Minimum level of the log lines on stderr.',
+    reason: `expected one of ${LOG_LEVELS.join(', ')}`,
+    schema: { type: 'string', enum: [...LOG_LEVELS] },
+    read: (c) => c.logLevel,
+  },
+  {
+    name: 'ERPC_PLUGIN_DIRS',
+    type: 'path-list',
+    secret: false,
+    group: PLUGINS,
+    default: './plugins',
+    option: '--plugins-dir',
+    description: 'Folders searched for connector plugins, separated by `:`, in priority order (`--plugins-dir`, repeatable, replaces them).',
+    reason: 'expected folders separated by `:`',
+    schema: { type: ['string', 'array'], items: { type: 'string' }, default: './plugins' },
+    read: (c) => c.pluginDirs,
+  },
+  positiveInt(
+    {
+      name: 'ERPC_PLUGIN_IMPORT_TIMEOUT_MS',
+      secret: false,
+      group: PLUGINS,
+      default: 10_000,
+      description: 'How long one plugin entry import may take before it is reported as timed out (ms).',
+      read: (c) => c.pluginImportTimeoutMs,
+    },
+    'expected a positive integer (milliseconds)',
+  ),
+  text(
+    {
+      name: 'ERPC_SCHEMA_CACHE_DIR',
+      secret: false,
+      group: PLUGINS,
+      default: './.erpc/cache/config-schemas',
+      description: 'Cache of compiled plugin config schemas; `off` disables it.',
+      read: (c) => c.schemaCacheDir ?? 'off',
+    },
+    'path',
+  ),
+  positiveInt(
+    {
+      name: 'ERPC_TEST_TIMEOUT_MS',
+      secret: false,
+      group: PLUGINS,
+      default: 10_000,
+      description: 'Time limit of one connection test (ms).',
+      read: (c) => c.connectionTestTimeoutMs,
+    },
+    'expected a positive integer (milliseconds)',
+  ),
+  integer(
+    {
+      name: 'ERPC_WORKER_CONCURRENCY',
+      secret: false,
+      group: WORKER,
+      default: 16,
+      option: '--concurrency',
+      description: 'Deliveries one worker runs at once.',
+      read: (c) => c.worker.concurrency,
+    },
+    1,
+    1024,
+    'expected an integer from 1 to 1024',
+  ),
+  integer(
+    {
+      name: 'ERPC_WORKER_PREFETCH',
+      secret: false,
+      group: WORKER,
+      defaultText: 'half of `ERPC_WORKER_CONCURRENCY`',
+      description: 'Pushes claimed ahead of a free slot so a finished delivery starts the next at once (0 turns it off).',
+      read: (c) => c.worker.prefetch,
+    },
+    0,
+    MAX_INT,
+    'expected a whole number, 0 or more',
+  ),
+  positiveInt({
+    name: 'ERPC_PUSH_TIMEOUT_MS',
+    secret: false,
+    group: WORKER,
+    default: 30_000,
+    description: 'Time limit of one delivery attempt (ms).',
+    read: (c) => c.worker.pushTimeoutMs,
+  }),
+  positiveInt({
+    name: 'ERPC_PUSH_LEASE_MS',
+    secret: false,
+    group: WORKER,
+    defaultText: '`ERPC_PUSH_TIMEOUT_MS` + 30000',
+    description: 'How long a worker holds a claimed push; must be longer than `ERPC_PUSH_TIMEOUT_MS` (ms).',
+    read: (c) => c.worker.leaseMs,
+  }),
+  positiveInt({
+    name: 'ERPC_PUSH_POLL_MS',
+    secret: false,
+    group: WORKER,
+    default: 1_000,
+    description: 'How often an idle worker looks for due pushes (ms).',
+    read: (c) => c.worker.pollIntervalMs,
+  }),
+  positiveInt({
+    name: 'ERPC_PUSH_ACK_CHECK_MS',
+    secret: false,
+    group: WORKER,
+    default: 10_000,
+    description: 'How often deliveries awaiting an acknowledgement are checked (ms).',
+    read: (c) => c.worker.ackCheckIntervalMs,
+  }),
+  positiveInt({
+    name: 'ERPC_PUSH_ACK_TIMEOUT_MS',
+    secret: false,
+    group: WORKER,
+    default: 86_400_000,
+    description: 'How long a delivery may wait for its acknowledgement before it fails (ms).',
+    read: (c) => c.worker.ackTimeoutMs,
+  }),
+  positiveInt({
+    name: 'ERPC_PUSH_SHUTDOWN_GRACE_MS',
+    secret: false,
+    group: WORKER,
+    default: 10_000,
+    description: 'How long a stopping worker waits for deliveries in flight (ms).',
+    read: (c) => c.worker.shutdownGraceMs,
+  }),
+  number(
+    {
+      name: 'ERPC_PUSH_RETRY_BASE_MS',
+      secret: false,
+      group: RETRY,
+      default: DEFAULT_RETRY_POLICY.baseMs,
+      description: 'Delay before the second attempt of a failed delivery (ms).',
+      read: (c) => c.worker.retry.baseMs,
+    },
+    0,
+    undefined,
+    'expected a number of milliseconds, 0 or more',
+  ),
+  number(
+    {
+      name: 'ERPC_PUSH_RETRY_FACTOR',
+      secret: false,
+      group: RETRY,
+      default: DEFAULT_RETRY_POLICY.factor,
+      description: 'Each further delay is the previous one times this.',
+      read: (c) => c.worker.retry.factor,
+    },
+    1,
+    undefined,
+    'expected a number, 1 or more',
+  ),
+  number(
+    {
+      name: 'ERPC_PUSH_RETRY_CAP_MS',
+      secret: false,
+      group: RETRY,
+      default: DEFAULT_RETRY_POLICY.capMs,
+      description: 'No retry delay is longer than this; at least `ERPC_PUSH_RETRY_BASE_MS` (ms).',
+      read: (c) => c.worker.retry.capMs,
+    },
+    0,
+    undefined,
+    'expected a number of milliseconds, 0 or more',
+  ),
+  positiveInt({
+    name: 'ERPC_PUSH_RETRY_MAX_ATTEMPTS',
+    secret: false,
+    group: RETRY,
+    default: DEFAULT_RETRY_POLICY.maxAttempts,
+    description: 'Attempts in total, the first included; the next failure makes the push a dead letter.',
+    read: (c) => c.worker.retry.maxAttempts,
+  }),
+  number(
+    {
+      name: 'ERPC_PUSH_RETRY_JITTER',
+      secret: false,
+      group: RETRY,
+      default: DEFAULT_RETRY_POLICY.jitter,
+      description: 'Fraction of each delay that is randomised (0: none, 1: full jitter).',
+      read: (c) => c.worker.retry.jitter,
+    },
+    0,
+    1,
+    'expected a number from 0 to 1',
+  ),
+];
+
+/** The definition of each setting by its variable name. */
+export const DEFINITION_BY_NAME: ReadonlyMap<string, SettingDefinition> = new Map(SETTING_DEFINITIONS.map((d) => [d.name, d]));
+
+/** Every setting, in documentation order. */
+export const SETTINGS: readonly SettingSpec[] = Object.freeze(
+  SETTING_DEFINITIONS.map(({ name, type, default: def, secret, description, group }) =>
+    Object.freeze({ name, type, default: def, secret, description, group }),
+  ),
+);

@@ -1,0 +1,205 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import envSchema from 'env-schema';
+import type Ajv from 'ajv';
+import { ErpcError } from '../errors/index.js';
+import { RetryPolicy } from '../push/retry-policy.js';
+import { DEFINITION_BY_NAME, FALSE_WORDS, SETTING_DEFINITIONS, TRUE_WORDS, type SettingDefinition } from './definitions.js';
+import { processEnv } from './process-env.js';
+import type { Env, HostConfig, LogLevel, SettingOverrides, SettingSource } from './types.js';
+
+/** Options of {@link loadHostConfig}. */
+export interface LoadHostConfigOptions {
+  /** Default: the process environment. */
+  env?: Env;
+  /** Relative paths are resolved against it. Default: process.cwd(). */
+  cwd?: string;
+  /** Command-line values keyed by variable name; they win over `env`. */
+  overrides?: SettingOverrides;
+}
+
+// ajv is CommonJS; under NodeNext its default export sits on `.default`.
+const require = createRequire(import.meta.url);
+type AjvInstance = Ajv.default;
+type AjvCtor = new (opts: Record<string, unknown>) => AjvInstance;
+
+let ajv: AjvInstance | undefined;
+
+/**
+ * The Ajv instance settings are validated with: the project's Ajv (env-schema accepts an
+ * instance of the same `ajv` package) with env-schema's own options, except that validation
+ * stops at the first bad variable (the error names one, in documentation order).
+ */
+function settingsAjv(): AjvInstance {
+  if (ajv === undefined) {
+    const mod = require('ajv') as { default?: AjvCtor } & AjvCtor;
+    const AjvClass = mod.default ?? mod;
+    ajv = new AjvClass({
+      strict: true,
+      allErrors: false,
+      removeAdditional: true,
+      useDefaults: true,
+      coerceTypes: true,
+      allowUnionTypes: true,
+      addUsedSchema: false,
+    });
+  }
+  return ajv;
+}
+
+let schema: Record<string, unknown> | undefined;
+
+/** The JSON Schema of the whole environment, one property per setting, in documentation order. */
+export function settingsSchema(): Record<string, unknown> {
+  schema ??= {
+    type: 'object',
+    properties: Object.fromEntries(SETTING_DEFINITIONS.map((d) => [d.name, { ...d.schema, description: d.description }])),
+  };
+  return schema;
+}
+
+// Where each loaded config's values came from, for describeSettings.
+const sourcesByConfig = new WeakMap<HostConfig, ReadonlyMap<string, SettingSource>>();
+
+/** Where the values of a config returned by {@link loadHostConfig} came from; undefined for any other object. */
+export function sourcesOf(config: HostConfig): ReadonlyMap<string, SettingSource> | undefined {
+  return sourcesByConfig.get(config);
+}
+
+/**
+ * Reads every setting once, from `env` and the command-line `overrides` (which win), into one
+ * deep-frozen HostConfig. An empty value is the same as an unset one. Throws
+ * ERPC_ERR_SETTING_INVALID naming the first bad variable (in documentation order) and what it
+ * expects, never the value.
+ */
+export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig {
+  const env = options.env ?? processEnv();
+  const cwd = options.cwd ?? process.cwd();
+  const overrides = options.overrides ?? {};
+  for (const name of Object.keys(overrides)) {
+    if (!DEFINITION_BY_NAME.has(name)) throw new ErpcError('ERPC_ERR_SETTING_INVALID', { name, reason: 'no such setting (see docs/configuration.md)' });
+  }
+
+  const data: Record<string, unknown> = {};
+  const sources = new Map<string, SettingSource>();
+  for (const def of SETTING_DEFINITIONS) {
+    const cli = rawValue(def, overrides[def.name]);
+    const value = cli ?? rawValue(def, env[def.name]);
+    sources.set(def.name, cli !== undefined ? 'cli' : value !== undefined ? 'env' : 'default');
+    if (value !== undefined) data[def.name] = value;
+  }
+  const invalid = (name: string, reason: string): ErpcError => {
+    const def = DEFINITION_BY_NAME.get(name);
+    const shown = sources.get(name) === 'cli' && def?.option !== undefined ? `${def.option} (${name})` : name;
+    return new ErpcError('ERPC_ERR_SETTING_INVALID', { name: shown, reason });
+  };
+
+  let v: Record<string, unknown>;
+  try {
+    v = envSchema({ schema: settingsSchema(), data, env: false, dotenv: false, ajv: settingsAjv() });
+  } catch (err) {
+    // Ajv's errors name the property and the rule, never the value; the reason is ours.
+    const first = (err as { errors?: { instancePath?: string }[] }).errors?.[0];
+    const def = DEFINITION_BY_NAME.get(first?.instancePath?.slice(1) ?? '');
+    if (def === undefined) throw err;
+    throw invalid(def.name, def.reason);
+  }
+  // Ajv lets Infinity ('1e400') through `integer` and `maximum`; no setting means it.
+  for (const def of SETTING_DEFINITIONS) {
+    const value = v[def.name];
+    if (typeof value === 'number' && !Number.isFinite(value)) throw invalid(def.name, def.reason);
+  }
+
+  const int = (name: string): number => v[name] as number;
+  const optionalInt = (name: string): number | undefined => v[name] as number | undefined;
+  const pushTimeoutMs = int('ERPC_PUSH_TIMEOUT_MS');
+  const leaseMs = optionalInt('ERPC_PUSH_LEASE_MS');
+  if (leaseMs !== undefined && leaseMs <= pushTimeoutMs) {
+    throw invalid('ERPC_PUSH_LEASE_MS', `must be longer than ERPC_PUSH_TIMEOUT_MS (${sources.get('ERPC_PUSH_TIMEOUT_MS') === 'default' ? 'default ' : ''}${pushTimeoutMs})`);
+  }
+  const retry = {
+    baseMs: int('ERPC_PUSH_RETRY_BASE_MS'),
+    factor: int('ERPC_PUSH_RETRY_FACTOR'),
+    capMs: int('ERPC_PUSH_RETRY_CAP_MS'),
+    maxAttempts: int('ERPC_PUSH_RETRY_MAX_ATTEMPTS'),
+    jitter: int('ERPC_PUSH_RETRY_JITTER'),
+  };
+  if (retry.capMs < retry.baseMs) {
+    // Blame the variable that was set: raising only the base above the default cap is the base's fault.
+    throw sources.get('ERPC_PUSH_RETRY_CAP_MS') === 'default'
+      ? invalid('ERPC_PUSH_RETRY_BASE_MS', `must not be more than ERPC_PUSH_RETRY_CAP_MS (default ${retry.capMs})`)
+      : invalid('ERPC_PUSH_RETRY_CAP_MS', `must be at least ERPC_PUSH_RETRY_BASE_MS (${retry.baseMs})`);
+  }
+  try {
+    // The policy's own rules stay the final word, should they ever be stricter than the schema.
+    new RetryPolicy(retry);
+  } catch (err) {
+    throw invalid('ERPC_PUSH_RETRY_*', (err as Error).message);
+  }
+
+  const pluginDirs = v.ERPC_PLUGIN_DIRS as string | string[];
+  const dirs = (typeof pluginDirs === 'string' ? pluginDirs.split(':') : pluginDirs).map((d) => d.trim()).filter((d) => d !== '');
+  const cacheDir = v.ERPC_SCHEMA_CACHE_DIR as string;
+
+  const config: HostConfig = deepFreeze({
+    databaseUrl: v.DATABASE_URL as string | undefined,
+    dataDir: path.resolve(cwd, v.ERPC_DATA_DIR as string),
+    encryptionMasterKey: v.ENCRYPTION_MASTER_KEY as string | undefined,
+    encryptionPreviousKeys: v.ENCRYPTION_PREVIOUS_KEYS as string | undefined,
+    allowMissingKeys: v.ERPC_ALLOW_MISSING_KEYS as boolean,
+    port: int('PORT'),
+    host: v.HOST as string,
+    logLevel: v.ERPC_LOG_LEVEL as LogLevel | undefined,
+    pluginDirs: (dirs.length > 0 ? dirs : ['./plugins']).map((d) => path.resolve(cwd, d)),
+    pluginImportTimeoutMs: int('ERPC_PLUGIN_IMPORT_TIMEOUT_MS'),
+    schemaCacheDir: cacheDir === 'off' ? undefined : path.resolve(cwd, cacheDir),
+    connectionTestTimeoutMs: int('ERPC_TEST_TIMEOUT_MS'),
+    metricsToken: v.ERPC_METRICS_TOKEN as string | undefined,
+    worker: {
+      concurrency: int('ERPC_WORKER_CONCURRENCY'),
+      prefetch: optionalInt('ERPC_WORKER_PREFETCH'),
+      pushTimeoutMs,
+      leaseMs,
+      pollIntervalMs: int('ERPC_PUSH_POLL_MS'),
+      ackCheckIntervalMs: int('ERPC_PUSH_ACK_CHECK_MS'),
+      ackTimeoutMs: int('ERPC_PUSH_ACK_TIMEOUT_MS'),
+      shutdownGraceMs: int('ERPC_PUSH_SHUTDOWN_GRACE_MS'),
+      retry,
+    },
+  });
+  sourcesByConfig.set(config, sources);
+  return config;
+}
+
+/**
+ * One raw value as the schema sees it, or undefined when unset. Empty (or blank) is unset.
+ * Secrets are kept exactly as written (their own parsers decide); other values are trimmed,
+ * enum and boolean ones compared in lower case.
+ */
+function rawValue(def: SettingDefinition, raw: string | readonly string[] | boolean | undefined): unknown {
+  if (raw === undefined) return undefined;
+  if (typeof raw === 'boolean') return def.type === 'boolean' ? raw : String(raw);
+  if (typeof raw !== 'string') {
+    const list = raw.map((d) => d.trim()).filter((d) => d !== '');
+    if (def.type === 'path-list') return list.length > 0 ? list : undefined;
+    return rawValue(def, list.at(-1));
+  }
+  if (raw.trim() === '') return undefined;
+  if (def.secret) return raw;
+  const value = raw.trim();
+  if (def.type === 'enum') return value.toLowerCase();
+  if (def.type === 'boolean') {
+    const word = value.toLowerCase();
+    if ((TRUE_WORDS as readonly string[]).includes(word)) return true;
+    if ((FALSE_WORDS as readonly string[]).includes(word)) return false;
+  }
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

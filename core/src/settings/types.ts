@@ -1,0 +1,85 @@
+/** pino's levels, plus `silent`. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Environment variables, as `process.env` holds them. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Every setting of the host process, parsed and validated once by `loadHostConfig`, deep-frozen.
+ * docs/configuration.md says what each one means; paths are absolute.
+ */
+export interface HostConfig {
+  /** DATABASE_URL (secret: may hold a password); undefined: the embedded PostgreSQL (PGlite). */
+  readonly databaseUrl: string | undefined;
+  /** ERPC_DATA_DIR: folder of the embedded database. */
+  readonly dataDir: string;
+  /** ENCRYPTION_MASTER_KEY as written (secret); `keyringFromEnv` validates it. */
+  readonly encryptionMasterKey: string | undefined;
+  /** ENCRYPTION_PREVIOUS_KEYS as written, a comma-separated list (secret). */
+  readonly encryptionPreviousKeys: string | undefined;
+  /** ERPC_ALLOW_MISSING_KEYS / --allow-missing-keys. */
+  readonly allowMissingKeys: boolean;
+  /** PORT / --port. */
+  readonly port: number;
+  /** HOST / --host. */
+  readonly host: string;
+  /** ERPC_LOG_LEVEL; undefined when not set (long-running commands then use info, one-shot ones warn). */
+  readonly logLevel: LogLevel | undefined;
+  /** ERPC_PLUGIN_DIRS / --plugins-dir, in priority order. */
+  readonly pluginDirs: readonly string[];
+  /** ERPC_PLUGIN_IMPORT_TIMEOUT_MS. */
+  readonly pluginImportTimeoutMs: number;
+  /** ERPC_SCHEMA_CACHE_DIR; undefined when `off`. */
+  readonly schemaCacheDir: string | undefined;
+  /** ERPC_TEST_TIMEOUT_MS. */
+  readonly connectionTestTimeoutMs: number;
+  /** ERPC_METRICS_TOKEN (secret); undefined: GET /metrics is open. */
+  readonly metricsToken: string | undefined;
+  readonly worker: {
+    /** ERPC_WORKER_CONCURRENCY / --concurrency. */
+    readonly concurrency: number;
+    /** ERPC_WORKER_PREFETCH; undefined: the worker's default (concurrency / 2). */
+    readonly prefetch: number | undefined;
+    /** ERPC_PUSH_TIMEOUT_MS. */
+    readonly pushTimeoutMs: number;
+    /** ERPC_PUSH_LEASE_MS; undefined: pushTimeoutMs + 30000. Longer than pushTimeoutMs. */
+    readonly leaseMs: number | undefined;
+    /** ERPC_PUSH_POLL_MS. */
+    readonly pollIntervalMs: number;
+    /** ERPC_PUSH_ACK_CHECK_MS. */
+    readonly ackCheckIntervalMs: number;
+    /** ERPC_PUSH_ACK_TIMEOUT_MS. */
+    readonly ackTimeoutMs: number;
+    /** ERPC_PUSH_SHUTDOWN_GRACE_MS. */
+    readonly shutdownGraceMs: number;
+    /** ERPC_PUSH_RETRY_{BASE_MS,FACTOR,CAP_MS,MAX_ATTEMPTS,JITTER}; a valid RetryPolicy's options. */
+    readonly retry: {
+      readonly baseMs: number;
+      readonly factor: number;
+      readonly capMs: number;
+      readonly maxAttempts: number;
+      readonly jitter: number;
+    };
+  };
+}
+
+/** Raw command-line values keyed by the setting's variable name; they win over the environment. */
+export type SettingOverrides = Partial<Record<string, string | readonly string[] | boolean | undefined>>;
+
+/** One setting as the docs describe it. */
+export interface SettingSpec {
+  /** The environment variable. */
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'path' | 'path-list' | 'enum';
+  /** The default as documented (a relative path is resolved against the working directory); undefined: none. */
+  default: string | number | boolean | undefined;
+  /** Never printed: `erpc config check` shows `set` or `unset`. */
+  secret: boolean;
+  /** What it means, in one line. */
+  description: string;
+  /** The docs section it is listed in. */
+  group: string;
+}
+
+/** Where an effective value came from. */
+export type SettingSource = 'env' | 'default' | 'cli';
