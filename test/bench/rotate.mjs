@@ -5,7 +5,7 @@
 // dropped at the end. ROWS and BATCH_SIZES (comma-separated) override the defaults.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { createDatabase, migrateLatest } from '../../core/dist/storage/index.js';
+import { ConnectionRepository, createDatabase, migrateLatest } from '../../core/dist/storage/index.js';
 import { ConfigCipher, Keyring, generateKey } from '../../core/dist/crypto/index.js';
 import { KeyRotationService, DEFAULT_ROTATION_BATCH_SIZE } from '../../core/dist/keys/index.js';
 
@@ -73,7 +73,7 @@ try {
 
   for (const [i, batchSize] of BATCH_SIZES.entries()) {
     if (i > 0) await seed();
-    const service = new KeyRotationService(db, keyringB, cipherB);
+    const service = new KeyRotationService(new ConnectionRepository(db), keyringB, cipherB);
     t0 = process.hrtime.bigint();
     const report = await service.rotate({ batchSize });
     const rotateMs = ms(t0);

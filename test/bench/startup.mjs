@@ -44,13 +44,13 @@ if (child !== undefined) {
     process.stdout.write(JSON.stringify({ ms, cpu }));
   } else {
     const dist = (m) => import(pathToFileURL(path.join(root, 'core/dist', m)).href);
-    const core = { ...(await dist('config.js')), ...(await dist('container.js')), ...(await dist('logging/logger.js')) };
+    const core = { ...(await dist('settings/index.js')), ...(await dist('container.js')), ...(await dist('logging/logger.js')) };
     const cache = opt('cache', 'off');
-    const config = { ...core.loadAppConfig({ ERPC_SCHEMA_CACHE_DIR: cache }), pluginDirs: [dir] };
-    const container = core.createContainer(config, { logger: core.createLogger({ level: 'silent' }) });
+    const config = core.loadHostConfig({ env: { ERPC_SCHEMA_CACHE_DIR: cache, ERPC_PLUGIN_DIRS: dir } });
+    const logger = core.createLogger({ level: 'silent' });
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const report = await core.loadConnectors(container);
+    const { report } = await core.openPluginHost(config, logger);
     const ms = performance.now() - t0;
     const cpu = cpuMs(process.cpuUsage(c0));
     if (report.loaded.length !== n || report.failed.length !== 0) throw new Error(`host loaded ${report.loaded.length}, failed ${report.failed.length}`);

@@ -18,8 +18,8 @@ export interface ApiKeyInfo {
 @injectable()
 export class ApiKeyService {
   constructor(
-    @inject(TOKENS.ApiKeyRepository) private readonly keys: ApiKeyStore,
-    @inject(TOKENS.OrganizationRepository) private readonly orgs: OrganizationStore,
+    @inject(TOKENS.ApiKeyStore) private readonly keys: ApiKeyStore,
+    @inject(TOKENS.OrganizationStore) private readonly orgs: OrganizationStore,
     @inject(TOKENS.Clock) private readonly clock: Clock,
   ) {}
 

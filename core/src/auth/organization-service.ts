@@ -16,7 +16,7 @@ export interface OrganizationInfo {
 @injectable()
 export class OrganizationService {
   constructor(
-    @inject(TOKENS.OrganizationRepository) private readonly orgs: OrganizationStore,
+    @inject(TOKENS.OrganizationStore) private readonly orgs: OrganizationStore,
     @inject(TOKENS.Clock) private readonly clock: Clock,
   ) {}
 

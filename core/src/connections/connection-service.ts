@@ -17,7 +17,7 @@ import { isUuid } from '../uuid.js';
 import { mergeConfigPatch } from './config-merge.js';
 import { createOperationContext, decryptStoredConfig, type StoredConnectionConfig } from './operation-context.js';
 import { REDACTED } from './scrubbing-logger.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
 
 const MAX_MESSAGE_LENGTH = 1000;
 
@@ -97,7 +97,7 @@ export class ConnectionService {
   readonly #testTimeoutMs: number;
 
   constructor(
-    @inject(TOKENS.ConnectionRepository) private readonly connections: ConnectionStore,
+    @inject(TOKENS.ConnectionStore) private readonly connections: ConnectionStore,
     @inject(TOKENS.ConnectorRegistry) private readonly registry: ConnectorRegistry,
     @inject(TOKENS.ConfigCipher) private readonly cipher: ConfigCipher,
     @inject(TOKENS.Logger) private readonly logger: Logger,
@@ -158,7 +158,7 @@ export class ConnectionService {
     const page = rows.slice(0, limit);
     const items = page.map((row) => this.#view(row, this.#pluginOrUndefined(row.connectorType)));
     const last = page[page.length - 1];
-    return rows.length > limit && last !== undefined ? { items, nextCursor: encodeCursor(last.createdAt, last.id) } : { items };
+    return rows.length > limit && last !== undefined ? { items, nextCursor: encodeCursor(last) } : { items };
   }
 
   /** Renames and/or patches the config (merge patch; omitted secrets are kept), re-validated and re-encrypted. */

@@ -25,6 +25,12 @@ export const ERROR_REGISTRY = {
   ...pushErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
+/**
+ * Codes erpc no longer produces. They stay documented (docs/errors.md, "Retired codes") and are
+ * never given to another error, so a script that matched on one is never misled.
+ */
+export const RETIRED_ERROR_CODES = ['ERPC_ERR_CONNECTION_CURSOR_INVALID', 'ERPC_ERR_PUSH_CURSOR_INVALID'] as const;
+
 /** Every error code erpc can produce. */
 export type ErrorCode = keyof typeof ERROR_REGISTRY;
 

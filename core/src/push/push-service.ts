@@ -6,6 +6,8 @@ import type { ConnectorRegistry } from '../plugins/connector-registry.js';
 import { payloadSha256 } from './canonical-json.js';
 import { PushRepository, type NewPush } from './push-repository.js';
 import type { PushSignal } from './push-signal.js';
+import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
+import { isUuid } from '../uuid.js';
 import { PUSH_STATUSES, toPushView, type PushRow, type PushStatus, type PushView } from './push-types.js';
 
 /** A document handed to erpc. */
@@ -278,24 +280,4 @@ function validate(raw: PushInput): ValidInput {
     payload: payload as Record<string, unknown>,
     sha: payloadSha256(payload),
   };
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-function isUuid(id: string): boolean {
-  return UUID.test(id);
-}
-
-function encodeCursor(row: PushRow): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [t, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    const createdAt = new Date(String(t));
-    if (typeof t !== 'string' || Number.isNaN(createdAt.getTime()) || typeof id !== 'string' || !isUuid(id)) throw new Error('bad');
-    return { createdAt, id };
-  } catch {
-    throw new ErpcError('ERPC_ERR_PUSH_CURSOR_INVALID');
-  }
 }

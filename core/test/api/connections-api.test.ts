@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/db.js';
 import { apiKeys, auth, createTestHost, type TestHost } from './test-host.js';
-import { loadAppConfig } from '../../src/config.js';
+import { loadHostConfig } from '../../src/settings/index.js';
 
 describe.each(testBackends())('connections API on $name', (backend) => {
   let host: TestHost;
@@ -69,7 +69,7 @@ describe.each(testBackends())('connections API on $name', (backend) => {
     await host.app.inject({ method: 'PATCH', url: `/v1/connections/${c.id}`, headers: auth(org.apiKey), payload: { config: { behavior: 'fail-permanent' } } });
     const row = await host.database.db('erp_connection').where({ id: c.id }).first();
     const { ConfigCipher } = await import('../../src/crypto/index.js');
-    const cipher = host.container.resolve<InstanceType<typeof ConfigCipher>>(Symbol.for('erpc.ConfigCipher'));
+    const cipher = new ConfigCipher(host.host.keyring);
     expect(cipher.decrypt(row.config_encrypted, { orgId: org.id, connectionId: c.id, keyId: row.config_key_id })).toEqual({ behavior: 'fail-permanent', apiKey: 'kept-secret' });
     // null removes an optional field; the secret is still there.
     const cleared = await host.app.inject({ method: 'PATCH', url: `/v1/connections/${c.id}`, headers: auth(org.apiKey), payload: { config: { behavior: null } } });
@@ -142,7 +142,7 @@ describe.each(testBackends())('connections API on $name', (backend) => {
     expect(pages).toBe(3);
     const bad = await host.app.inject({ method: 'GET', url: '/v1/connections?cursor=garbage', headers: auth(org.apiKey) });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.code).toBe('ERPC_ERR_CONNECTION_CURSOR_INVALID');
+    expect(bad.json().error.code).toBe('ERPC_ERR_CURSOR_INVALID');
   });
 
   it('authenticates with Bearer keys: missing 401, invalid 401, revoked 401', async () => {
@@ -229,6 +229,6 @@ describe.each(testBackends())('connections API on $name', (backend) => {
     } finally {
       await guarded.close();
     }
-    expect(() => loadAppConfig({ ERPC_METRICS_TOKEN: 'short' })).toThrow(/ERPC_METRICS_TOKEN/);
+    expect(() => loadHostConfig({ env: { ERPC_METRICS_TOKEN: 'short' } })).toThrow(/ERPC_METRICS_TOKEN/);
   });
 });

@@ -2,20 +2,17 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import type { DependencyContainer } from '../../src/di.js';
 import { buildApp } from '../../src/api/app.js';
-import type { OrganizationService } from '../../src/auth/organization-service.js';
 import type { ApiKeyService } from '../../src/auth/api-key-service.js';
-import { loadAppConfig } from '../../src/config.js';
 import { readFileSync } from 'node:fs';
 import type { ConnectorDefinition, HostServices, PluginManifest } from '@erpc/sdk';
 import mockDefinition from '../../../plugins/connector-mock/src/index.js';
-import { createContainer, registerHostServices } from '../../src/container.js';
+import { openHost, type Host } from '../../src/container.js';
 import { configSchemaAjv } from '../../src/plugins/ajv.js';
 import type { ConnectorRegistry } from '../../src/plugins/connector-registry.js';
 import { Keyring, generateKey } from '../../src/crypto/index.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { TOKENS } from '../../src/tokens.js';
+import { loadHostConfig, type HostConfig } from '../../src/settings/index.js';
 import type { TestBackend, TestDatabase } from '../support/db.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -23,7 +20,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 export interface TestHost {
   app: FastifyInstance;
   database: TestDatabase;
-  container: DependencyContainer;
+  host: Host;
   /** Every log line the host wrote (JSON), from any component. */
   logs: string[];
   createOrg(name: string): Promise<{ id: string; apiKey: string }>;
@@ -40,27 +37,35 @@ export async function createTestHost(backend: TestBackend, env: Record<string, s
     },
   });
   const logger = createLogger({ level: 'debug', destination });
-  const config = loadAppConfig({ ERPC_PLUGIN_DIRS: path.join(repoRoot, 'plugins'), ...env });
   const database = await backend.open();
-  const container = createContainer(config, { logger });
-  registerHostServices(container, { db: database.db, keyring: new Keyring(generateKey()) });
-  registerFromSource(container, 'connector-mock', mockDefinition as ConnectorDefinition<unknown>);
-  const app = await buildApp(container);
+  const host = await openHost(testConfig(env), {
+    logger,
+    db: database.db,
+    keyring: new Keyring(generateKey()),
+    plugins: (registry, services) => registerFromSource(registry, services, 'connector-mock', mockDefinition as ConnectorDefinition<unknown>),
+  });
+  const app = await buildApp(host);
   await app.ready();
   return {
     app,
     database,
-    container,
+    host,
     logs,
     async createOrg(name) {
-      const r = await container.resolve<OrganizationService>(TOKENS.OrganizationService).create(name);
+      const r = await host.services.organizations.create(name);
       return { id: r.org.id, apiKey: r.apiKey };
     },
     async close() {
       await app.close();
+      await host.close();
       await database.close();
     },
   };
+}
+
+/** Settings of a test host: the given variables only (never the test process's environment). */
+export function testConfig(env: Record<string, string> = {}): HostConfig {
+  return loadHostConfig({ env: { ERPC_PLUGIN_DIRS: path.join(repoRoot, 'plugins'), ERPC_SCHEMA_CACHE_DIR: 'off', ...env }, cwd: repoRoot });
 }
 
 const validators = new Map<string, ReturnType<ReturnType<typeof configSchemaAjv>['compile']>>();
@@ -80,11 +85,10 @@ function compiled(schema: Record<string, unknown>) {
  * schema (compiled like the loader does): under vitest, workspace packages resolve to TS source,
  * which the loader's native import() of the plugin's dist cannot follow.
  */
-function registerFromSource(container: DependencyContainer, folder: string, definition: ConnectorDefinition<unknown>): void {
+export function registerFromSource(registry: ConnectorRegistry, services: HostServices, folder: string, definition: ConnectorDefinition<unknown>): void {
   const dir = path.join(repoRoot, 'plugins', folder);
   const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name: string; version: string; erpc: PluginManifest };
   const configSchema = JSON.parse(readFileSync(path.join(dir, pkg.erpc.configSchema), 'utf8')) as Record<string, unknown>;
-  const registry = container.resolve<ConnectorRegistry>(TOKENS.ConnectorRegistry);
   registry.register({
     dir,
     name: pkg.name,
@@ -95,12 +99,12 @@ function registerFromSource(container: DependencyContainer, folder: string, defi
     documentTypes: pkg.erpc.documentTypes,
     configSchema,
     validateConfig: compiled(configSchema),
-    port: definition.create(container.resolve<HostServices>(TOKENS.HostServices)),
+    port: definition.create(services),
   });
 }
 
 export function apiKeys(host: TestHost): ApiKeyService {
-  return host.container.resolve<ApiKeyService>(TOKENS.ApiKeyService);
+  return host.host.services.apiKeys;
 }
 
 export const auth = (apiKey: string) => ({ authorization: `Bearer ${apiKey}` });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERROR_REGISTRY } from '../../src/errors/index.js';
+import { ERROR_REGISTRY, RETIRED_ERROR_CODES } from '../../src/errors/index.js';
 
 const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
 
@@ -29,6 +29,14 @@ describe('error registry and docs/errors.md', () => {
     for (const [code, spec] of Object.entries(ERROR_REGISTRY)) {
       expect(code).toMatch(/^ERPC_ERR_[A-Z0-9]+(_[A-Z0-9]+)*$/);
       expect(spec.message.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps retired codes documented and out of the registry', () => {
+    const retiredSection = doc.slice(doc.indexOf('## Retired codes'));
+    for (const code of RETIRED_ERROR_CODES) {
+      expect(Object.keys(ERROR_REGISTRY), code).not.toContain(code);
+      expect(retiredSection, code).toContain(`\`${code}\``);
     }
   });
 });

@@ -2,13 +2,12 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadAppConfig } from '../../src/config.js';
-import { createContainer, loadConnectors } from '../../src/container.js';
+import { loadHostConfig } from '../../src/settings/index.js';
+import { openPluginHost } from '../../src/container.js';
+import { Repositories } from '../../src/storage/index.js';
 import { isErpcError } from '../../src/errors/index.js';
-import { ConnectionImportService } from '../../src/keys/index.js';
+import { ConnectionImportService } from '../../src/connections/connection-import-service.js';
 import { createLogger } from '../../src/logging/logger.js';
-import type { ConnectorRegistry } from '../../src/plugins/connector-registry.js';
-import { TOKENS } from '../../src/tokens.js';
 import { testBackends, type TestDatabase } from '../support/db.js';
 import { FIXTURE_PLUGINS, KEY_B, REPO_ROOT, cipherFor } from './support.js';
 
@@ -25,10 +24,9 @@ describe('connections import: config validation details', () => {
 
   it('names the missing and the unexpected properties by JSON pointer, without values', async () => {
     t = await testBackends()[0]!.open();
-    const c = createContainer(loadAppConfig({ ERPC_PLUGIN_DIRS: FIXTURE_PLUGINS }), { logger: createLogger({ level: 'silent' }) });
-    await loadConnectors(c);
+    const plugins = await openPluginHost(loadHostConfig({ env: { ERPC_PLUGIN_DIRS: FIXTURE_PLUGINS } }), createLogger({ level: 'silent' }));
     const { cipher } = cipherFor(KEY_B, [VECTORS.keyHex]);
-    const service = new ConnectionImportService(t.db, cipher, c.resolve<ConnectorRegistry>(TOKENS.ConnectorRegistry));
+    const service = new ConnectionImportService(new Repositories(t.db), cipher, plugins.registry);
     // vectors[1] is {host, port, username, password, path}: STRICT_CONFIG_V1 allows rootPath (required) and password.
     const row = { org_id: randomUUID(), connector_type: 'STRICT_CONFIG_V1', status: 'DISABLED', config_encrypted: VECTORS.vectors[1]!.blobBase64 };
     const err = await service.importLines([JSON.stringify(row)]).then(() => undefined, (e: unknown) => e);

@@ -2,14 +2,15 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Knex } from 'knex';
+import { ConnectionRepository, Repositories } from '../../src/storage/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadAppConfig } from '../../src/config.js';
-import { createContainer, loadConnectors } from '../../src/container.js';
+import { loadHostConfig } from '../../src/settings/index.js';
+import { openPluginHost } from '../../src/container.js';
 import { isErpcError, type ErpcError } from '../../src/errors/index.js';
-import { ConnectionImportService, KeyRotationService, readKeyStatus } from '../../src/keys/index.js';
+import { KeyRotationService, readKeyStatus } from '../../src/keys/index.js';
+import { ConnectionImportService } from '../../src/connections/connection-import-service.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { ConnectorRegistry } from '../../src/plugins/connector-registry.js';
-import { TOKENS } from '../../src/tokens.js';
 import { testBackends, type TestBackend } from '../support/db.js';
 import { ANY_TYPE, FIXTURE_PLUGINS, KEY_B, REPO_ROOT, cipherFor, readConfigs } from './support.js';
 
@@ -29,11 +30,8 @@ let registryPromise: Promise<ConnectorRegistry> | undefined;
 /** The fixture connectors: LEGACY_ANY_V1 (any object validates) and STRICT_CONFIG_V1 (rootPath required, nothing else). */
 function registry(): Promise<ConnectorRegistry> {
   registryPromise ??= (async () => {
-    const c = createContainer(loadAppConfig({ ERPC_PLUGIN_DIRS: FIXTURE_PLUGINS }), {
-      logger: createLogger({ level: 'silent' }),
-    });
-    await loadConnectors(c);
-    return c.resolve<ConnectorRegistry>(TOKENS.ConnectorRegistry);
+    const plugins = await openPluginHost(loadHostConfig({ env: { ERPC_PLUGIN_DIRS: FIXTURE_PLUGINS } }), createLogger({ level: 'silent' }));
+    return plugins.registry;
   })();
   return registryPromise;
 }
@@ -43,7 +41,7 @@ async function setup(backend: TestBackend): Promise<{ db: Knex; service: Connect
   cleanups.push(() => t.close());
   // The new key is active; the original system's key is loaded as a previous key.
   const { cipher } = cipherFor(KEY_B, [VECTORS.keyHex]);
-  return { db: t.db, service: new ConnectionImportService(t.db, cipher, await registry()) };
+  return { db: t.db, service: new ConnectionImportService(new Repositories(t.db), cipher, await registry()) };
 }
 
 const line = (row: Record<string, unknown>): string => JSON.stringify(row);
@@ -74,8 +72,8 @@ describe.each(testBackends())('connections import on $name', (backend) => {
     expect(byId.get(report.connectionIds[0]!)).toMatchObject({ name: 'Main', status: 'ACTIVE' });
 
     const { keyring, cipher } = cipherFor(KEY_B, [VECTORS.keyHex]);
-    expect((await readKeyStatus(db, keyring, cipher)).legacy).toEqual({ rows: 4, decryptable: true });
-    const rotated = await new KeyRotationService(db, keyring, cipher).rotate({ batchSize: 3 });
+    expect((await readKeyStatus(new ConnectionRepository(db), keyring, cipher)).legacy).toEqual({ rows: 4, decryptable: true });
+    const rotated = await new KeyRotationService(new ConnectionRepository(db), keyring, cipher).rotate({ batchSize: 3 });
     expect(rotated).toMatchObject({ rotated: 4, failed: [] });
     // Now readable with the new key alone, bound to their rows, equal to the vectors' plaintexts.
     const after = await readConfigs(db, cipherFor(KEY_B).cipher);
@@ -159,7 +157,7 @@ describe.each(testBackends())('connections import on $name', (backend) => {
 
     // After rotation the stored ciphertexts differ from the file's; the rows are still recognised.
     const { keyring, cipher } = cipherFor(KEY_B, [VECTORS.keyHex]);
-    expect(await new KeyRotationService(db, keyring, cipher).rotate({ batchSize: 10 })).toMatchObject({ rotated: 3, failed: [] });
+    expect(await new KeyRotationService(new ConnectionRepository(db), keyring, cipher).rotate({ batchSize: 10 })).toMatchObject({ rotated: 3, failed: [] });
     const afterRotation = await service.importLines([row('ACTIVE', 0, 'Main'), row('DISABLED', 1), row('DISABLED', 2)]);
     expect(afterRotation).toMatchObject({ imported: 0, connectionIds: [] });
     expect(afterRotation.alreadyImported.map((a) => a.line)).toEqual([1, 2, 3]);

@@ -2,15 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
+import { ConnectionRepository } from '../../src/storage/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDatabase, migrateLatest } from '../../src/storage/index.js';
 import { KeyRotationService, readKeyStatus } from '../../src/keys/index.js';
-import { loadAppConfig } from '../../src/config.js';
-import { createContainer, loadConnectors, registerHostServices } from '../../src/container.js';
+import { loadHostConfig } from '../../src/settings/index.js';
+import { openHost } from '../../src/container.js';
 import type { ConnectionService } from '../../src/connections/connection-service.js';
 import type { Keyring } from '../../src/crypto/index.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { TOKENS } from '../../src/tokens.js';
 import { testBackends, type TestBackend, type TestDatabase } from '../support/db.js';
 import {
   KEY_A,
@@ -27,10 +27,8 @@ import {
 
 /** The real ConnectionService over `db`, with the permissive fixture connector loaded. */
 async function connectionServiceFor(db: Knex, keyring: Keyring): Promise<ConnectionService> {
-  const c = createContainer(loadAppConfig({ ERPC_PLUGIN_DIRS: FIXTURE_PLUGINS }), { logger: createLogger({ level: 'silent' }) });
-  registerHostServices(c, { db, keyring });
-  await loadConnectors(c);
-  return c.resolve<ConnectionService>(TOKENS.ConnectionService);
+  const host = await openHost(loadHostConfig({ env: { ERPC_PLUGIN_DIRS: FIXTURE_PLUGINS } }), { db, keyring, logger: createLogger({ level: 'silent' }) });
+  return host.services.connections;
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -80,11 +78,11 @@ describe.each(testBackends())('key rotation on $name', (backend) => {
     const { db } = await open(backend);
     const { ids } = await seedConnections(db, cipherFor(KEY_A).cipher, 250);
     const { keyring, cipher } = cipherFor(KEY_B, [KEY_A]);
-    const service = new KeyRotationService(db, keyring, cipher);
+    const service = new KeyRotationService(new ConnectionRepository(db), keyring, cipher);
 
     const dry = await service.rotate({ batchSize: 100, dryRun: true });
     expect(dry).toMatchObject({ total: 250, rotated: 250, failed: [], dryRun: true });
-    expect((await readKeyStatus(db, keyring, cipher)).rowsToRotate).toBe(250);
+    expect((await readKeyStatus(new ConnectionRepository(db), keyring, cipher)).rowsToRotate).toBe(250);
 
     const progress: number[] = [];
     const report = await service.rotate({ batchSize: 100, onProgress: (p) => void progress.push(p.done) });
@@ -107,7 +105,7 @@ describe.each(testBackends())('key rotation on $name', (backend) => {
     const notYetRotated = sorted.at(-1)!; // claimed last (id order)
     const lockedByBatch = sorted[150]!; // in the second batch
     let inFlight: Promise<unknown> | undefined;
-    const report = await new KeyRotationService(db, keyring, cipher).rotate({
+    const report = await new KeyRotationService(new ConnectionRepository(db), keyring, cipher).rotate({
       batchSize: 100,
       onClaimed: (claimed) => {
         // PostgreSQL: a PATCH of a row the batch holds locked; it waits for the batch and then writes.
@@ -148,7 +146,7 @@ describe.each(testBackends())('key rotation on $name', (backend) => {
     const secondHasClaimed = new Promise<void>((resolve) => (secondClaimed = resolve));
     let firstBatch = true;
     const [r1, r2] = await Promise.all([
-      new KeyRotationService(db, keyring, cipher).rotate({
+      new KeyRotationService(new ConnectionRepository(db), keyring, cipher).rotate({
         batchSize: 50,
         onClaimed: async () => {
           if (firstBatch && backend.name === 'postgres') {
@@ -157,7 +155,7 @@ describe.each(testBackends())('key rotation on $name', (backend) => {
           }
         },
       }),
-      new KeyRotationService(other, keyring, cipher).rotate({ batchSize: 50, onClaimed: () => secondClaimed() }),
+      new KeyRotationService(new ConnectionRepository(other), keyring, cipher).rotate({ batchSize: 50, onClaimed: () => secondClaimed() }),
     ]);
     expect(r1.failed).toEqual([]);
     expect(r2.failed).toEqual([]);
@@ -168,7 +166,7 @@ describe.each(testBackends())('key rotation on $name', (backend) => {
     }
     const counts = await db('rewrite_count').select('n').count({ rows: '*' }).groupBy('n');
     expect(counts.map((c) => ({ n: Number(c.n), rows: Number(c.rows) }))).toEqual([{ n: 1, rows: 600 }]);
-    const status = await readKeyStatus(db, keyring, cipher);
+    const status = await readKeyStatus(new ConnectionRepository(db), keyring, cipher);
     expect(status.keys).toEqual([{ keyId: keyring.activeKeyId, rows: 600, loaded: true, active: true }]);
   }, 180_000);
 
@@ -182,7 +180,7 @@ describe.each(testBackends())('key rotation on $name', (backend) => {
     blob[blob.length - 1]! ^= 0x01;
     await db('erp_connection').where({ id: corrupted }).update({ config_encrypted: blob });
     const { keyring, cipher } = cipherFor(KEY_B, [KEY_A]);
-    const report = await new KeyRotationService(db, keyring, cipher).rotate({ batchSize: 50 });
+    const report = await new KeyRotationService(new ConnectionRepository(db), keyring, cipher).rotate({ batchSize: 50 });
     expect(report.rotated).toBe(119);
     expect(report.failed).toHaveLength(3);
     expect(report.failed).toEqual(

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger, toConnectorLogger } from '../../src/logging/logger.js';
-import { loadAppConfig } from '../../src/config.js';
+import { loadHostConfig } from '../../src/settings/index.js';
 
 function capture() {
   const lines: string[] = [];
@@ -80,15 +80,15 @@ describe('secrets in escaped and database forms', () => {
   });
 });
 
-describe('loadAppConfig', () => {
+describe('plugin and log settings', () => {
   it('reads plugin folders, timeout and level from the environment', () => {
-    expect(loadAppConfig({}, '/srv/erpc')).toMatchObject({ pluginDirs: ['/srv/erpc/plugins'], pluginImportTimeoutMs: 10_000, logLevel: 'info' });
-    const c = loadAppConfig({ ERPC_PLUGIN_DIRS: 'a:/abs/b:', ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '250', ERPC_LOG_LEVEL: 'WARN', ERPC_SCHEMA_CACHE_DIR: 'off' }, '/srv');
+    expect(loadHostConfig({ env: {}, cwd: '/srv/erpc' })).toMatchObject({ pluginDirs: ['/srv/erpc/plugins'], pluginImportTimeoutMs: 10_000, logLevel: undefined });
+    const c = loadHostConfig({ env: { ERPC_PLUGIN_DIRS: 'a:/abs/b:', ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '250', ERPC_LOG_LEVEL: 'WARN', ERPC_SCHEMA_CACHE_DIR: 'off' }, cwd: '/srv' });
     expect(c).toMatchObject({ pluginDirs: [path.resolve('/srv/a'), '/abs/b'], pluginImportTimeoutMs: 250, logLevel: 'warn', schemaCacheDir: undefined });
   });
 
   it('rejects unusable values naming the variable', () => {
-    expect(() => loadAppConfig({ ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '-1' })).toThrowError(expect.objectContaining({ code: 'ERPC_ERR_SETTING_INVALID', message: expect.stringContaining('ERPC_PLUGIN_IMPORT_TIMEOUT_MS') }));
-    expect(() => loadAppConfig({ ERPC_LOG_LEVEL: 'loud' })).toThrowError(expect.objectContaining({ code: 'ERPC_ERR_SETTING_INVALID' }));
+    expect(() => loadHostConfig({ env: { ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '-1' } })).toThrowError(expect.objectContaining({ code: 'ERPC_ERR_SETTING_INVALID', message: expect.stringContaining('ERPC_PLUGIN_IMPORT_TIMEOUT_MS') }));
+    expect(() => loadHostConfig({ env: { ERPC_LOG_LEVEL: 'loud' } })).toThrowError(expect.objectContaining({ code: 'ERPC_ERR_SETTING_INVALID' }));
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContainer, loadAppConfig, loadConnectors, TOKENS, connectorToken, type ConnectorRegistry, type PluginLoadReport } from '../../src/index.js';
+import { loadHostConfig, openPluginHost, type ConnectorRegistry, type PluginLoadReport } from '../../src/index.js';
 import { createLogger } from '../../src/logging/logger.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,13 +40,12 @@ const EXPECTED_LOADED: Record<string, string> = {
 
 let report: PluginLoadReport;
 let registry: ConnectorRegistry;
-let container: ReturnType<typeof createContainer>;
 
 beforeAll(async () => {
-  const config = { ...loadAppConfig({}), pluginDirs: [FIXTURES], pluginImportTimeoutMs: 1500 };
-  container = createContainer(config, { logger: createLogger({ level: 'silent' }) });
-  report = await loadConnectors(container);
-  registry = container.resolve<ConnectorRegistry>(TOKENS.ConnectorRegistry);
+  const config = loadHostConfig({ env: { ERPC_PLUGIN_DIRS: FIXTURES, ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '1500' } });
+  const plugins = await openPluginHost(config, createLogger({ level: 'silent' }));
+  report = plugins.report;
+  registry = plugins.registry;
 });
 
 afterAll(async () => {
@@ -96,9 +95,9 @@ describe('plugin fixtures', () => {
 });
 
 describe('ConnectorRegistry', () => {
-  it('registers one container token per connector type, resolving to the same port', () => {
+  it('resolves each connector type to the port its create() returned', () => {
     const port = registry.get('FIXTURE_GOOD_ALPHA');
-    expect(container.resolve(connectorToken('FIXTURE_GOOD_ALPHA'))).toBe(port);
+    expect(registry.get('FIXTURE_GOOD_ALPHA')).toBe(port);
     expect(registry.plugin('FIXTURE_GOOD_ALPHA').port).toBe(port);
     expect(registry.types()).toEqual(['FIXTURE_DUPLICATE', 'FIXTURE_GOOD_ALPHA', 'FIXTURE_GOOD_SCOPED']);
   });

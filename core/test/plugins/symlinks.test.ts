@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContainer, loadAppConfig, loadConnectors, TOKENS, type ConnectorRegistry, type PluginLoadReport } from '../../src/index.js';
+import { loadHostConfig, openPluginHost, type ConnectorRegistry, type PluginLoadReport } from '../../src/index.js';
 import { createLogger } from '../../src/logging/logger.js';
 
 // Real symlinks in a temp folder: the containment check must hold after resolving them, whichever
@@ -62,10 +62,10 @@ beforeAll(async () => {
   symlinkSync(path.join(outside, 'config.schema.json'), path.join(scopeReal, 'schema-out', 'config.schema.json'));
   symlinkSync(scopeReal, path.join(folder, '@linked-scope'), 'dir');
 
-  const config = { ...loadAppConfig({ ERPC_SCHEMA_CACHE_DIR: 'off' }), pluginDirs: [folder], pluginImportTimeoutMs: 5000 };
-  const container = createContainer(config, { logger: createLogger({ level: 'silent' }) });
-  report = await loadConnectors(container);
-  registry = container.resolve<ConnectorRegistry>(TOKENS.ConnectorRegistry);
+  const config = loadHostConfig({ env: { ERPC_SCHEMA_CACHE_DIR: 'off', ERPC_PLUGIN_DIRS: folder, ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '5000' } });
+  const plugins = await openPluginHost(config, createLogger({ level: 'silent' }));
+  report = plugins.report;
+  registry = plugins.registry;
 });
 
 afterAll(async () => {

@@ -435,7 +435,7 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     expect(seen).toEqual(['D6', 'D5', 'D4', 'D3', 'D2', 'D1', 'D0']);
     expect((await h.service.list(org, { documentType: 'bill' })).items.map((p) => p.documentId)).toEqual(['D5', 'D3', 'D1']);
     expect((await h.service.list(org, { status: 'DELIVERED' })).items).toHaveLength(0);
-    await expect(h.service.list(org, { cursor: 'nope' })).rejects.toMatchObject({ code: 'ERPC_ERR_PUSH_CURSOR_INVALID' });
+    await expect(h.service.list(org, { cursor: 'nope' })).rejects.toMatchObject({ code: 'ERPC_ERR_CURSOR_INVALID' });
     expect(await h.service.stats(org)).toEqual({ counts: { PENDING: 7, PROCESSING: 0, DELIVERED: 0, ACKNOWLEDGED: 0, REJECTED: 0, DEAD: 0 }, total: 7 });
     expect((await h.service.list(randomUUID())).items).toEqual([]);
   });

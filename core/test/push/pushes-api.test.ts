@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/db.js';
 import { auth, createTestHost, type TestHost } from '../api/test-host.js';
-import { createPushRuntime } from '../../src/push/push-runtime.js';
-import type { Metrics } from '../../src/observability/metrics.js';
-import { TOKENS } from '../../src/tokens.js';
 
 describe.each(testBackends())('pushes API on $name', (backend) => {
   let host: TestHost;
@@ -68,7 +65,7 @@ describe.each(testBackends())('pushes API on $name', (backend) => {
   });
 
   it('an in-process worker delivers what the API accepted; metrics count it', async () => {
-    const runtime = createPushRuntime(host.container, { pollIntervalMs: 5_000 });
+    const runtime = host.host.createPushRuntime({ pollIntervalMs: 5_000 });
     await runtime.start();
     try {
       const id = (await post({ documentType: 'invoice', documentId: 'INV-W', payload: { n: 1 } })).json().id as string;
@@ -82,7 +79,7 @@ describe.each(testBackends())('pushes API on $name', (backend) => {
     } finally {
       await runtime.stop();
     }
-    const text = await host.container.resolve<Metrics>(TOKENS.Metrics).registry.metrics();
+    const text = await host.host.metrics.registry.metrics();
     expect(text).toMatch(/erpc_pushes_accepted_total\{connector_type="MOCK"\} \d+/);
     expect(text).toMatch(/erpc_pushes_delivered_total\{connector_type="MOCK"\} [1-9]/);
     expect(text).toMatch(/erpc_push_queue_depth\{status="pending"\} \d+/);

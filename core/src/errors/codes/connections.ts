@@ -14,8 +14,4 @@ export const connectionErrors = {
     status: 409,
     message: 'Another connection of this organisation was activated at the same time; only one can be active. Read the connections and try again if needed.',
   },
-  ERPC_ERR_CONNECTION_CURSOR_INVALID: {
-    status: 400,
-    message: 'The cursor is not one this server issued. Pass the nextCursor of a previous page unchanged, or omit it for the first page.',
-  },
 } as const satisfies Record<string, ErrorSpec>;

@@ -10,4 +10,8 @@ export const generalErrors = {
     status: 400,
     message: '{reason}',
   },
+  ERPC_ERR_CURSOR_INVALID: {
+    status: 400,
+    message: 'The cursor is not one this listing returned. Pass the nextCursor of a previous page unchanged, or omit it for the first page.',
+  },
 } as const satisfies Record<string, ErrorSpec>;

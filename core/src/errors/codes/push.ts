@@ -28,10 +28,6 @@ export const pushErrors = {
     status: 409,
     message: 'Push {id} is {status}; only DEAD or REJECTED pushes can be retried by hand.',
   },
-  ERPC_ERR_PUSH_CURSOR_INVALID: {
-    status: 400,
-    message: 'The cursor is not one this listing returned. Start again without a cursor.',
-  },
   ERPC_ERR_PUSH_FILE_UNREADABLE: {
     status: 400,
     message: 'The file {path} cannot be read: {reason}',
