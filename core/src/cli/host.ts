@@ -60,3 +60,16 @@ export async function runAdmin<T>(config: HostConfig, op: AdminOp, args: Record<
   }
   return withHost(config, direct);
 }
+
+/** Resolves on the first SIGINT or SIGTERM, with its name. */
+export function nextStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}

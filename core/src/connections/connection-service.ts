@@ -17,40 +17,22 @@ import { isUuid } from '../uuid.js';
 import { mergeConfigPatch } from './config-merge.js';
 import { createOperationContext, decryptStoredConfig, type StoredConnectionConfig } from './operation-context.js';
 import { REDACTED } from './scrubbing-logger.js';
+import type { ConnectionView } from './connection-view.js';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
 
 const MAX_MESSAGE_LENGTH = 1000;
 
+/** Input limits of connections: the service checks them, the HTTP route schemas are built from them. */
+export const CONNECTION_LIMITS = {
+  maxName: 200,
+  maxConnectorType: 200,
+  defaultPageSize: 50,
+  maxPageSize: 200,
+} as const;
+
 export type ConnectionStatus = 'ACTIVE' | 'DISABLED';
 
-/** The last test of a connection, as stored on its row. */
-export interface ConnectionTestSummary {
-  at: string;
-  ok: boolean;
-  latencyMs: number;
-  message?: string;
-}
-
-/**
- * A connection as the API shows it: `config` without any writeOnly value, `secretFields` the JSON
- * pointers of the secrets that are set. Never the ciphertext.
- */
-export interface ConnectionView {
-  id: string;
-  connectorType: string;
-  name: string;
-  status: ConnectionStatus;
-  config: Record<string, unknown>;
-  secretFields: string[];
-  createdAt: string;
-  updatedAt: string;
-  lastTest: ConnectionTestSummary | null;
-  /**
-   * Present when the stored config does not decrypt (its key is not loaded, or the row was
-   * altered): `config` and `secretFields` are then empty. `update` with `replaceConfig` re-enters it.
-   */
-  configError?: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED'; message: string };
-}
+export type { ConnectionView, ConnectionTestSummary } from './connection-view.js';
 
 /** One problem of a config, by JSON pointer. Messages never carry the submitted value. */
 export interface ConfigIssue {
@@ -117,6 +99,7 @@ export class ConnectionService {
 
   /** Creates a connection (DISABLED, or ACTIVE with `activate: true`, replacing the org's active one). */
   async create(orgId: string, input: CreateConnectionInput): Promise<ConnectionView> {
+    checkName(input.name);
     const plugin = this.registry.plugin(input.connectorType);
     this.#assertValid(plugin, input.config);
     // The id exists before the ciphertext: the ciphertext is bound to (orgId, id).
@@ -152,7 +135,7 @@ export class ConnectionService {
 
   /** A page of the organisation's connections, oldest first. */
   async list(orgId: string, options: { limit?: number; cursor?: string } = {}): Promise<ConnectionPage> {
-    const limit = Math.min(Math.max(options.limit ?? 50, 1), 200);
+    const limit = Math.min(Math.max(options.limit ?? CONNECTION_LIMITS.defaultPageSize, 1), CONNECTION_LIMITS.maxPageSize);
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
     const rows = await this.connections.listByOrg(orgId, { limit: limit + 1, after });
     const page = rows.slice(0, limit);
@@ -163,6 +146,7 @@ export class ConnectionService {
 
   /** Renames and/or patches the config (merge patch; omitted secrets are kept), re-validated and re-encrypted. */
   async update(orgId: string, id: string, input: UpdateConnectionInput): Promise<ConnectionView> {
+    if (input.name !== undefined) checkName(input.name);
     const row = await this.#find(orgId, id);
     const now = this.clock.now();
     if (input.config === undefined) {
@@ -361,4 +345,11 @@ function escapePointer(token: string): string {
 
 function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+}
+
+/** The library call gets the same rule as the HTTP schema (built from CONNECTION_LIMITS). */
+function checkName(name: unknown): void {
+  if (typeof name !== 'string' || name.length === 0 || name.length > CONNECTION_LIMITS.maxName) {
+    throw new ErpcError('ERPC_ERR_USAGE', { reason: `A connection name is 1 to ${CONNECTION_LIMITS.maxName} characters.` });
+  }
 }

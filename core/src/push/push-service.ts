@@ -44,12 +44,17 @@ export interface PushServiceOptions {
   onAccepted?: (connectorType: string, count: number) => void;
 }
 
-export const MAX_PAYLOAD_BYTES = 1024 * 1024;
-export const DOCUMENT_TYPE_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-const MAX_DOCUMENT_ID = 256;
-const MAX_KEY = 512;
-const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 500;
+/** Input limits of a push: the service checks them, the HTTP route schema is built from them. */
+export const PUSH_LIMITS = {
+  maxPayloadBytes: 1024 * 1024,
+  documentTypePattern: /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/,
+  maxDocumentId: 256,
+  maxIdempotencyKey: 512,
+  defaultPageSize: 50,
+  maxPageSize: 500,
+} as const;
+const { maxPayloadBytes: MAX_PAYLOAD_BYTES, documentTypePattern: DOCUMENT_TYPE_PATTERN, maxDocumentId: MAX_DOCUMENT_ID, maxIdempotencyKey: MAX_KEY } = PUSH_LIMITS;
+const { defaultPageSize: DEFAULT_LIMIT, maxPageSize: MAX_LIMIT } = PUSH_LIMITS;
 
 interface ValidInput {
   documentType: string;

@@ -1,3 +1,4 @@
+import type { FromSchema } from 'json-schema-to-ts';
 /** The states of a push. See docs/adr (push lifecycle) and the issue D model. */
 export const PUSH_STATUSES = ['PENDING', 'PROCESSING', 'DELIVERED', 'ACKNOWLEDGED', 'REJECTED', 'DEAD'] as const;
 export type PushStatus = (typeof PUSH_STATUSES)[number];
@@ -38,34 +39,54 @@ export interface PushRow {
 }
 
 /** What the API and the library return for a push (no lease internals). */
-export interface PushView {
-  id: string;
-  status: PushStatus;
-  connectionId: string;
-  connectorType: string;
-  documentType: string;
-  documentId: string;
-  idempotencyKey: string;
-  payloadSha256: string;
-  attempts: number;
-  nextAttemptAt: string | null;
-  lastError: { code: string; message: string } | null;
-  externalRef: string | null;
-  receiptDetails: Record<string, unknown> | null;
-  ackDetails: Record<string, unknown> | null;
-  ackDeadline: string | null;
-  createdAt: string;
-  updatedAt: string;
-  lastAttemptAt: string | null;
-  deliveredAt: string | null;
-  acknowledgedAt: string | null;
-  rejectedAt: string | null;
-  deadAt: string | null;
-  manualRetries: number;
-  retriedAt: string | null;
-  /** Only in single-push reads. */
-  payload?: unknown;
-}
+const nullableDate = { type: ['string', 'null'], format: 'date-time' } as const;
+const nullableObject = { type: ['object', 'null'], additionalProperties: true } as const;
+
+/** A push as the API shows it. Listed fields only: lease internals never leave the host. */
+export const pushViewSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'id', 'status', 'connectionId', 'connectorType', 'documentType', 'documentId', 'idempotencyKey', 'payloadSha256', 'attempts',
+    'nextAttemptAt', 'lastError', 'externalRef', 'receiptDetails', 'ackDetails', 'ackDeadline', 'createdAt', 'updatedAt',
+    'lastAttemptAt', 'deliveredAt', 'acknowledgedAt', 'rejectedAt', 'deadAt', 'manualRetries', 'retriedAt',
+  ],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    status: { type: 'string', enum: [...PUSH_STATUSES] },
+    connectionId: { type: 'string', format: 'uuid', description: 'The connection the push was accepted for; it is never delivered elsewhere.' },
+    connectorType: { type: 'string' },
+    documentType: { type: 'string' },
+    documentId: { type: 'string' },
+    idempotencyKey: { type: 'string' },
+    payloadSha256: { type: 'string', description: 'SHA-256 (hex) of the payload\'s canonical JSON (keys sorted).' },
+    attempts: { type: 'integer' },
+    nextAttemptAt: { ...nullableDate, description: 'When a PENDING push is due.' },
+    lastError: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+    externalRef: { type: ['string', 'null'], description: 'The ERP-side reference the connector returned.' },
+    receiptDetails: nullableObject,
+    ackDetails: nullableObject,
+    ackDeadline: nullableDate,
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+    lastAttemptAt: nullableDate,
+    deliveredAt: nullableDate,
+    acknowledgedAt: nullableDate,
+    rejectedAt: nullableDate,
+    deadAt: nullableDate,
+    manualRetries: { type: 'integer' },
+    retriedAt: nullableDate,
+    payload: { type: 'object', additionalProperties: true, description: 'Only in GET /v1/pushes/:id.' },
+  },
+} as const;
+
+/** A push as the API shows it: derived from {@link pushViewSchema}, so the shape exists once. */
+export type PushView = FromSchema<typeof pushViewSchema>;
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
@@ -96,7 +117,7 @@ export function toPushView(row: PushRow, withPayload = false): PushView {
     deadAt: iso(row.deadAt),
     manualRetries: row.manualRetries,
     retriedAt: iso(row.retriedAt),
-    ...(withPayload ? { payload: row.payload } : {}),
+    ...(withPayload ? { payload: row.payload as Record<string, unknown> } : {}),
   };
 }
 

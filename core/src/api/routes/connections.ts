@@ -1,16 +1,14 @@
-import type { FastifyPluginAsync } from 'fastify';
-import type { ConnectionService } from '../../connections/connection-service.js';
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import { CONNECTION_LIMITS, type ConnectionService } from '../../connections/connection-service.js';
 import { orgOf } from '../auth.js';
 import { connectionViewSchema, errorResponses, idParamsSchema, pageSchema } from '../schemas.js';
 
 
-type IdParams = { Params: { id: string } };
-
 const connectionResponse = (status: number, ...errors: number[]) => ({ [status]: connectionViewSchema, ...errorResponses(401, ...errors) });
 
 /** /v1/connections and its actions. Every call is scoped to the caller's organisation. */
-export const connectionRoutes: FastifyPluginAsync<{ connections: ConnectionService }> = async (app, { connections }) => {
-  app.post<{ Body: { connectorType: string; name: string; config: Record<string, unknown>; activate?: boolean } }>(
+export const connectionRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: { connections: ConnectionService } }> = async (app, { connections }) => {
+  app.post(
     '/connections',
     {
       schema: {
@@ -21,8 +19,8 @@ export const connectionRoutes: FastifyPluginAsync<{ connections: ConnectionServi
           additionalProperties: false,
           required: ['connectorType', 'name', 'config'],
           properties: {
-            connectorType: { type: 'string', minLength: 1, maxLength: 200 },
-            name: { type: 'string', minLength: 1, maxLength: 200 },
+            connectorType: { type: 'string', minLength: 1, maxLength: CONNECTION_LIMITS.maxConnectorType },
+            name: { type: 'string', minLength: 1, maxLength: CONNECTION_LIMITS.maxName },
             config: { type: 'object', additionalProperties: true },
             activate: { type: 'boolean', description: 'Make it the organisation\'s active connection (default false).' },
           },
@@ -36,7 +34,7 @@ export const connectionRoutes: FastifyPluginAsync<{ connections: ConnectionServi
     },
   );
 
-  app.get<{ Querystring: { limit?: number; cursor?: string } }>(
+  app.get(
     '/connections',
     {
       schema: {
@@ -46,7 +44,7 @@ export const connectionRoutes: FastifyPluginAsync<{ connections: ConnectionServi
           type: 'object',
           additionalProperties: false,
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+            limit: { type: 'integer', minimum: 1, maximum: CONNECTION_LIMITS.maxPageSize, default: CONNECTION_LIMITS.defaultPageSize },
             cursor: { type: 'string', maxLength: 500 },
           },
         },
@@ -59,13 +57,13 @@ export const connectionRoutes: FastifyPluginAsync<{ connections: ConnectionServi
     async (request) => connections.list(orgOf(request), { limit: request.query.limit, cursor: request.query.cursor }),
   );
 
-  app.get<IdParams>(
+  app.get(
     '/connections/:id',
     { schema: { tags: ['connections'], summary: 'One connection', params: idParamsSchema, response: connectionResponse(200, 404) } },
     async (request) => connections.get(orgOf(request), request.params.id),
   );
 
-  app.patch<IdParams & { Body: { name?: string; config?: Record<string, unknown>; replaceConfig?: boolean } }>(
+  app.patch(
     '/connections/:id',
     {
       schema: {
@@ -78,7 +76,7 @@ export const connectionRoutes: FastifyPluginAsync<{ connections: ConnectionServi
           additionalProperties: false,
           minProperties: 1,
           properties: {
-            name: { type: 'string', minLength: 1, maxLength: 200 },
+            name: { type: 'string', minLength: 1, maxLength: CONNECTION_LIMITS.maxName },
             config: { type: 'object', additionalProperties: true },
             replaceConfig: { type: 'boolean', description: 'config replaces the stored config instead of patching it (requires config).' },
           },
@@ -90,7 +88,7 @@ export const connectionRoutes: FastifyPluginAsync<{ connections: ConnectionServi
     async (request) => connections.update(orgOf(request), request.params.id, request.body),
   );
 
-  app.post<IdParams>(
+  app.post(
     '/connections/:id/activate',
     {
       schema: {
@@ -103,7 +101,7 @@ export const connectionRoutes: FastifyPluginAsync<{ connections: ConnectionServi
     async (request) => connections.activate(orgOf(request), request.params.id),
   );
 
-  app.post<IdParams>(
+  app.post(
     '/connections/:id/disable',
     {
       schema: { tags: ['connections'], summary: 'Disables a connection (the row is kept)', params: idParamsSchema, response: connectionResponse(200, 404) },
@@ -111,7 +109,7 @@ export const connectionRoutes: FastifyPluginAsync<{ connections: ConnectionServi
     async (request) => connections.disable(orgOf(request), request.params.id),
   );
 
-  app.post<IdParams>(
+  app.post(
     '/connections/:id/test',
     {
       schema: {

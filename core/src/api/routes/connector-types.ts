@@ -1,10 +1,10 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { ConnectionService } from '../../connections/connection-service.js';
 import type { ConnectorRegistry } from '../../plugins/connector-registry.js';
 import { configIssueSchema, errorResponses } from '../schemas.js';
 
 /** GET /v1/connector-types, POST /v1/connector-types/:type/validate. */
-export const connectorTypeRoutes: FastifyPluginAsync<{ registry: ConnectorRegistry; connections: ConnectionService }> = async (app, { registry, connections }) => {
+export const connectorTypeRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: { registry: ConnectorRegistry; connections: ConnectionService } }> = async (app, { registry, connections }) => {
   app.get(
     '/connector-types',
     {
@@ -49,7 +49,7 @@ export const connectorTypeRoutes: FastifyPluginAsync<{ registry: ConnectorRegist
     }),
   );
 
-  app.post<{ Params: { type: string }; Body: { config: unknown } }>(
+  app.post(
     '/connector-types/:type/validate',
     {
       schema: {

@@ -1,50 +1,8 @@
-import type { FastifyPluginAsync } from 'fastify';
-import type { PushService } from '../../push/push-service.js';
-import { PUSH_STATUSES } from '../../push/push-types.js';
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
+import { PUSH_LIMITS, type PushService } from '../../push/push-service.js';
+import { PUSH_STATUSES, pushViewSchema } from '../../push/push-types.js';
 import { orgOf } from '../auth.js';
 import { errorResponses, idParamsSchema, pageSchema } from '../schemas.js';
-
-const nullableDate = { type: ['string', 'null'], format: 'date-time' } as const;
-const nullableObject = { type: ['object', 'null'], additionalProperties: true } as const;
-
-/** A push as the API shows it. Listed fields only: lease internals never leave the host. */
-export const pushViewSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'status', 'connectionId', 'connectorType', 'documentType', 'documentId', 'idempotencyKey', 'payloadSha256', 'attempts', 'createdAt', 'updatedAt'],
-  properties: {
-    id: { type: 'string', format: 'uuid' },
-    status: { type: 'string', enum: [...PUSH_STATUSES] },
-    connectionId: { type: 'string', format: 'uuid', description: 'The connection the push was accepted for; it is never delivered elsewhere.' },
-    connectorType: { type: 'string' },
-    documentType: { type: 'string' },
-    documentId: { type: 'string' },
-    idempotencyKey: { type: 'string' },
-    payloadSha256: { type: 'string', description: 'SHA-256 (hex) of the payload\'s canonical JSON (keys sorted).' },
-    attempts: { type: 'integer' },
-    nextAttemptAt: { ...nullableDate, description: 'When a PENDING push is due.' },
-    lastError: {
-      type: ['object', 'null'],
-      additionalProperties: false,
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
-    },
-    externalRef: { type: ['string', 'null'], description: 'The ERP-side reference the connector returned.' },
-    receiptDetails: nullableObject,
-    ackDetails: nullableObject,
-    ackDeadline: nullableDate,
-    createdAt: { type: 'string', format: 'date-time' },
-    updatedAt: { type: 'string', format: 'date-time' },
-    lastAttemptAt: nullableDate,
-    deliveredAt: nullableDate,
-    acknowledgedAt: nullableDate,
-    rejectedAt: nullableDate,
-    deadAt: nullableDate,
-    manualRetries: { type: 'integer' },
-    retriedAt: nullableDate,
-    payload: { type: 'object', additionalProperties: true, description: 'Only in GET /v1/pushes/:id.' },
-  },
-} as const;
 
 const acceptedSchema = {
   type: 'object',
@@ -53,12 +11,10 @@ const acceptedSchema = {
   properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string', enum: [...PUSH_STATUSES] } },
 } as const;
 
-type IdParams = { Params: { id: string } };
-
 /** /v1/pushes: accept documents, read their delivery record, retry dead letters. Org-scoped. */
-export const pushRoutes: FastifyPluginAsync<{ pushes: PushService }> = async (app, { pushes }) => {
+export const pushRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: { pushes: PushService } }> = async (app, { pushes }) => {
 
-  app.post<{ Body: { documentType: string; documentId: string; idempotencyKey?: string; payload: Record<string, unknown> } }>(
+  app.post(
     '/pushes',
     {
       schema: {
@@ -69,12 +25,12 @@ export const pushRoutes: FastifyPluginAsync<{ pushes: PushService }> = async (ap
           additionalProperties: false,
           required: ['documentType', 'documentId', 'payload'],
           properties: {
-            documentType: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,63}$' },
-            documentId: { type: 'string', minLength: 1, maxLength: 256 },
+            documentType: { type: 'string', pattern: PUSH_LIMITS.documentTypePattern.source },
+            documentId: { type: 'string', minLength: 1, maxLength: PUSH_LIMITS.maxDocumentId },
             idempotencyKey: {
               type: 'string',
               minLength: 1,
-              maxLength: 512,
+              maxLength: PUSH_LIMITS.maxIdempotencyKey,
               description: 'Defaults to "<documentType>:<documentId>". The same key with the same payload returns the existing push.',
             },
             payload: { type: 'object', additionalProperties: true },
@@ -89,7 +45,7 @@ export const pushRoutes: FastifyPluginAsync<{ pushes: PushService }> = async (ap
     },
   );
 
-  app.get<{ Querystring: { status?: string; documentType?: string; limit?: number; cursor?: string } }>(
+  app.get(
     '/pushes',
     {
       schema: {
@@ -101,7 +57,7 @@ export const pushRoutes: FastifyPluginAsync<{ pushes: PushService }> = async (ap
           properties: {
             status: { type: 'string', enum: [...PUSH_STATUSES] },
             documentType: { type: 'string', maxLength: 64 },
-            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            limit: { type: 'integer', minimum: 1, maximum: PUSH_LIMITS.maxPageSize, default: PUSH_LIMITS.defaultPageSize },
             cursor: { type: 'string', maxLength: 500 },
           },
         },
@@ -142,13 +98,13 @@ export const pushRoutes: FastifyPluginAsync<{ pushes: PushService }> = async (ap
     async (request) => pushes.stats(orgOf(request)),
   );
 
-  app.get<IdParams>(
+  app.get(
     '/pushes/:id',
     { schema: { tags: ['pushes'], summary: 'One push, with its payload and delivery record', params: idParamsSchema, response: { 200: pushViewSchema, ...errorResponses(401, 404) } } },
     async (request) => pushes.get(orgOf(request), request.params.id),
   );
 
-  app.post<IdParams>(
+  app.post(
     '/pushes/:id/retry',
     {
       schema: {

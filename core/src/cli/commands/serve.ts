@@ -3,26 +3,13 @@ import { buildApp } from '../../api/app.js';
 import { openHost, type Host } from '../../container.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 import { startAdminSocket } from '../admin-socket.js';
-import { commandLogger, commandSettings } from '../host.js';
+import { commandLogger, commandSettings, nextStopSignal } from '../host.js';
 
 interface Options {
   worker?: boolean;
   allowMissingKeys?: boolean;
   port?: string;
   host?: string;
-}
-
-/** Resolves on the first SIGINT or SIGTERM, with its name. */
-export function nextStopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(signal);
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
 }
 
 /**

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { openHost } from '../../container.js';
 import { ErpcError } from '../../errors/index.js';
 import { EXIT, action, type CliCommand } from '../command.js';
-import { commandLogger, commandSettings } from '../host.js';
-import { nextStopSignal } from './serve.js';
+import { commandLogger, commandSettings, nextStopSignal } from '../host.js';
 
 /**
  * `erpc worker [--concurrency N]`: delivers pushes until SIGTERM/SIGINT, then stops claiming,

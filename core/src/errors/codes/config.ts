@@ -1,6 +1,6 @@
 import type { ErrorSpec } from '../error-spec.js';
 
-/** Settings of the process read from the environment (core/src/config.ts). */
+/** Settings of the process, from the environment and the command line (core/src/settings). */
 export const configErrors = {
   ERPC_ERR_SETTING_INVALID: {
     status: 500,
