@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { inject, injectable } from '../di.js';
 import type { ErrorObject } from 'ajv';
 import type { Clock } from '@erpc/sdk';
-import { isConnectorError } from '@erpc/sdk';
 import type { AppConfig } from '../config.js';
 import { ConfigCipher, omitWriteOnly, secretPointers, secretValuesOf } from '../crypto/index.js';
 import { ErpcError, isErpcError } from '../errors/index.js';
@@ -14,7 +12,8 @@ import type { LoadedPlugin } from '../plugins/types.js';
 import type { ConnectionStore as ConnectionRepository, ConnectionRow } from './ports.js';
 import { TOKENS } from '../tokens.js';
 import { mergeConfigPatch } from './config-merge.js';
-import { createOperationContext, decryptStoredConfig, type StoredConnectionConfig } from './operation-context.js';
+import { decryptStoredConfig, type StoredConnectionConfig } from '../crypto/stored-config.js';
+import { ConnectorCaller } from '../plugins/connector-call.js';
 import { REDACTED } from './scrubbing-logger.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
@@ -97,6 +96,8 @@ export interface TestOutcome {
 @injectable()
 export class ConnectionService {
   readonly #testTimeoutMs: number;
+  // No config cache: a test decrypts for itself, so plaintext does not linger in the API process.
+  readonly #caller: ConnectorCaller;
 
   constructor(
     @inject(TOKENS.ConnectionRepository) private readonly connections: ConnectionRepository,
@@ -108,6 +109,7 @@ export class ConnectionService {
     @inject(TOKENS.AppConfig) config: AppConfig,
   ) {
     this.#testTimeoutMs = config.connectionTestTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS;
+    this.#caller = new ConnectorCaller({ registry, cipher, logger });
   }
 
   /** Checks a config against the connector's schema without storing anything. */
@@ -212,28 +214,36 @@ export class ConnectionService {
    */
   async test(orgId: string, id: string): Promise<TestOutcome> {
     const row = await this.#find(orgId, id);
-    const plugin = this.registry.plugin(row.connectorType);
+    // Unknown types answer ERPC_ERR_CONNECTOR_UNKNOWN (naming the loaded ones), as before the call.
+    this.registry.plugin(row.connectorType);
     const timeoutMs = this.#testTimeoutMs;
-    const scope = createOperationContext(this.cipher, stored4(row), { logger: this.logger, configSchema: plugin.configSchema, timeoutMs });
-    const secrets = secretValuesOf(scope.ctx.config, plugin.configSchema);
-    const started = performance.now();
-    let ok: boolean;
+    const result = await this.#caller.call({ operation: 'testConnection', connection: stored4(row), timeoutMs });
+    if (result.kind === 'config-error') throw new ErpcError('ERPC_ERR_CONFIG_DECRYPT_FAILED');
+    const ok = result.kind === 'value' && result.value.ok;
+    // Every text from the connector arrives scrubbed of this connection's secrets and bounded.
     let message: string | undefined;
-    try {
-      const result = await Promise.race([Promise.resolve().then(() => plugin.port.testConnection(scope.ctx)), scope.aborted]);
-      ok = result?.ok === true;
-      message = typeof result?.message === 'string' && result.message !== '' ? result.message : undefined;
-      if (!ok && message === undefined) message = 'The connector reported a failed test without a message.';
-    } catch (err) {
-      ok = false;
-      if (scope.timedOut()) message = `The connection test did not finish within ${timeoutMs} ms and was aborted.`;
-      else if (isConnectorError(err)) message = `${err.code}: ${err.message}`;
-      else message = `The connector failed: ${err instanceof Error ? err.message : String(err)}`;
-    } finally {
-      scope.dispose();
+    switch (result.kind) {
+      case 'value':
+        message = result.value.message ?? (ok ? undefined : 'The connector reported a failed test without a message.');
+        break;
+      case 'timeout':
+        message = `The connection test did not finish within ${timeoutMs} ms and was aborted.`;
+        break;
+      case 'connector-error':
+        message = `${result.code}: ${result.message}`;
+        break;
+      case 'crashed':
+      case 'invalid':
+        message = `The connector failed: ${result.message}`;
+        break;
+      case 'aborted':
+        message = 'The connection test was aborted.';
+        break;
+      case 'unavailable':
+        message = `No plugin for connector type ${row.connectorType} is loaded.`;
+        break;
     }
-    const latencyMs = Math.round(performance.now() - started);
-    if (message !== undefined) message = scrub(message, secrets);
+    const latencyMs = Math.round(result.durationMs);
     this.logger.info({ connectionId: row.id, orgId: row.orgId, connectorType: row.connectorType, ok, latencyMs }, 'connection test');
     this.metrics.observeConnectionTest(row.connectorType, ok, latencyMs);
     await this.connections.recordTest(orgId, id, { at: this.clock.now(), ok, latencyMs, message: message ?? null });

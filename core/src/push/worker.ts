@@ -2,12 +2,11 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { isConnectorError, type Clock, type DeliveryStatus, type ERPConnectorPort, type PushDocument, type PushReceipt } from '@erpc/sdk';
+import type { Clock, PushDocument, PushReceipt } from '@erpc/sdk';
 import type { Logger } from 'pino';
-import { ConnectionConfigCache, createOperationContext, OperationTimeoutError, type OperationScope } from '../connections/operation-context.js';
-import { scrubList, scrubValue } from '../logging/scrubbing.js';
 import type { ConfigCipher } from '../crypto/index.js';
-import { isErpcError } from '../errors/index.js';
+import { ConnectionConfigCache } from '../plugins/connection-config-cache.js';
+import { ConnectorCaller, truncateMessage as truncate } from '../plugins/connector-call.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
 import {
   PushRepository,
@@ -87,7 +86,6 @@ type Outcome =
   | { kind: 'dead'; value: DeadOutcome }
   | { kind: 'release'; value: ReleaseOutcome };
 
-const MAX_ERROR_MESSAGE = 1000;
 /** How long claiming ahead pauses after prefetched pushes had to be released unstarted. */
 const PREFETCH_PAUSE_MS = 30_000;
 
@@ -110,6 +108,7 @@ export class PushWorker {
   // Decrypted configs between pushes of the same connection; the row (status, ciphertext) is
   // still read with every claim, so disabling or re-keying a connection takes effect at once.
   readonly #configs = new ConnectionConfigCache();
+  readonly #caller: ConnectorCaller;
   readonly #retry: RetryPolicy;
   readonly #concurrency: number;
   readonly #batchSize: number;
@@ -144,6 +143,7 @@ export class PushWorker {
 
   constructor(deps: PushWorkerDeps, options: PushWorkerOptions = {}) {
     this.#deps = deps;
+    this.#caller = new ConnectorCaller({ registry: deps.registry, cipher: deps.cipher, logger: deps.logger, configs: this.#configs });
     // Every in-flight operation listens on the shutdown signal; there are `concurrency` of them.
     setMaxListeners(0, this.#abort.signal);
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -394,71 +394,46 @@ export class PushWorker {
         `Connection ${row.connectionId} was disabled after this push was accepted, so it was not delivered (and never to another connection). Activate the connection again and retry the push, or push the document again to the current connection.`,
       );
     }
-    const { registry } = this.#deps;
-    if (!registry.has(row.connectorType)) {
-      return this.#failure(row, PUSH_REASON.CONNECTOR_UNAVAILABLE, `No plugin for connector type ${row.connectorType} is loaded in this worker.`, true);
-    }
-    const plugin = registry.plugin(row.connectorType);
-    const port = plugin.port as ERPConnectorPort<Record<string, unknown>>;
-
-    let scope: OperationScope;
-    try {
-      scope = createOperationContext(this.#deps.cipher, connection, {
-        logger: this.#deps.logger,
-        configSchema: plugin.configSchema,
-        timeoutMs: this.#pushTimeoutMs,
-        parentSignal: this.#abort.signal,
-        cache: this.#configs,
-      });
-    } catch (err) {
-      if (isErpcError(err) && err.code === 'ERPC_ERR_CONFIG_DECRYPT_FAILED') {
-        // decryptStoredConfig has logged the ids and reason code; the push says only this.
-        return this.#dead(row, PUSH_REASON.CONFIG_DECRYPT_FAILED, 'Configuration error');
+    const pushTimeoutMs = this.#pushTimeoutMs;
+    const result = await this.#caller.call({ operation: 'push', connection, document: toDocument(row), timeoutMs: pushTimeoutMs, signal: this.#abort.signal });
+    switch (result.kind) {
+      case 'value': {
+        const receipt = result.value;
+        const at = this.#deps.clock.now();
+        this.#deps.hooks?.delivered?.(row.connectorType, result.durationMs / 1000, Math.max(0, at.getTime() - row.createdAt.getTime()) / 1000);
+        // A receipt may say this document will never be acknowledged (acknowledgements off in the
+        // connection's config): no check is scheduled, instead of one that only learns that.
+        const acks = receipt.expectAcknowledgement;
+        return {
+          kind: 'delivered',
+          value: {
+            id: row.id,
+            attempts: row.attempts,
+            externalRef: receipt.externalRef,
+            receiptDetails: receipt.details,
+            at,
+            ackDeadline: acks ? new Date(at.getTime() + this.#ackTimeoutMs) : null,
+            nextAckCheckAt: acks ? new Date(at.getTime() + this.#ackCheckIntervalMs) : null,
+          },
+        };
       }
-      throw err;
-    }
-    const secrets = scope.secrets;
-    const started = performance.now();
-    try {
-      const receipt = await Promise.race([Promise.resolve().then(() => port.push(toDocument(row), scope.ctx)), scope.aborted]);
-      const pushSeconds = (performance.now() - started) / 1000;
-      if (typeof receipt?.externalRef !== 'string' || receipt.externalRef.length === 0) {
-        return this.#dead(row, PUSH_REASON.CONNECTOR_CRASHED, 'The connector returned no externalRef; its push() does not follow the contract.');
-      }
-      const at = this.#deps.clock.now();
-      // A receipt may say this document will never be acknowledged (acknowledgements off in the
-      // connection's config): no check is scheduled, instead of one that only learns that.
-      const acks = typeof port.checkDelivery === 'function' && receipt.expectAcknowledgement !== false;
-      this.#deps.hooks?.delivered?.(row.connectorType, pushSeconds, Math.max(0, at.getTime() - row.createdAt.getTime()) / 1000);
-      return {
-        kind: 'delivered',
-        value: {
-          id: row.id,
-          attempts: row.attempts,
-          externalRef: receipt.externalRef,
-          receiptDetails: jsonObject(receipt.details, secrets),
-          at,
-          ackDeadline: acks ? new Date(at.getTime() + this.#ackTimeoutMs) : null,
-          nextAckCheckAt: acks ? new Date(at.getTime() + this.#ackCheckIntervalMs) : null,
-        },
-      };
-    } catch (err) {
-      if (this.#abort.signal.aborted && !scope.timedOut()) {
+      case 'aborted':
         return { kind: 'release', value: { id: row.id, attempts: row.attempts, at: this.#deps.clock.now() } };
-      }
-      if (scope.timedOut() || err instanceof OperationTimeoutError) {
-        return this.#failure(row, PUSH_REASON.PUSH_TIMEOUT, `push() did not finish within ${this.#pushTimeoutMs} ms and was aborted.`, true);
-      }
-      if (isConnectorError(err)) {
-        return this.#failure(row, err.code, scrub(err.message, secrets), err.retryable);
-      }
-      // Not a ConnectorError: retried like a transient failure (see ADR "unknown throws"),
-      // bounded by maxAttempts so a plugin bug still ends as a visible dead letter.
-      const name = err instanceof Error ? err.name : typeof err;
-      const message = err instanceof Error ? err.message : String(err);
-      return this.#failure(row, PUSH_REASON.CONNECTOR_CRASHED, scrub(`The connector threw ${name}: ${message}`, secrets), true);
-    } finally {
-      scope.dispose();
+      case 'timeout':
+        return this.#failure(row, PUSH_REASON.PUSH_TIMEOUT, `push() did not finish within ${pushTimeoutMs} ms and was aborted.`, true);
+      case 'connector-error':
+        return this.#failure(row, result.code, result.message, result.retryable);
+      case 'crashed':
+        // Not a ConnectorError: retried like a transient failure (see ADR "unknown throws"),
+        // bounded by maxAttempts so a plugin bug still ends as a visible dead letter.
+        return this.#failure(row, PUSH_REASON.CONNECTOR_CRASHED, `The connector threw ${result.errorName}: ${result.message}`, true);
+      case 'invalid':
+        return this.#dead(row, PUSH_REASON.CONNECTOR_CRASHED, result.message);
+      case 'config-error':
+        // The caller has logged the ids and reason code; the push says only this.
+        return this.#dead(row, PUSH_REASON.CONFIG_DECRYPT_FAILED, 'Configuration error');
+      case 'unavailable':
+        return this.#failure(row, PUSH_REASON.CONNECTOR_UNAVAILABLE, `No plugin for connector type ${connection.connectorType} is loaded in this worker.`, true);
     }
   }
 
@@ -551,51 +526,51 @@ export class PushWorker {
   }
 
   async #checkAck(row: PushRow, connection: BoundConnection | undefined): Promise<AckOutcome> {
-    const now = this.#deps.clock.now();
+    const { clock, hooks } = this.#deps;
+    const intervalMs = this.#ackCheckIntervalMs;
+    const now = clock.now();
     const base = { id: row.id, ackChecks: row.ackChecks, at: now };
     const expired = row.ackDeadline !== null && now.getTime() >= row.ackDeadline.getTime();
     const later = (code?: string, message?: string): AckOutcome => {
       if (expired) {
-        this.#deps.hooks?.dead?.(row.connectorType, PUSH_REASON.ACK_TIMEOUT);
+        hooks?.dead?.(row.connectorType, PUSH_REASON.ACK_TIMEOUT);
         return {
           kind: 'dead', ...base, code: PUSH_REASON.ACK_TIMEOUT,
           message: `The ERP did not acknowledge the document (${row.externalRef}) by ${row.ackDeadline?.toISOString()}. Check the ERP's import job, then retry the push.`,
         };
       }
-      return { kind: 'pending', ...base, nextCheckAt: new Date(now.getTime() + this.#ackCheckIntervalMs), ...(code !== undefined ? { code, message: truncate(message ?? '') } : {}) };
+      return { kind: 'pending', ...base, nextCheckAt: new Date(now.getTime() + intervalMs), ...(code !== undefined ? { code, message: message ?? '' } : {}) };
     };
-    if (connection === undefined || !this.#deps.registry.has(row.connectorType)) return later();
-    const plugin = this.#deps.registry.plugin(row.connectorType);
-    const port = plugin.port as ERPConnectorPort<Record<string, unknown>>;
-    if (typeof port.checkDelivery !== 'function') return { kind: 'pending', ...base, nextCheckAt: null };
-    let scope: OperationScope;
-    try {
-      scope = createOperationContext(this.#deps.cipher, connection, {
-        logger: this.#deps.logger, configSchema: plugin.configSchema, timeoutMs: this.#pushTimeoutMs, parentSignal: this.#abort.signal, cache: this.#configs,
-      });
-    } catch {
-      return later(PUSH_REASON.CONFIG_DECRYPT_FAILED, 'Configuration error');
-    }
-    // Everything the connector says ends up in the push record (API-visible): scrub it.
-    const secrets = scope.secrets;
-    try {
-      const receipt: PushReceipt = { externalRef: row.externalRef ?? '', ...(row.receiptDetails !== null ? { details: row.receiptDetails } : {}) };
-      const check = port.checkDelivery.bind(port);
-      const status: DeliveryStatus = await Promise.race([Promise.resolve().then(() => check(receipt, scope.ctx)), scope.aborted]);
-      if (status?.state === 'acknowledged') return { kind: 'acknowledged', ...base, details: jsonObject(status.details, secrets) };
-      if (status?.state === 'rejected') {
-        return { kind: 'rejected', ...base, message: truncate(scrub(status.message ?? 'The ERP rejected the document.', secrets)), details: jsonObject(status.details, secrets) };
+    if (connection === undefined) return later();
+    const receipt: PushReceipt = { externalRef: row.externalRef ?? '', ...(row.receiptDetails !== null ? { details: row.receiptDetails } : {}) };
+    const result = await this.#caller.call({ operation: 'checkDelivery', connection, receipt, timeoutMs: this.#pushTimeoutMs, signal: this.#abort.signal });
+    switch (result.kind) {
+      case 'value': {
+        const status = result.value;
+        if (status.state === 'acknowledged') return { kind: 'acknowledged', ...base, details: status.details };
+        if (status.state === 'rejected') return { kind: 'rejected', ...base, message: status.message ?? 'The ERP rejected the document.', details: status.details };
+        return later();
       }
-      return later();
-    } catch (err) {
-      if (isConnectorError(err) && !err.retryable) {
-        // The connector says checking cannot work (e.g. acknowledgements are off in this
-        // connection's config): stop checking; the push stays DELIVERED.
-        return { kind: 'pending', ...base, nextCheckAt: null, details: { ackChecksStopped: { code: err.code, message: truncate(scrub(err.message, secrets)) } } };
-      }
-      return later(isConnectorError(err) ? err.code : 'ACK_CHECK_FAILED', scrub(err instanceof Error ? err.message : String(err), secrets));
-    } finally {
-      scope.dispose();
+      case 'unavailable':
+        // A plugin not loaded here may be loaded by another worker: check again later. One
+        // without checkDelivery can never answer: stop checking; the push stays DELIVERED.
+        return result.reason === 'not-loaded' ? later() : { kind: 'pending', ...base, nextCheckAt: null };
+      case 'config-error':
+        return later(PUSH_REASON.CONFIG_DECRYPT_FAILED, 'Configuration error');
+      case 'connector-error':
+        if (!result.retryable) {
+          // The connector says checking cannot work (e.g. acknowledgements are off in this
+          // connection's config): stop checking; the push stays DELIVERED.
+          return { kind: 'pending', ...base, nextCheckAt: null, details: { ackChecksStopped: { code: result.code, message: result.message } } };
+        }
+        return later(result.code, result.message);
+      case 'timeout':
+        return later('ACK_CHECK_FAILED', `checkDelivery() did not finish within ${result.timeoutMs} ms and was aborted.`);
+      case 'aborted':
+        return later('ACK_CHECK_FAILED', 'The worker is shutting down.');
+      case 'crashed':
+      case 'invalid':
+        return later('ACK_CHECK_FAILED', result.message);
     }
   }
 }
@@ -619,27 +594,6 @@ function toDocument(row: PushRow): PushDocument {
     // The claim already counted this attempt.
     attempt: row.attempts,
   });
-}
-
-/**
- * A JSON object copy of connector-provided details with the connection's secret values
- * replaced, or null when there are none or they do not serialise.
- */
-function jsonObject(value: unknown, secrets: readonly string[]): Record<string, unknown> | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  try {
-    return JSON.parse(JSON.stringify(secrets.length === 0 ? value : scrubValue(value, scrubList(secrets)))) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-}
-
-function scrub(text: string, secrets: readonly string[]): string {
-  return secrets.length === 0 ? text : String(scrubValue(text, scrubList(secrets)));
-}
-
-function truncate(text: string): string {
-  return text.length > MAX_ERROR_MESSAGE ? `${text.slice(0, MAX_ERROR_MESSAGE - 1)}…` : text;
 }
 
 function positive(n: number, name: string): number {
