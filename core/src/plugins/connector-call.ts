@@ -117,7 +117,11 @@ export class ConnectorCaller {
     this.#deps = deps;
   }
 
-  /** Runs one operation. Never rejects: every ending is a {@link ConnectorCallResult}. */
+  /**
+   * Runs one operation. Every ending of the connector's side is a {@link ConnectorCallResult};
+   * it rejects only on a fault of the host itself while preparing the call (anything other than
+   * a stored config that does not decrypt), which callers treat as their own bug.
+   */
   call<R extends ConnectorCallRequest>(request: R): Promise<ResultOf<R['operation']>>;
   call(request: ConnectorCallRequest): Promise<ConnectorCallResult<unknown>> {
     const { registry } = this.#deps;
