@@ -13,6 +13,7 @@ import { KeyRotationService } from './keys/key-rotation-service.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger, toConnectorLogger, type Logger } from './logging/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { ConnectorCaller } from './plugins/connector-call.js';
 import { ConnectorRegistry, type PortBindings } from './plugins/connector-registry.js';
 import { loadPlugins } from './plugins/plugin-loader.js';
 import type { PluginLoadReport } from './plugins/types.js';
@@ -234,6 +235,7 @@ function buildContainer(config: HostConfig, r: Resources): DependencyContainer {
   c.register(TOKENS.Keyring, { useValue: r.keyring });
   registerPlugins(c);
   single(c, TOKENS.ConfigCipher, () => new ConfigCipher(r.keyring));
+  single(c, TOKENS.ConnectorCaller, (dc) => new ConnectorCaller({ registry: resolve(dc, TOKENS.ConnectorRegistry), cipher: resolve(dc, TOKENS.ConfigCipher), logger: r.logger }));
   single(c, TOKENS.Metrics, () => new Metrics({ defaultMetrics: r.metricsDefaults }));
   single(c, TOKENS.Repositories, () => new Repositories(r.db));
   single(c, TOKENS.OrganizationStore, (dc) => resolve(dc, TOKENS.Repositories).organizations);

@@ -10,6 +10,7 @@ import type { KeyHealth } from './keys/key-status.js';
 import type { KeyRotationService } from './keys/key-rotation-service.js';
 import type { Logger } from './logging/logger.js';
 import type { Metrics } from './observability/metrics.js';
+import type { ConnectorCaller } from './plugins/connector-call.js';
 import type { ConnectorRegistry } from './plugins/connector-registry.js';
 import type { PushService } from './push/push-service.js';
 import type { PushSignal } from './push/push-signal.js';
@@ -38,6 +39,8 @@ export const TOKENS = {
   /** What connector plugins' `create(deps)` receives (logger, clock). */
   HostServices: token<HostServices>('HostServices'),
   ConnectorRegistry: token<ConnectorRegistry>('ConnectorRegistry'),
+  /** The one connector call (no config cache: for connection tests). */
+  ConnectorCaller: token<ConnectorCaller>('ConnectorCaller'),
   Keyring: token<Keyring>('Keyring'),
   ConfigCipher: token<ConfigCipher>('ConfigCipher'),
   Metrics: token<Metrics>('Metrics'),

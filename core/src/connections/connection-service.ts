@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { inject, injectable } from '../di.js';
 import type { ErrorObject } from 'ajv';
 import type { Clock } from '@erpc/sdk';
-import { isConnectorError } from '@erpc/sdk';
 import type { HostConfig } from '../settings/index.js';
 import { ConfigCipher, omitWriteOnly, secretPointers, secretValuesOf } from '../crypto/index.js';
 import { ErpcError, isErpcError } from '../errors/index.js';
@@ -15,7 +13,8 @@ import type { ConnectionRow, ConnectionStore } from './ports.js';
 import { TOKENS } from '../tokens.js';
 import { isUuid } from '../uuid.js';
 import { mergeConfigPatch } from './config-merge.js';
-import { createOperationContext, decryptStoredConfig, type StoredConnectionConfig } from './operation-context.js';
+import { decryptStoredConfig, type StoredConnectionConfig } from '../crypto/stored-config.js';
+import { ConnectorCaller } from '../plugins/connector-call.js';
 import { REDACTED } from './scrubbing-logger.js';
 import type { ConnectionView } from './connection-view.js';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
@@ -86,6 +85,8 @@ export class ConnectionService {
     @inject(TOKENS.Metrics) private readonly metrics: Metrics,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.HostConfig) config: HostConfig,
+    // Without a config cache: a test decrypts for itself, so plaintext does not linger in the API process.
+    @inject(TOKENS.ConnectorCaller) private readonly caller: ConnectorCaller,
   ) {
     this.#testTimeoutMs = config.connectionTestTimeoutMs;
   }
@@ -160,7 +161,7 @@ export class ConnectionService {
     // stored bytes stay as they are (a missing key may still be found and loaded).
     const merged = input.replaceConfig === true
       ? structuredClone(input.config)
-      : (mergeConfigPatch(decryptStoredConfig(this.cipher, stored4(row), this.logger), input.config) as Record<string, unknown>);
+      : (mergeConfigPatch(decryptStoredConfig(this.cipher, storedConfigOf(row), this.logger), input.config) as Record<string, unknown>);
     this.#assertValid(plugin, merged);
     const { blob, keyId } = this.cipher.encrypt(merged, { orgId, connectionId: id });
     const updated = await this.connections.update(orgId, id, { name: input.name, configEncrypted: blob, configKeyId: keyId, now });
@@ -174,7 +175,7 @@ export class ConnectionService {
     // would end DEAD "Configuration error", and the working connection would be disabled.
     const row = await this.#find(orgId, id);
     const plugin = this.#pluginOrUndefined(row.connectorType);
-    const plain = plugin === undefined ? undefined : decryptStoredConfig(this.cipher, stored4(row), this.logger);
+    const plain = plugin === undefined ? undefined : decryptStoredConfig(this.cipher, storedConfigOf(row), this.logger);
     const updated = await this.#conflictAware(() => this.connections.activate(orgId, id, this.clock.now()));
     if (updated === undefined) throw notFound(id);
     return this.#view(updated, plugin, plain);
@@ -194,28 +195,36 @@ export class ConnectionService {
    */
   async test(orgId: string, id: string): Promise<TestOutcome> {
     const row = await this.#find(orgId, id);
-    const plugin = this.registry.plugin(row.connectorType);
+    // Unknown types answer ERPC_ERR_CONNECTOR_UNKNOWN (naming the loaded ones), as before the call.
+    this.registry.plugin(row.connectorType);
     const timeoutMs = this.#testTimeoutMs;
-    const scope = createOperationContext(this.cipher, stored4(row), { logger: this.logger, configSchema: plugin.configSchema, timeoutMs });
-    const secrets = secretValuesOf(scope.ctx.config, plugin.configSchema);
-    const started = performance.now();
-    let ok: boolean;
+    const result = await this.caller.call({ operation: 'testConnection', connection: storedConfigOf(row), timeoutMs });
+    if (result.kind === 'config-error') throw new ErpcError('ERPC_ERR_CONFIG_DECRYPT_FAILED');
+    const ok = result.kind === 'value' && result.value.ok;
+    // Every text from the connector arrives scrubbed of this connection's secrets and bounded.
     let message: string | undefined;
-    try {
-      const result = await Promise.race([Promise.resolve().then(() => plugin.port.testConnection(scope.ctx)), scope.aborted]);
-      ok = result?.ok === true;
-      message = typeof result?.message === 'string' && result.message !== '' ? result.message : undefined;
-      if (!ok && message === undefined) message = 'The connector reported a failed test without a message.';
-    } catch (err) {
-      ok = false;
-      if (scope.timedOut()) message = `The connection test did not finish within ${timeoutMs} ms and was aborted.`;
-      else if (isConnectorError(err)) message = `${err.code}: ${err.message}`;
-      else message = `The connector failed: ${err instanceof Error ? err.message : String(err)}`;
-    } finally {
-      scope.dispose();
+    switch (result.kind) {
+      case 'value':
+        message = result.value.message ?? (ok ? undefined : 'The connector reported a failed test without a message.');
+        break;
+      case 'timeout':
+        message = `The connection test did not finish within ${timeoutMs} ms and was aborted.`;
+        break;
+      case 'connector-error':
+        message = `${result.code}: ${result.message}`;
+        break;
+      case 'crashed':
+      case 'invalid':
+        message = `The connector failed: ${result.message}`;
+        break;
+      case 'aborted':
+        message = 'The connection test was aborted.';
+        break;
+      case 'unavailable':
+        message = `No plugin for connector type ${row.connectorType} is loaded.`;
+        break;
     }
-    const latencyMs = Math.round(performance.now() - started);
-    if (message !== undefined) message = scrub(message, secrets);
+    const latencyMs = Math.round(result.durationMs);
     this.logger.info({ connectionId: row.id, orgId: row.orgId, connectorType: row.connectorType, ok, latencyMs }, 'connection test');
     this.metrics.observeConnectionTest(row.connectorType, ok, latencyMs);
     await this.connections.recordTest(orgId, id, { at: this.clock.now(), ok, latencyMs, message: message ?? null });
@@ -271,7 +280,7 @@ export class ConnectionService {
     if (plugin !== undefined) {
       let full: Record<string, unknown> | undefined = plainConfig;
       try {
-        full ??= decryptStoredConfig(this.cipher, stored4(row), this.logger);
+        full ??= decryptStoredConfig(this.cipher, storedConfigOf(row), this.logger);
       } catch (err) {
         // One broken row must not hide the others in a listing, nor turn a disable or rename that
         // happened into an error: it is shown without its config, marked (ADR 0020);
@@ -307,7 +316,7 @@ export class ConnectionService {
   }
 }
 
-function stored4(row: ConnectionRow): StoredConnectionConfig {
+function storedConfigOf(row: ConnectionRow): StoredConnectionConfig {
   return { id: row.id, orgId: row.orgId, connectorType: row.connectorType, configEncrypted: row.configEncrypted, configKeyId: row.configKeyId };
 }
 

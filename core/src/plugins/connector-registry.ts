@@ -1,6 +1,10 @@
 import type { ERPConnectorPort } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
+import { DEFAULT_DISPOSE_TIMEOUT_MS, disposeConnector, type ResultOf } from './connector-call.js';
 import type { FailedPlugin, LoadedPlugin, PluginLoadReport } from './types.js';
+
+/** How a dispose() that did not end well ended (a throw, a timeout), as plain scrubbed data. */
+export type DisposeFailure = Exclude<ResultOf<'dispose'>, { kind: 'value' | 'unavailable' }>;
 
 /**
  * Where port instances live: the container, one token per connector type. container.ts
@@ -76,15 +80,15 @@ export class ConnectorRegistry {
     return { loaded: this.list(), failed: [...this.#failed] };
   }
 
-  /** Calls every port's optional dispose() (at shutdown); failures are returned, not thrown. */
-  async dispose(): Promise<{ connectorType: string; error: unknown }[]> {
-    const errors: { connectorType: string; error: unknown }[] = [];
+  /**
+   * Calls every port's optional dispose() (at shutdown) through the connector call, each with a
+   * deadline; failures (a throw, a timeout) are returned, not thrown, scrubbed like every result.
+   */
+  async dispose(timeoutMs = DEFAULT_DISPOSE_TIMEOUT_MS): Promise<{ connectorType: string; error: DisposeFailure }[]> {
+    const errors: { connectorType: string; error: DisposeFailure }[] = [];
     for (const p of this.#plugins.values()) {
-      try {
-        await p.port.dispose?.();
-      } catch (error) {
-        errors.push({ connectorType: p.connectorType, error });
-      }
+      const result = await disposeConnector(p, { timeoutMs });
+      if (result.kind !== 'value' && result.kind !== 'unavailable') errors.push({ connectorType: p.connectorType, error: result });
     }
     return errors;
   }

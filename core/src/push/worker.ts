@@ -2,24 +2,20 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { isConnectorError, type Clock, type DeliveryStatus, type ERPConnectorPort, type PushDocument, type PushReceipt } from '@erpc/sdk';
+import type { Clock } from '@erpc/sdk';
 import type { Logger } from 'pino';
-import { ConnectionConfigCache, createOperationContext, OperationTimeoutError, type OperationScope } from '../connections/operation-context.js';
-import { scrubList, scrubValue } from '../logging/scrubbing.js';
 import type { ConfigCipher } from '../crypto/index.js';
-import { isErpcError } from '../errors/index.js';
+import { ConnectionConfigCache } from '../plugins/connection-config-cache.js';
+import { ConnectorCaller } from '../plugins/connector-call.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
-import {
-  PushRepository,
-  type AckOutcome,
-  type BoundConnection,
-  type DeadOutcome,
-  type DeliveredOutcome,
-  type ReleaseOutcome,
-  type RetryOutcome,
-} from './push-repository.js';
-import { PUSH_REASON, type PushRow } from './push-types.js';
+import { AckChecker } from './ack-checker.js';
+import { ClaimAheadQueue, type ClaimedPush } from './claim-ahead.js';
+import { PushDelivery } from './delivery.js';
+import { OutcomeWriter, type Outcome } from './outcome-writer.js';
+import { PushRepository } from './push-repository.js';
+import { PUSH_REASON } from './push-types.js';
 import { RetryPolicy } from './retry-policy.js';
+import { Wakeup } from './wakeup.js';
 
 /** Settings of a worker. Every duration is in milliseconds. */
 export interface PushWorkerOptions {
@@ -70,30 +66,13 @@ export interface PushWorkerDeps {
   hooks?: PushWorkerHooks;
 }
 
-interface Job {
-  row: PushRow;
-  connection: BoundConnection | undefined;
-}
-
-/** A claimed push waiting for a free slot, and when (performance.now()) it was claimed. */
-interface ReadyJob {
-  job: Job;
-  claimedAt: number;
-}
-
-type Outcome =
-  | { kind: 'delivered'; value: DeliveredOutcome }
-  | { kind: 'retry'; value: RetryOutcome }
-  | { kind: 'dead'; value: DeadOutcome }
-  | { kind: 'release'; value: ReleaseOutcome };
-
-const MAX_ERROR_MESSAGE = 1000;
-/** How long claiming ahead pauses after prefetched pushes had to be released unstarted. */
-const PREFETCH_PAUSE_MS = 30_000;
-
 /**
  * Claims due pushes with FOR UPDATE SKIP LOCKED, delivers them through their connector and
  * records the outcomes. Any number of workers, in any number of processes, share one database.
+ * This file is the claim loop; the parts it drives each have their own file: the claim-ahead
+ * queue (`claim-ahead.ts`), one delivery and its outcome (`delivery.ts`, through the one
+ * connector call), the group-committed outcome writes (`outcome-writer.ts`) and the
+ * acknowledgement checks (`ack-checker.ts`). Both loops sleep on a {@link Wakeup}.
  *
  * Rules that keep a push safe:
  * - claims and outcome writes are short transactions; no transaction is open during a connector
@@ -101,7 +80,12 @@ const PREFETCH_PAUSE_MS = 30_000;
  * - a claim is a lease (locked_by, locked_until) and bumps `attempts`, which is the fencing
  *   token: an outcome is written only if the row is still PROCESSING, held by this worker, at
  *   that attempt — a worker that outlived its lease cannot overwrite a re-claimed push;
- * - a push is delivered through the connection it was accepted for, never another one.
+ * - a push is delivered through the connection it was accepted for, never another one;
+ * - a push claimed ahead of a free slot waits at most min(2 s, (leaseMs − pushTimeoutMs) / 2)
+ *   from before its claim, so it can still run its full pushTimeoutMs inside its lease, else it
+ *   is released unstarted (ADR 0017);
+ * - on stop: no new claims, pushes claimed ahead are released first, in-flight deliveries get
+ *   the grace period, then are aborted and released (the attempt not counted), outcomes flushed.
  */
 export class PushWorker {
   readonly workerId: string;
@@ -113,34 +97,24 @@ export class PushWorker {
   readonly #retry: RetryPolicy;
   readonly #concurrency: number;
   readonly #batchSize: number;
-  readonly #prefetch: number;
-  readonly #maxReadyWaitMs: number;
-  readonly #pushTimeoutMs: number;
   readonly #leaseMs: number;
   readonly #pollIntervalMs: number;
   readonly #leaseCheckIntervalMs: number;
-  readonly #ackCheckIntervalMs: number;
-  readonly #ackTimeoutMs: number;
   readonly #shutdownGraceMs: number;
 
-  readonly #inflight = new Set<Promise<void>>();
-  // Claimed, leased, not started: started in claim order as slots free up (ADR 0017).
-  #ready: ReadyJob[] = [];
   readonly #abort = new AbortController();
-  #outcomes: Outcome[] = [];
-  #flushing: Promise<void> | undefined;
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #wakeup = new Wakeup();
+  readonly #writer: OutcomeWriter;
+  // Claimed, leased, not started: started in claim order as slots free up (ADR 0017).
+  readonly #ahead: ClaimAheadQueue;
+  readonly #delivery: PushDelivery;
+  readonly #acks: AckChecker;
   #stopping = false;
   #loop: Promise<void> | undefined;
   #ackLoop: Promise<void> | undefined;
-  #woken = false;
-  #wakeUp: (() => void) | undefined;
-  #ackWakeUp: (() => void) | undefined;
   #lastLeaseCheck = 0;
   #lastClaimFull = false;
-  // Until when (performance.now()) claiming ahead is paused: set when prefetched pushes had to be
-  // released unstarted (deliveries slower than the wait bound), so that the worker does not claim
-  // and release the same pushes over and over; meanwhile it claims for free slots only.
-  #prefetchPausedUntil = 0;
 
   constructor(deps: PushWorkerDeps, options: PushWorkerOptions = {}) {
     this.#deps = deps;
@@ -150,9 +124,9 @@ export class PushWorker {
     this.#retry = options.retryPolicy ?? new RetryPolicy();
     this.#concurrency = positive(options.concurrency ?? 16, 'concurrency');
     this.#batchSize = positive(options.batchSize ?? this.#concurrency, 'batchSize');
-    this.#pushTimeoutMs = positive(options.pushTimeoutMs ?? 30_000, 'pushTimeoutMs');
-    this.#leaseMs = positive(options.leaseMs ?? this.#pushTimeoutMs + 30_000, 'leaseMs');
-    if (this.#leaseMs <= this.#pushTimeoutMs) {
+    const pushTimeoutMs = positive(options.pushTimeoutMs ?? 30_000, 'pushTimeoutMs');
+    this.#leaseMs = positive(options.leaseMs ?? pushTimeoutMs + 30_000, 'leaseMs');
+    if (this.#leaseMs <= pushTimeoutMs) {
       throw new RangeError('leaseMs must be longer than pushTimeoutMs, or a slow push would be delivered twice at once.');
     }
     this.#pollIntervalMs = positive(options.pollIntervalMs ?? 1_000, 'pollIntervalMs');
@@ -161,26 +135,38 @@ export class PushWorker {
     // A prefetched push must still be able to run its full pushTimeoutMs inside its lease, and
     // waits at most 2 s: its connection row was read at claim time, so a connection disabled
     // meanwhile is noticed by the next claim, at most that much later than without prefetching.
-    this.#maxReadyWaitMs = Math.min(2_000, (this.#leaseMs - this.#pushTimeoutMs) / 2);
-    // A lease margin too tight to wait even a poll interval leaves no room for prefetching.
-    this.#prefetch = this.#maxReadyWaitMs >= this.#pollIntervalMs ? prefetch : 0;
+    const maxWaitMs = Math.min(2_000, (this.#leaseMs - pushTimeoutMs) / 2);
     this.#leaseCheckIntervalMs = positive(options.leaseCheckIntervalMs ?? 5_000, 'leaseCheckIntervalMs');
-    this.#ackCheckIntervalMs = positive(options.ackCheckIntervalMs ?? 10_000, 'ackCheckIntervalMs');
-    this.#ackTimeoutMs = positive(options.ackTimeoutMs ?? 24 * 3_600_000, 'ackTimeoutMs');
+    const ackCheckIntervalMs = positive(options.ackCheckIntervalMs ?? 10_000, 'ackCheckIntervalMs');
+    const ackTimeoutMs = positive(options.ackTimeoutMs ?? 24 * 3_600_000, 'ackTimeoutMs');
     this.#shutdownGraceMs = Math.max(0, options.shutdownGraceMs ?? 10_000);
+
+    const { db, clock, logger, hooks } = deps;
+    const shutdown = this.#abort.signal;
+    const caller = new ConnectorCaller({ registry: deps.registry, cipher: deps.cipher, logger, configs: this.#configs });
+    this.#writer = new OutcomeWriter({ db, repo: this.#repo, workerId: this.workerId, logger, shutdown });
+    this.#ahead = new ClaimAheadQueue({
+      // A lease margin too tight to wait even a poll interval leaves no room for prefetching.
+      depth: maxWaitMs >= this.#pollIntervalMs ? prefetch : 0,
+      maxWaitMs, writer: this.#writer, clock, logger, workerId: this.workerId,
+    });
+    this.#delivery = new PushDelivery({ caller, clock, retry: this.#retry, hooks, pushTimeoutMs, ackTimeoutMs, ackCheckIntervalMs, shutdown });
+    this.#acks = new AckChecker({
+      db, repo: this.#repo, caller, clock, logger, hooks, workerId: this.workerId,
+      leaseMs: this.#leaseMs, batchSize: this.#batchSize, intervalMs: ackCheckIntervalMs, timeoutMs: pushTimeoutMs, shutdown,
+    });
   }
 
   /** Starts the claim loop and the acknowledgement loop in the background. */
   start(): void {
     if (this.#loop !== undefined) return;
     this.#loop = this.#run();
-    this.#ackLoop = this.#runAcks();
+    this.#ackLoop = this.#acks.run();
   }
 
   /** Wakes an idle worker (a NOTIFY arrived, or a push was accepted in this process). */
   wake(): void {
-    this.#woken = true;
-    this.#wakeUp?.();
+    this.#wakeup.wake();
   }
 
   /** Pushes this worker is delivering right now. */
@@ -190,7 +176,7 @@ export class PushWorker {
 
   /** Pushes claimed ahead and waiting for a free slot. */
   get prefetched(): number {
-    return this.#ready.length;
+    return this.#ahead.size;
   }
 
   /**
@@ -200,11 +186,11 @@ export class PushWorker {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#wakeUp?.();
-    this.#ackWakeUp?.();
+    this.#wakeup.wake();
+    this.#acks.stop();
     await this.#loop;
     // Before waiting for the acknowledgement loop: their leases run meanwhile.
-    this.#releaseReady(this.#ready.length);
+    this.#ahead.releaseAll();
     await this.#ackLoop;
     if (this.#inflight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -219,7 +205,7 @@ export class PushWorker {
       this.#abort.abort(new ShutdownAbort());
       await Promise.allSettled([...this.#inflight]);
     }
-    await this.#flush();
+    await this.#writer.flush();
     this.#configs.clear();
   }
 
@@ -228,103 +214,59 @@ export class PushWorker {
    * with an injected clock. Returns how many pushes were claimed.
    */
   async runOnce(): Promise<number> {
-    const jobs = await this.#claim(this.#batchSize);
-    await Promise.all(jobs.map((job) => this.#deliver(job)));
-    await this.#flush();
-    return jobs.length;
+    const pushes = await this.#claim(this.#batchSize);
+    await Promise.all(pushes.map((push) => this.#deliver(push)));
+    await this.#writer.flush();
+    return pushes.length;
   }
 
   /** One acknowledgement-check round, awaited to the end. Returns how many pushes were checked. */
-  async checkAcksOnce(): Promise<number> {
-    const now = this.#deps.clock.now();
-    const rows = await this.#repo.claimAckChecks(this.#deps.db, this.workerId, now, new Date(now.getTime() + this.#leaseMs), this.#batchSize);
-    if (rows.length === 0) return 0;
-    const connections = await this.#repo.connectionsByIds(this.#deps.db, rows.map((r) => r.connectionId));
-    const outcomes = await Promise.all(rows.map((row) => this.#checkAck(row, connections.get(row.connectionId))));
-    await this.#repo.recordAckOutcomes(this.#deps.db, this.workerId, outcomes);
-    return rows.length;
+  checkAcksOnce(): Promise<number> {
+    return this.#acks.checkOnce();
   }
 
   async #run(): Promise<void> {
+    const ahead = this.#ahead;
     while (!this.#stopping) {
       this.#pump();
-      const capacity = this.#concurrency + (performance.now() < this.#prefetchPausedUntil ? 0 : this.#prefetch);
-      const room = capacity - this.#inflight.size - this.#ready.length;
+      const capacity = this.#concurrency + ahead.depthAt(performance.now());
+      const room = capacity - this.#inflight.size - ahead.size;
       // Under load, wait for a quarter of the room (half the slots without prefetch) before
       // claiming again: fewer, larger claims.
-      const minRoom = this.#lastClaimFull ? Math.max(1, Math.floor(this.#prefetch > 0 ? capacity / 4 : this.#concurrency / 2)) : 1;
+      const minRoom = this.#lastClaimFull ? Math.max(1, Math.floor(ahead.enabled ? capacity / 4 : this.#concurrency / 2)) : 1;
       if (room < minRoom) {
-        await this.#sleep(this.#pollIntervalMs);
+        await this.#wakeup.wait(this.#pollIntervalMs);
         continue;
       }
-      let jobs: Job[] = [];
+      let pushes: ClaimedPush[] = [];
       const wanted = Math.min(room, this.#batchSize);
       // Taken before the claim, like the lease: the wait bound then holds from the lease's start.
       const claimedAt = performance.now();
       try {
-        jobs = await this.#claim(wanted);
+        pushes = await this.#claim(wanted);
       } catch (err) {
         this.#deps.logger.error({ err, workerId: this.workerId }, 'claiming pushes failed; retrying after the poll interval');
-        await this.#sleep(this.#pollIntervalMs);
+        await this.#wakeup.wait(this.#pollIntervalMs);
         continue;
       }
-      this.#lastClaimFull = jobs.length === wanted;
-      for (const job of jobs) {
+      this.#lastClaimFull = pushes.length === wanted;
+      for (const push of pushes) {
         // Free slots take their pushes at once (however long the claim took); only the pushes
         // claimed ahead wait in the queue, and only they are subject to the wait bound.
-        if (this.#ready.length === 0 && this.#inflight.size < this.#concurrency) this.#track(this.#deliver(job));
-        else this.#ready.push({ job, claimedAt });
+        if (ahead.size === 0 && this.#inflight.size < this.#concurrency) this.#track(this.#deliver(push));
+        else ahead.add(push, claimedAt);
       }
       this.#pump();
-      if (jobs.length < wanted) await this.#sleep(this.#pollIntervalMs);
+      if (pushes.length < wanted) await this.#wakeup.wait(this.#pollIntervalMs);
     }
   }
 
-  /** Starts ready pushes while slots are free; releases any that waited too long for one. */
+  /** Starts pushes claimed ahead while slots are free; releases any that waited too long for one. */
   #pump(): void {
     if (this.#stopping) return;
-    const now = performance.now();
-    let stale = 0;
-    while (stale < this.#ready.length && now - this.#ready[stale]!.claimedAt > this.#maxReadyWaitMs) stale++;
-    if (stale > 0) {
-      this.#deps.logger.info({ workerId: this.workerId, count: stale }, 'released prefetched pushes that waited too long for a free slot');
-      this.#releaseReady(stale);
-      this.#prefetchPausedUntil = now + PREFETCH_PAUSE_MS;
-    }
-    while (this.#inflight.size < this.#concurrency && this.#ready.length > 0) this.#track(this.#deliver(this.#ready.shift()!.job));
-  }
-
-  /** Hands the first `count` ready pushes back (PENDING, the attempt not counted). */
-  #releaseReady(count: number): void {
-    if (count <= 0) return;
-    const released = this.#ready.splice(0, count);
-    const at = this.#deps.clock.now();
-    // Unstarted: due again when it was due before, so it keeps its place in the queue.
-    for (const { job } of released) {
-      this.#outcomes.push({ kind: 'release', value: { id: job.row.id, attempts: job.row.attempts, at, dueAt: job.row.nextAttemptAt } });
-    }
-    this.#scheduleFlush();
-  }
-
-  async #runAcks(): Promise<void> {
-    while (!this.#stopping) {
-      try {
-        while (!this.#stopping && (await this.checkAcksOnce()) === this.#batchSize) {
-          // A full batch: more are probably due.
-        }
-      } catch (err) {
-        this.#deps.logger.error({ err, workerId: this.workerId }, 'checking acknowledgements failed; retrying later');
-      }
-      if (this.#stopping) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#ackCheckIntervalMs);
-        this.#ackWakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#ackWakeUp = undefined;
-    }
+    const ahead = this.#ahead;
+    ahead.expire(performance.now());
+    while (this.#inflight.size < this.#concurrency && ahead.size > 0) this.#track(this.#deliver(ahead.take()!));
   }
 
   #track(task: Promise<void>): void {
@@ -337,27 +279,11 @@ export class PushWorker {
     });
   }
 
-  async #sleep(ms: number): Promise<void> {
-    if (this.#woken || this.#stopping) {
-      this.#woken = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.#wakeUp = undefined;
-    this.#woken = false;
-  }
-
   /**
    * Requeues expired leases (now and then), then claims due pushes with their connections in
    * one statement: one round trip per claim, no explicit transaction (each statement is atomic).
    */
-  async #claim(limit: number): Promise<Job[]> {
+  async #claim(limit: number): Promise<ClaimedPush[]> {
     const now = this.#deps.clock.now();
     const leaseUntil = new Date(now.getTime() + this.#leaseMs);
     if (now.getTime() - this.#lastLeaseCheck >= this.#leaseCheckIntervalMs) {
@@ -371,232 +297,16 @@ export class PushWorker {
   }
 
   /** Delivers one claimed push and queues its outcome. Never throws. */
-  async #deliver({ row, connection }: Job): Promise<void> {
+  async #deliver({ row, connection }: ClaimedPush): Promise<void> {
+    let outcome: Outcome;
     try {
-      const outcome = await this.#attempt(row, connection);
-      this.#record(row, outcome);
+      outcome = await this.#delivery.attempt(row, connection);
     } catch (err) {
       // A bug of ours, not of the connector: keep the push safe (retry) and say so.
       this.#deps.logger.error({ err, pushId: row.id, workerId: this.workerId }, 'unexpected failure while delivering a push');
-      this.#record(row, this.#failure(row, PUSH_REASON.CONNECTOR_CRASHED, 'Unexpected failure in the worker; see the server log.', true));
+      outcome = this.#delivery.failure(row, PUSH_REASON.CONNECTOR_CRASHED, 'Unexpected failure in the worker; see the server log.', true);
     }
-    this.#scheduleFlush();
-  }
-
-  async #attempt(row: PushRow, connection: BoundConnection | undefined): Promise<Outcome> {
-    if (connection === undefined) {
-      return this.#dead(row, PUSH_REASON.CONNECTION_MISSING, `Connection ${row.connectionId} no longer exists; the push was not delivered to any other connection.`);
-    }
-    if (connection.status !== 'ACTIVE') {
-      return this.#dead(
-        row,
-        PUSH_REASON.CONNECTION_DISABLED,
-        `Connection ${row.connectionId} was disabled after this push was accepted, so it was not delivered (and never to another connection). Activate the connection again and retry the push, or push the document again to the current connection.`,
-      );
-    }
-    const { registry } = this.#deps;
-    if (!registry.has(row.connectorType)) {
-      return this.#failure(row, PUSH_REASON.CONNECTOR_UNAVAILABLE, `No plugin for connector type ${row.connectorType} is loaded in this worker.`, true);
-    }
-    const plugin = registry.plugin(row.connectorType);
-    const port = plugin.port as ERPConnectorPort<Record<string, unknown>>;
-
-    let scope: OperationScope;
-    try {
-      scope = createOperationContext(this.#deps.cipher, connection, {
-        logger: this.#deps.logger,
-        configSchema: plugin.configSchema,
-        timeoutMs: this.#pushTimeoutMs,
-        parentSignal: this.#abort.signal,
-        cache: this.#configs,
-      });
-    } catch (err) {
-      if (isErpcError(err) && err.code === 'ERPC_ERR_CONFIG_DECRYPT_FAILED') {
-        // decryptStoredConfig has logged the ids and reason code; the push says only this.
-        return this.#dead(row, PUSH_REASON.CONFIG_DECRYPT_FAILED, 'Configuration error');
-      }
-      throw err;
-    }
-    const secrets = scope.secrets;
-    const started = performance.now();
-    try {
-      const receipt = await Promise.race([Promise.resolve().then(() => port.push(toDocument(row), scope.ctx)), scope.aborted]);
-      const pushSeconds = (performance.now() - started) / 1000;
-      if (typeof receipt?.externalRef !== 'string' || receipt.externalRef.length === 0) {
-        return this.#dead(row, PUSH_REASON.CONNECTOR_CRASHED, 'The connector returned no externalRef; its push() does not follow the contract.');
-      }
-      const at = this.#deps.clock.now();
-      // A receipt may say this document will never be acknowledged (acknowledgements off in the
-      // connection's config): no check is scheduled, instead of one that only learns that.
-      const acks = typeof port.checkDelivery === 'function' && receipt.expectAcknowledgement !== false;
-      this.#deps.hooks?.delivered?.(row.connectorType, pushSeconds, Math.max(0, at.getTime() - row.createdAt.getTime()) / 1000);
-      return {
-        kind: 'delivered',
-        value: {
-          id: row.id,
-          attempts: row.attempts,
-          externalRef: receipt.externalRef,
-          receiptDetails: jsonObject(receipt.details, secrets),
-          at,
-          ackDeadline: acks ? new Date(at.getTime() + this.#ackTimeoutMs) : null,
-          nextAckCheckAt: acks ? new Date(at.getTime() + this.#ackCheckIntervalMs) : null,
-        },
-      };
-    } catch (err) {
-      if (this.#abort.signal.aborted && !scope.timedOut()) {
-        return { kind: 'release', value: { id: row.id, attempts: row.attempts, at: this.#deps.clock.now() } };
-      }
-      if (scope.timedOut() || err instanceof OperationTimeoutError) {
-        return this.#failure(row, PUSH_REASON.PUSH_TIMEOUT, `push() did not finish within ${this.#pushTimeoutMs} ms and was aborted.`, true);
-      }
-      if (isConnectorError(err)) {
-        return this.#failure(row, err.code, scrub(err.message, secrets), err.retryable);
-      }
-      // Not a ConnectorError: retried like a transient failure (see ADR "unknown throws"),
-      // bounded by maxAttempts so a plugin bug still ends as a visible dead letter.
-      const name = err instanceof Error ? err.name : typeof err;
-      const message = err instanceof Error ? err.message : String(err);
-      return this.#failure(row, PUSH_REASON.CONNECTOR_CRASHED, scrub(`The connector threw ${name}: ${message}`, secrets), true);
-    } finally {
-      scope.dispose();
-    }
-  }
-
-  #failure(row: PushRow, code: string, message: string, retryable: boolean): Outcome {
-    if (!retryable) return this.#dead(row, code, message);
-    if (!this.#retry.canRetry(row.attempts)) {
-      return this.#dead(row, code, `${message} (gave up after ${row.attempts} attempts)`);
-    }
-    const at = this.#deps.clock.now();
-    this.#deps.hooks?.retried?.(row.connectorType, code);
-    return {
-      kind: 'retry',
-      value: { id: row.id, attempts: row.attempts, code, message: truncate(message), at, nextAttemptAt: new Date(at.getTime() + this.#retry.delayMs(row.attempts)) },
-    };
-  }
-
-  #dead(row: PushRow, code: string, message: string): Outcome {
-    this.#deps.hooks?.dead?.(row.connectorType, code);
-    return { kind: 'dead', value: { id: row.id, attempts: row.attempts, code, message: truncate(message), at: this.#deps.clock.now() } };
-  }
-
-  #record(row: PushRow, outcome: Outcome): void {
-    this.#outcomes.push(outcome);
-    if (outcome.kind === 'dead' || outcome.kind === 'retry') {
-      this.#deps.logger.info(
-        { pushId: row.id, orgId: row.orgId, connectorType: row.connectorType, attempts: row.attempts, outcome: outcome.kind, code: outcome.value.code },
-        outcome.kind === 'dead' ? 'push is a dead letter' : 'push failed; will retry',
-      );
-    }
-  }
-
-  /** Group commit: outcomes that arrive while a flush runs are written by the next one. */
-  #scheduleFlush(): void {
-    if (this.#flushing === undefined) this.#flushing = this.#flushLoop();
-  }
-
-  async #flushLoop(): Promise<void> {
-    try {
-      while (this.#outcomes.length > 0) {
-        const batch = this.#outcomes;
-        this.#outcomes = [];
-        try {
-          await this.#write(batch);
-        } catch (err) {
-          // Keep them and try again shortly; if this process dies, the leases expire and the
-          // pushes are delivered again (idempotently).
-          this.#deps.logger.error({ err, workerId: this.workerId, count: batch.length }, 'recording push outcomes failed; retrying');
-          this.#outcomes.unshift(...batch);
-          await new Promise((r) => setTimeout(r, 200));
-          if (this.#stopping && this.#abort.signal.aborted) break;
-        }
-      }
-    } finally {
-      this.#flushing = undefined;
-    }
-  }
-
-  async #flush(): Promise<void> {
-    while (this.#flushing !== undefined || this.#outcomes.length > 0) {
-      this.#scheduleFlush();
-      await this.#flushing;
-    }
-  }
-
-  async #write(batch: Outcome[]): Promise<void> {
-    const of = <K extends Outcome['kind']>(kind: K) =>
-      batch.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind).map((o) => o.value as Extract<Outcome, { kind: K }>['value']);
-    const delivered = of('delivered');
-    const retry = of('retry');
-    const dead = of('dead');
-    const release = of('release');
-    const writes: ((db: Knex | Knex.Transaction) => Promise<string[]>)[] = [];
-    if (delivered.length > 0) writes.push((db) => this.#repo.markDelivered(db, this.workerId, delivered));
-    if (retry.length > 0) writes.push((db) => this.#repo.markRetry(db, this.workerId, retry));
-    if (dead.length > 0) writes.push((db) => this.#repo.markDead(db, this.workerId, dead));
-    if (release.length > 0) writes.push((db) => this.#repo.release(db, this.workerId, release));
-    // One kind (the usual case) is one UPDATE, atomic without BEGIN/COMMIT round trips.
-    const written =
-      writes.length === 1
-        ? (await writes[0]!(this.#deps.db)).length
-        : await this.#deps.db.transaction(async (trx) => {
-            let n = 0;
-            for (const write of writes) n += (await write(trx)).length;
-            return n;
-          });
-    if (written < batch.length) {
-      // The lease expired and someone else holds the push now: their outcome wins (fencing).
-      this.#deps.logger.warn({ workerId: this.workerId, lost: batch.length - written }, 'outcomes not recorded: the lease was lost to another worker');
-    }
-  }
-
-  async #checkAck(row: PushRow, connection: BoundConnection | undefined): Promise<AckOutcome> {
-    const now = this.#deps.clock.now();
-    const base = { id: row.id, ackChecks: row.ackChecks, at: now };
-    const expired = row.ackDeadline !== null && now.getTime() >= row.ackDeadline.getTime();
-    const later = (code?: string, message?: string): AckOutcome => {
-      if (expired) {
-        this.#deps.hooks?.dead?.(row.connectorType, PUSH_REASON.ACK_TIMEOUT);
-        return {
-          kind: 'dead', ...base, code: PUSH_REASON.ACK_TIMEOUT,
-          message: `The ERP did not acknowledge the document (${row.externalRef}) by ${row.ackDeadline?.toISOString()}. Check the ERP's import job, then retry the push.`,
-        };
-      }
-      return { kind: 'pending', ...base, nextCheckAt: new Date(now.getTime() + this.#ackCheckIntervalMs), ...(code !== undefined ? { code, message: truncate(message ?? '') } : {}) };
-    };
-    if (connection === undefined || !this.#deps.registry.has(row.connectorType)) return later();
-    const plugin = this.#deps.registry.plugin(row.connectorType);
-    const port = plugin.port as ERPConnectorPort<Record<string, unknown>>;
-    if (typeof port.checkDelivery !== 'function') return { kind: 'pending', ...base, nextCheckAt: null };
-    let scope: OperationScope;
-    try {
-      scope = createOperationContext(this.#deps.cipher, connection, {
-        logger: this.#deps.logger, configSchema: plugin.configSchema, timeoutMs: this.#pushTimeoutMs, parentSignal: this.#abort.signal, cache: this.#configs,
-      });
-    } catch {
-      return later(PUSH_REASON.CONFIG_DECRYPT_FAILED, 'Configuration error');
-    }
-    // Everything the connector says ends up in the push record (API-visible): scrub it.
-    const secrets = scope.secrets;
-    try {
-      const receipt: PushReceipt = { externalRef: row.externalRef ?? '', ...(row.receiptDetails !== null ? { details: row.receiptDetails } : {}) };
-      const check = port.checkDelivery.bind(port);
-      const status: DeliveryStatus = await Promise.race([Promise.resolve().then(() => check(receipt, scope.ctx)), scope.aborted]);
-      if (status?.state === 'acknowledged') return { kind: 'acknowledged', ...base, details: jsonObject(status.details, secrets) };
-      if (status?.state === 'rejected') {
-        return { kind: 'rejected', ...base, message: truncate(scrub(status.message ?? 'The ERP rejected the document.', secrets)), details: jsonObject(status.details, secrets) };
-      }
-      return later();
-    } catch (err) {
-      if (isConnectorError(err) && !err.retryable) {
-        // The connector says checking cannot work (e.g. acknowledgements are off in this
-        // connection's config): stop checking; the push stays DELIVERED.
-        return { kind: 'pending', ...base, nextCheckAt: null, details: { ackChecksStopped: { code: err.code, message: truncate(scrub(err.message, secrets)) } } };
-      }
-      return later(isConnectorError(err) ? err.code : 'ACK_CHECK_FAILED', scrub(err instanceof Error ? err.message : String(err), secrets));
-    } finally {
-      scope.dispose();
-    }
+    this.#writer.record(row, outcome);
   }
 }
 
@@ -606,40 +316,6 @@ class ShutdownAbort extends Error {
     super('The worker is shutting down.');
     this.name = 'ShutdownAbort';
   }
-}
-
-function toDocument(row: PushRow): PushDocument {
-  return Object.freeze({
-    pushId: row.id,
-    documentType: row.documentType,
-    documentId: row.documentId,
-    idempotencyKey: row.idempotencyKey,
-    payload: row.payload,
-    createdAt: row.createdAt.toISOString(),
-    // The claim already counted this attempt.
-    attempt: row.attempts,
-  });
-}
-
-/**
- * A JSON object copy of connector-provided details with the connection's secret values
- * replaced, or null when there are none or they do not serialise.
- */
-function jsonObject(value: unknown, secrets: readonly string[]): Record<string, unknown> | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  try {
-    return JSON.parse(JSON.stringify(secrets.length === 0 ? value : scrubValue(value, scrubList(secrets)))) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-}
-
-function scrub(text: string, secrets: readonly string[]): string {
-  return secrets.length === 0 ? text : String(scrubValue(text, scrubList(secrets)));
-}
-
-function truncate(text: string): string {
-  return text.length > MAX_ERROR_MESSAGE ? `${text.slice(0, MAX_ERROR_MESSAGE - 1)}…` : text;
 }
 
 function positive(n: number, name: string): number {

@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigCipher, Keyring, generateKey } from '../../src/crypto/index.js';
-import { ConnectionConfigCache, createOperationContext } from '../../src/connections/operation-context.js';
+import { ConnectionConfigCache } from '../../src/plugins/connection-config-cache.js';
 import { isErpcError } from '../../src/errors/index.js';
 
 const schema = { type: 'object', properties: { host: { type: 'string' }, apiKey: { type: 'string', writeOnly: true } } };
@@ -21,17 +21,15 @@ function setup(config: Record<string, unknown> = { host: 'h', apiKey: 'CANARY-ca
 }
 
 describe('ConnectionConfigCache', () => {
-  it('decrypts a row once for many operations; each operation still gets its own signal and the scrubbing logger', () => {
+  it('decrypts a row once for many operations, deep-frozen, with the secret list and the scrubbing logger', () => {
     const { cipher, decrypt, logger, lines, row } = setup();
     const cache = new ConnectionConfigCache();
-    const scopes = [1, 2, 3].map(() => createOperationContext(cipher, row, { logger, configSchema: schema, timeoutMs: 1000, cache }));
+    const resolved = [1, 2, 3].map(() => cache.resolve(cipher, row, { logger, configSchema: schema }));
     expect(decrypt).toHaveBeenCalledTimes(1);
-    expect(scopes[0]!.ctx.config).toBe(scopes[2]!.ctx.config);
-    expect(Object.isFrozen(scopes[0]!.ctx.config)).toBe(true);
-    expect(scopes[0]!.ctx.signal).not.toBe(scopes[1]!.ctx.signal);
-    expect(scopes[0]!.secrets).toEqual(['CANARY-cache-1']);
-    scopes[2]!.ctx.logger.info('using CANARY-cache-1');
-    for (const s of scopes) s.dispose();
+    expect(resolved[0]!.config).toBe(resolved[2]!.config);
+    expect(Object.isFrozen(resolved[0]!.config)).toBe(true);
+    expect(resolved[0]!.secrets).toEqual(['CANARY-cache-1']);
+    resolved[2]!.logger.info('using CANARY-cache-1');
     expect(lines.join('')).toContain('[REDACTED]');
     expect(lines.join('')).not.toContain('CANARY-cache-1');
   });
@@ -39,15 +37,14 @@ describe('ConnectionConfigCache', () => {
   it('a new ciphertext or key id for the same connection is a miss: the new config is used at once', () => {
     const { cipher, decrypt, logger, row } = setup();
     const cache = new ConnectionConfigCache();
-    const opts = { logger, configSchema: schema, timeoutMs: 1000, cache };
-    createOperationContext(cipher, row, opts).dispose();
+    const opts = { logger, configSchema: schema };
+    cache.resolve(cipher, row, opts);
     const changed = cipher.encrypt({ host: 'other', apiKey: 'CANARY-cache-2' }, { orgId: row.orgId, connectionId: row.id });
-    const scope = createOperationContext(cipher, { ...row, configEncrypted: changed.blob, configKeyId: changed.keyId }, opts);
-    expect(scope.ctx.config).toEqual({ host: 'other', apiKey: 'CANARY-cache-2' });
-    scope.dispose();
+    const resolved = cache.resolve(cipher, { ...row, configEncrypted: changed.blob, configKeyId: changed.keyId }, opts);
+    expect(resolved.config).toEqual({ host: 'other', apiKey: 'CANARY-cache-2' });
     expect(decrypt).toHaveBeenCalledTimes(2);
     // Same bytes under another key id (as a rotation would label them): not trusted, decrypted again (and fails).
-    expect(() => createOperationContext(cipher, { ...row, configEncrypted: changed.blob, configKeyId: 'k-other' }, opts)).toThrow();
+    expect(() => cache.resolve(cipher, { ...row, configEncrypted: changed.blob, configKeyId: 'k-other' }, opts)).toThrow();
     expect(decrypt).toHaveBeenCalledTimes(3);
   });
 
@@ -55,17 +52,17 @@ describe('ConnectionConfigCache', () => {
     const { cipher, decrypt, logger, row } = setup();
     let now = 0;
     const cache = new ConnectionConfigCache({ ttlMs: 1000, maxEntries: 2, now: () => now });
-    const opts = { logger, configSchema: schema, timeoutMs: 1000, cache };
-    createOperationContext(cipher, row, opts).dispose();
+    const opts = { logger, configSchema: schema };
+    cache.resolve(cipher, row, opts);
     now = 999;
-    createOperationContext(cipher, row, opts).dispose();
+    cache.resolve(cipher, row, opts);
     expect(decrypt).toHaveBeenCalledTimes(1);
     now = 1000;
-    createOperationContext(cipher, row, opts).dispose();
+    cache.resolve(cipher, row, opts);
     expect(decrypt).toHaveBeenCalledTimes(2);
 
     const other = setup();
-    expect(() => createOperationContext(other.cipher, row, opts)).toThrow(); // another keyring cannot decrypt it
+    expect(() => cache.resolve(other.cipher, row, opts)).toThrow(); // another keyring cannot decrypt it
     expect(other.decrypt).toHaveBeenCalledTimes(1);
 
     const rows = [1, 2].map((n) => {
@@ -73,23 +70,23 @@ describe('ConnectionConfigCache', () => {
       const { blob, keyId } = cipher.encrypt({ host: `h${n}` }, { orgId: row.orgId, connectionId: id });
       return { ...row, id, configEncrypted: blob, configKeyId: keyId };
     });
-    for (const r of rows) createOperationContext(cipher, r, opts).dispose();
+    for (const r of rows) cache.resolve(cipher, r, opts);
     expect(cache.size).toBe(2);
     decrypt.mockClear();
-    createOperationContext(cipher, row, opts).dispose(); // evicted by the two newer ones
+    cache.resolve(cipher, row, opts); // evicted by the two newer ones
     expect(decrypt).toHaveBeenCalledTimes(1);
   });
 
   it('never caches a failure, and never shows a secret when inspected or serialised', () => {
     const { cipher, decrypt, logger, lines, row } = setup();
     const cache = new ConnectionConfigCache();
-    const opts = { logger, configSchema: schema, timeoutMs: 1000, cache };
+    const opts = { logger, configSchema: schema };
     const broken = Buffer.from(row.configEncrypted);
     broken[broken.length - 1]! ^= 0x01;
     for (let i = 0; i < 2; i++) {
       let caught: unknown;
       try {
-        createOperationContext(cipher, { ...row, configEncrypted: broken }, opts);
+        cache.resolve(cipher, { ...row, configEncrypted: broken }, opts);
       } catch (err) {
         caught = err;
       }
@@ -97,7 +94,7 @@ describe('ConnectionConfigCache', () => {
     }
     expect(decrypt).toHaveBeenCalledTimes(2);
     expect(cache.size).toBe(0);
-    createOperationContext(cipher, row, opts).dispose();
+    cache.resolve(cipher, row, opts);
     expect(cache.size).toBe(1);
     expect(JSON.stringify(cache)).not.toContain('CANARY-cache-1');
     expect(inspect(cache, { depth: 10, showHidden: true })).not.toContain('CANARY-cache-1');

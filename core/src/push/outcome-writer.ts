@@ -1,0 +1,117 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { DeadOutcome, DeliveredOutcome, PushRepository, ReleaseOutcome, RetryOutcome } from './push-repository.js';
+import type { PushRow } from './push-types.js';
+
+/** How one claimed push ended in this worker, waiting to be written. */
+export type Outcome =
+  | { kind: 'delivered'; value: DeliveredOutcome }
+  | { kind: 'retry'; value: RetryOutcome }
+  | { kind: 'dead'; value: DeadOutcome }
+  | { kind: 'release'; value: ReleaseOutcome };
+
+/** What the writer needs from its worker. */
+export interface OutcomeWriterDeps {
+  readonly db: Knex;
+  readonly repo: PushRepository;
+  readonly workerId: string;
+  readonly logger: Logger;
+  /** The worker's shutdown signal: once it aborted, a failing write is not retried forever in the background. */
+  readonly shutdown: AbortSignal;
+}
+
+/**
+ * Writes the outcomes of one worker's deliveries by group commit: outcomes that arrive while a
+ * write runs are written together by the next one, each kind as one fenced UPDATE (ADR 0015).
+ * An outcome is written only if the row is still PROCESSING, held by this worker, at the
+ * attempt it was claimed with (the repository's fencing predicate).
+ */
+export class OutcomeWriter {
+  readonly #deps: OutcomeWriterDeps;
+  #pending: Outcome[] = [];
+  #flushing: Promise<void> | undefined;
+
+  constructor(deps: OutcomeWriterDeps) {
+    this.#deps = deps;
+  }
+
+  /** Queues the outcome of a delivery (dead letters and retries are logged) and schedules a write. */
+  record(row: PushRow, outcome: Outcome): void {
+    this.#pending.push(outcome);
+    if (outcome.kind === 'dead' || outcome.kind === 'retry') {
+      this.#deps.logger.info(
+        { pushId: row.id, orgId: row.orgId, connectorType: row.connectorType, attempts: row.attempts, outcome: outcome.kind, code: outcome.value.code },
+        outcome.kind === 'dead' ? 'push is a dead letter' : 'push failed; will retry',
+      );
+    }
+    this.#schedule();
+  }
+
+  /** Hands unstarted pushes back: PENDING, the attempt not counted, due when they were due before (so they keep their place). */
+  release(rows: readonly PushRow[], at: Date): void {
+    if (rows.length === 0) return;
+    for (const row of rows) this.#pending.push({ kind: 'release', value: { id: row.id, attempts: row.attempts, at, dueAt: row.nextAttemptAt } });
+    this.#schedule();
+  }
+
+  /** Resolves once every outcome queued so far (and any queued meanwhile) is written. */
+  async flush(): Promise<void> {
+    while (this.#flushing !== undefined || this.#pending.length > 0) {
+      this.#schedule();
+      await this.#flushing;
+    }
+  }
+
+  #schedule(): void {
+    if (this.#flushing === undefined) this.#flushing = this.#loop();
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending;
+        this.#pending = [];
+        try {
+          await this.#write(batch);
+        } catch (err) {
+          // Keep them and try again shortly; if this process dies, the leases expire and the
+          // pushes are delivered again (idempotently).
+          this.#deps.logger.error({ err, workerId: this.#deps.workerId, count: batch.length }, 'recording push outcomes failed; retrying');
+          this.#pending.unshift(...batch);
+          await new Promise((r) => setTimeout(r, 200));
+          if (this.#deps.shutdown.aborted) break;
+        }
+      }
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  async #write(batch: Outcome[]): Promise<void> {
+    const { db, repo, workerId } = this.#deps;
+    const of = <K extends Outcome['kind']>(kind: K) =>
+      batch.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind).map((o) => o.value as Extract<Outcome, { kind: K }>['value']);
+    const delivered = of('delivered');
+    const retry = of('retry');
+    const dead = of('dead');
+    const release = of('release');
+    const writes: ((db: Knex | Knex.Transaction) => Promise<string[]>)[] = [];
+    if (delivered.length > 0) writes.push((db) => repo.markDelivered(db, workerId, delivered));
+    if (retry.length > 0) writes.push((db) => repo.markRetry(db, workerId, retry));
+    if (dead.length > 0) writes.push((db) => repo.markDead(db, workerId, dead));
+    if (release.length > 0) writes.push((db) => repo.release(db, workerId, release));
+    // One kind (the usual case) is one UPDATE, atomic without BEGIN/COMMIT round trips.
+    const written =
+      writes.length === 1
+        ? (await writes[0]!(db)).length
+        : await db.transaction(async (trx) => {
+            let n = 0;
+            for (const write of writes) n += (await write(trx)).length;
+            return n;
+          });
+    if (written < batch.length) {
+      // The lease expired and someone else holds the push now: their outcome wins (fencing).
+      this.#deps.logger.warn({ workerId, lost: batch.length - written }, 'outcomes not recorded: the lease was lost to another worker');
+    }
+  }
+}
