@@ -17,14 +17,12 @@ import { ConnectorCaller } from './plugins/connector-call.js';
 import { ConnectorRegistry, type PortBindings } from './plugins/connector-registry.js';
 import { loadPlugins } from './plugins/plugin-loader.js';
 import type { PluginLoadReport } from './plugins/types.js';
-import { PushListener } from './push/push-listener.js';
-import { PushRepository } from './push/push-repository.js';
 import { PushService } from './push/push-service.js';
 import { PushSignal } from './push/push-signal.js';
 import { RetryPolicy } from './push/retry-policy.js';
 import { PushWorker, type PushWorkerOptions } from './push/worker.js';
 import type { HostConfig, LogLevel } from './settings/index.js';
-import { createDatabase, databaseKind, migrateLatest, type DatabaseKind } from './storage/index.js';
+import { PushListener, createDatabase, databaseKind, migrateLatest, type DatabaseKind } from './storage/index.js';
 import { Repositories } from './storage/repositories/index.js';
 import { TOKENS, type Token } from './tokens.js';
 
@@ -248,9 +246,9 @@ function buildContainer(config: HostConfig, r: Resources): DependencyContainer {
   single(c, TOKENS.PushSignal, () => new PushSignal());
   single(c, TOKENS.PushService, (dc) => {
     const metrics = resolve(dc, TOKENS.Metrics);
-    const repo = new PushRepository();
-    metrics.push.setQueueDepthSource(() => repo.queueDepth(r.db));
-    return new PushService(r.db, resolve(dc, TOKENS.ConnectorRegistry), r.clock, resolve(dc, TOKENS.PushSignal), {
+    const storage = resolve(dc, TOKENS.Repositories);
+    metrics.push.setQueueDepthSource(() => storage.pushes.queueDepth());
+    return new PushService(storage, resolve(dc, TOKENS.ConnectorRegistry), r.clock, resolve(dc, TOKENS.PushSignal), {
       databaseKind: databaseKind(r.db),
       onAccepted: (type, n) => metrics.push.accepted.inc({ connector_type: type }, n),
     });
@@ -326,18 +324,18 @@ function hostOf(
         },
       };
     },
-    createPushRuntime: (overrides = {}) => createPushRuntime(c, h.config, h.logger, h.db, overrides),
+    createPushRuntime: (overrides = {}) => createPushRuntime(c, h.config, h.logger, overrides),
     close: () => h.lifecycle.stop(),
   };
 }
 
-function createPushRuntime(c: DependencyContainer, config: HostConfig, hostLogger: Logger, db: Knex, overrides: PushWorkerOptions): PushRuntime {
+function createPushRuntime(c: DependencyContainer, config: HostConfig, hostLogger: Logger, overrides: PushWorkerOptions): PushRuntime {
   const logger = hostLogger.child({ component: 'push-worker' });
   const metrics = resolve(c, TOKENS.Metrics);
   const w = config.worker;
   const worker = new PushWorker(
     {
-      db,
+      storage: resolve(c, TOKENS.Repositories),
       registry: resolve(c, TOKENS.ConnectorRegistry),
       cipher: resolve(c, TOKENS.ConfigCipher),
       clock: resolve(c, TOKENS.Clock),

@@ -41,7 +41,7 @@ if (process.env.UV_THREADPOOL_SIZE === undefined) {
 }
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dist = (p) => import(pathToFileURL(join(here, '../../core/dist', p)).href);
-const { createDatabase, migrateLatest } = await dist('storage/index.js');
+const { PushListener, Repositories, createDatabase, migrateLatest } = await dist('storage/index.js');
 const { ConfigCipher, keyringFromEnv } = await dist('crypto/index.js');
 const { ConnectorRegistry } = await dist('plugins/connector-registry.js');
 const { loadPlugins } = await dist('plugins/plugin-loader.js');
@@ -49,7 +49,6 @@ const { createLogger } = await dist('logging/logger.js');
 const { PushService } = await dist('push/push-service.js');
 const { PushSignal } = await dist('push/push-signal.js');
 const { PushWorker } = await dist('push/worker.js');
-const { PushListener } = await dist('push/push-listener.js');
 const { DirectorySync } = await import(pathToFileURL(join(here, '../../plugins/connector-dropzone-json-v1/dist/directory-sync.js')).href);
 // pg is core's dependency; resolve it from there.
 const pg = createRequire(join(here, '../../core/package.json'))('pg');
@@ -104,7 +103,7 @@ try {
   await loadPlugins({ dirs: [join(here, '../../plugins')], importTimeoutMs: 10_000, hostServices: { logger: { debug() {}, info() {}, warn() {}, error() {} }, clock }, registry, logger });
   const masterKey = randomBytes(32).toString('hex');
   const cipher = new ConfigCipher(keyringFromEnv({ ENCRYPTION_MASTER_KEY: masterKey }));
-  const service = new PushService(db, registry, clock, new PushSignal(), { databaseKind: 'postgres' });
+  const service = new PushService(new Repositories(db), registry, clock, new PushSignal(), { databaseKind: 'postgres' });
 
   async function newOrg(folder) {
     const orgId = randomUUID();
@@ -123,7 +122,7 @@ try {
 
   const startInProcess = async () => {
     for (let i = 0; i < WORKERS; i++) {
-      const worker = new PushWorker({ db, registry, cipher, clock, logger }, { concurrency: CONCURRENCY, pollIntervalMs: 1_000 });
+      const worker = new PushWorker({ storage: new Repositories(db), registry, cipher, clock, logger }, { concurrency: CONCURRENCY, pollIntervalMs: 1_000 });
       const listener = new PushListener({ connectionString: url.toString(), onWake: () => worker.wake(), logger });
       await listener.start();
       worker.start();

@@ -9,6 +9,7 @@ import { testBackends, type TestDatabase } from '../../core/test/support/db.js';
 import { ConfigCipher, keyringFromEnv } from '../../core/src/crypto/index.js';
 import { ConnectorRegistry } from '../../core/src/plugins/connector-registry.js';
 import { PushService } from '../../core/src/push/push-service.js';
+import { Repositories } from '../../core/src/storage/index.js';
 import { PushSignal } from '../../core/src/push/push-signal.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -78,7 +79,7 @@ describe.skipIf(postgres === undefined)('three worker processes on PostgreSQL, o
     );
 
     const registry = new ConnectorRegistry({ bind() {}, resolve: () => undefined });
-    const service = new PushService(t.db, registry, { now: () => new Date() }, new PushSignal(), { databaseKind: 'postgres' });
+    const service = new PushService(new Repositories(t.db), registry, { now: () => new Date() }, new PushSignal(), { databaseKind: 'postgres' });
     for (let start = 0; start < TOTAL; start += 500) {
       const batch = Array.from({ length: 500 }, (_, i) => ({ documentType: 'invoice', documentId: `INV-${start + i}`, payload: { n: start + i, lines: [{ sku: 'A', qty: 1 }] } }));
       const results = await service.acceptMany(orgId, batch);

@@ -1,16 +1,15 @@
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Clock, PushReceipt } from '@erpc/sdk';
 import type { ConnectorCaller } from '../plugins/connector-call.js';
-import type { AckOutcome, BoundConnection, PushRepository } from './push-repository.js';
+import type { AckOutcome, BoundConnection, PushConnections, PushStore } from './ports.js';
 import { PUSH_REASON, type PushRow } from './push-types.js';
 import { Wakeup } from './wakeup.js';
 import type { PushWorkerHooks } from './worker.js';
 
 /** What an {@link AckChecker} needs from its worker. Durations in milliseconds. */
 export interface AckCheckerDeps {
-  readonly db: Knex;
-  readonly repo: PushRepository;
+  readonly pushes: PushStore;
+  readonly connections: PushConnections;
   readonly caller: ConnectorCaller;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -68,13 +67,13 @@ export class AckChecker {
 
   /** One round, awaited to the end. Returns how many pushes were checked. */
   async checkOnce(): Promise<number> {
-    const { db, repo, clock, workerId, leaseMs, batchSize } = this.#deps;
+    const { pushes, clock, workerId, leaseMs, batchSize } = this.#deps;
     const now = clock.now();
-    const rows = await repo.claimAckChecks(db, workerId, now, new Date(now.getTime() + leaseMs), batchSize);
+    const rows = await pushes.claimAckChecks(workerId, now, new Date(now.getTime() + leaseMs), batchSize);
     if (rows.length === 0) return 0;
-    const connections = await repo.connectionsByIds(db, rows.map((r) => r.connectionId));
+    const connections = await this.#deps.connections.boundByIds(rows.map((r) => r.connectionId));
     const outcomes = await Promise.all(rows.map((row) => this.#check(row, connections.get(row.connectionId))));
-    await repo.recordAckOutcomes(db, workerId, outcomes);
+    await pushes.recordAckOutcomes(workerId, outcomes);
     return rows.length;
   }
 

@@ -1,7 +1,7 @@
 import type { Clock } from '@erpc/sdk';
 import type { Logger } from 'pino';
 import type { OutcomeWriter } from './outcome-writer.js';
-import type { BoundConnection } from './push-repository.js';
+import type { BoundConnection } from './ports.js';
 import type { PushRow } from './push-types.js';
 
 /** A claimed push and the connection row read with it. */

@@ -1,7 +1,7 @@
 import type { Clock, PushDocument } from '@erpc/sdk';
 import { truncateMessage, type ConnectorCaller } from '../plugins/connector-call.js';
 import type { Outcome } from './outcome-writer.js';
-import type { BoundConnection } from './push-repository.js';
+import type { BoundConnection } from './ports.js';
 import { PUSH_REASON, type PushRow } from './push-types.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { PushWorkerHooks } from './worker.js';

@@ -1,6 +1,5 @@
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import type { DeadOutcome, DeliveredOutcome, PushRepository, ReleaseOutcome, RetryOutcome } from './push-repository.js';
+import type { DeadOutcome, DeliveredOutcome, PushStore, ReleaseOutcome, RetryOutcome } from './ports.js';
 import type { PushRow } from './push-types.js';
 
 /** How one claimed push ended in this worker, waiting to be written. */
@@ -12,8 +11,7 @@ export type Outcome =
 
 /** What the writer needs from its worker. */
 export interface OutcomeWriterDeps {
-  readonly db: Knex;
-  readonly repo: PushRepository;
+  readonly pushes: PushStore;
   readonly workerId: string;
   readonly logger: Logger;
   /** The worker's shutdown signal: once it aborted, a failing write is not retried forever in the background. */
@@ -88,25 +86,25 @@ export class OutcomeWriter {
   }
 
   async #write(batch: Outcome[]): Promise<void> {
-    const { db, repo, workerId } = this.#deps;
+    const { pushes, workerId } = this.#deps;
     const of = <K extends Outcome['kind']>(kind: K) =>
       batch.filter((o): o is Extract<Outcome, { kind: K }> => o.kind === kind).map((o) => o.value as Extract<Outcome, { kind: K }>['value']);
     const delivered = of('delivered');
     const retry = of('retry');
     const dead = of('dead');
     const release = of('release');
-    const writes: ((db: Knex | Knex.Transaction) => Promise<string[]>)[] = [];
-    if (delivered.length > 0) writes.push((db) => repo.markDelivered(db, workerId, delivered));
-    if (retry.length > 0) writes.push((db) => repo.markRetry(db, workerId, retry));
-    if (dead.length > 0) writes.push((db) => repo.markDead(db, workerId, dead));
-    if (release.length > 0) writes.push((db) => repo.release(db, workerId, release));
+    const writes: ((store: PushStore) => Promise<string[]>)[] = [];
+    if (delivered.length > 0) writes.push((store) => store.markDelivered(workerId, delivered));
+    if (retry.length > 0) writes.push((store) => store.markRetry(workerId, retry));
+    if (dead.length > 0) writes.push((store) => store.markDead(workerId, dead));
+    if (release.length > 0) writes.push((store) => store.release(workerId, release));
     // One kind (the usual case) is one UPDATE, atomic without BEGIN/COMMIT round trips.
     const written =
       writes.length === 1
-        ? (await writes[0]!(db)).length
-        : await db.transaction(async (trx) => {
+        ? (await writes[0]!(pushes)).length
+        : await pushes.transaction(async (tx) => {
             let n = 0;
-            for (const write of writes) n += (await write(trx)).length;
+            for (const write of writes) n += (await write(tx)).length;
             return n;
           });
     if (written < batch.length) {

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import type { Clock } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
 import { payloadSha256 } from './canonical-json.js';
-import { PushRepository, type NewPush } from './push-repository.js';
+import type { NewPush, PushStorage } from './ports.js';
 import type { PushSignal } from './push-signal.js';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
 import { isUuid } from '../uuid.js';
@@ -69,10 +68,8 @@ interface ValidInput {
  * Every call is scoped to an organisation: another org's push is "not found".
  */
 export class PushService {
-  readonly #repo = new PushRepository();
-
   constructor(
-    private readonly db: Knex,
+    private readonly storage: PushStorage,
     private readonly registry: ConnectorRegistry,
     private readonly clock: Clock,
     private readonly signal: PushSignal,
@@ -109,8 +106,8 @@ export class PushService {
     let connectorType = '';
     let createdCount = 0;
 
-    await this.db.transaction(async (trx) => {
-      const connection = await this.#repo.activeConnection(trx, orgId);
+    await this.storage.transaction(async (tx) => {
+      const connection = await tx.connections.activeBinding(orgId);
       if (connection === undefined) throw new ErpcError('ERPC_ERR_NO_ACTIVE_CONNECTION', { orgId });
       connectorType = connection.connectorType;
       const accepted = this.#acceptedTypes(connection.connectorType);
@@ -149,11 +146,11 @@ export class PushService {
       // whole transaction on PostgreSQL. A concurrent duplicate waits for the first insert to
       // commit, then skips; the re-read below (a new statement, so a new snapshot under READ
       // COMMITTED) sees the winner.
-      const inserted = await this.#repo.insertManyIfAbsent(trx, rows.map((r) => r.push));
+      const inserted = await tx.pushes.insertManyIfAbsent(rows.map((r) => r.push));
       createdCount = inserted.size;
       const replays = rows.filter((r) => !inserted.has(r.push.id));
       const existing = new Map(
-        (await this.#repo.findByKeys(trx, orgId, replays.map((r) => r.push.idempotencyKey))).map((p) => [p.idempotencyKey, p]),
+        (await tx.pushes.findByKeys(orgId, replays.map((r) => r.push.idempotencyKey))).map((p) => [p.idempotencyKey, p]),
       );
       for (const { index, push } of rows) {
         if (inserted.has(push.id)) {
@@ -173,7 +170,7 @@ export class PushService {
           };
         }
       }
-      if (createdCount > 0 && this.options.databaseKind === 'postgres') await this.#repo.notify(trx);
+      if (createdCount > 0 && this.options.databaseKind === 'postgres') await tx.pushes.notify();
     });
 
     if (createdCount > 0) {
@@ -185,7 +182,7 @@ export class PushService {
 
   /** One push of `orgId`, with its payload. */
   async get(orgId: string, id: string): Promise<PushView> {
-    const row = isUuid(id) ? await this.#repo.findById(this.db, orgId, id) : undefined;
+    const row = isUuid(id) ? await this.storage.pushes.findById(orgId, id) : undefined;
     if (row === undefined) throw new ErpcError('ERPC_ERR_PUSH_NOT_FOUND', { id });
     return toPushView(row, true);
   }
@@ -200,7 +197,7 @@ export class PushService {
       throw new ErpcError('ERPC_ERR_PUSH_INVALID', { reason: `status must be one of ${PUSH_STATUSES.join(', ')}.` });
     }
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-    const rows = await this.#repo.list(this.db, orgId, {
+    const rows = await this.storage.pushes.list(orgId, {
       limit,
       ...(options.status !== undefined ? { status: options.status as PushStatus } : {}),
       ...(options.documentType !== undefined ? { documentType: options.documentType } : {}),
@@ -218,13 +215,13 @@ export class PushService {
   async retry(orgId: string, id: string): Promise<PushView> {
     if (!isUuid(id)) throw new ErpcError('ERPC_ERR_PUSH_NOT_FOUND', { id });
     const now = this.clock.now();
-    const row = await this.db.transaction(async (trx) => {
-      const updated = await this.#repo.retry(trx, orgId, id, now);
+    const row = await this.storage.transaction(async (tx) => {
+      const updated = await tx.pushes.retry(orgId, id, now);
       if (updated !== undefined) {
-        if (this.options.databaseKind === 'postgres') await this.#repo.notify(trx);
+        if (this.options.databaseKind === 'postgres') await tx.pushes.notify();
         return updated;
       }
-      const existing = await this.#repo.findById(trx, orgId, id);
+      const existing = await tx.pushes.findById(orgId, id);
       if (existing === undefined) throw new ErpcError('ERPC_ERR_PUSH_NOT_FOUND', { id });
       throw new ErpcError('ERPC_ERR_PUSH_NOT_RETRYABLE', { id, status: existing.status }, { details: { status: existing.status } });
     });
@@ -234,7 +231,7 @@ export class PushService {
 
   /** Counts of `orgId`'s pushes by status (every status present). */
   async stats(orgId: string): Promise<{ counts: Record<PushStatus, number>; total: number }> {
-    const counts = await this.#repo.countByStatus(this.db, orgId);
+    const counts = await this.storage.pushes.countByStatus(orgId);
     return { counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
   }
 

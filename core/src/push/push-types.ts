@@ -1,42 +1,10 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import type { PushRow } from '../storage/repositories/push-repository.js';
+
+export type { PushRow };
 /** The states of a push. See docs/adr (push lifecycle) and the issue D model. */
 export const PUSH_STATUSES = ['PENDING', 'PROCESSING', 'DELIVERED', 'ACKNOWLEDGED', 'REJECTED', 'DEAD'] as const;
 export type PushStatus = (typeof PUSH_STATUSES)[number];
-
-/** A push row as the repository returns it (camelCase, Dates). */
-export interface PushRow {
-  id: string;
-  orgId: string;
-  connectionId: string;
-  connectorType: string;
-  documentType: string;
-  documentId: string;
-  idempotencyKey: string;
-  payload: unknown;
-  payloadSha256: string;
-  status: PushStatus;
-  attempts: number;
-  nextAttemptAt: Date | null;
-  lockedBy: string | null;
-  lockedUntil: Date | null;
-  lastErrorCode: string | null;
-  lastErrorMessage: string | null;
-  externalRef: string | null;
-  receiptDetails: Record<string, unknown> | null;
-  ackDetails: Record<string, unknown> | null;
-  ackDeadline: Date | null;
-  nextAckCheckAt: Date | null;
-  ackChecks: number;
-  manualRetries: number;
-  retriedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-  lastAttemptAt: Date | null;
-  deliveredAt: Date | null;
-  acknowledgedAt: Date | null;
-  rejectedAt: Date | null;
-  deadAt: Date | null;
-}
 
 /** What the API and the library return for a push (no lease internals). */
 const nullableDate = { type: ['string', 'null'], format: 'date-time' } as const;

@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Knex } from 'knex';
 import type { Clock } from '@erpc/sdk';
 import type { Logger } from 'pino';
 import type { ConfigCipher } from '../crypto/index.js';
@@ -12,7 +11,7 @@ import { AckChecker } from './ack-checker.js';
 import { ClaimAheadQueue, type ClaimedPush } from './claim-ahead.js';
 import { PushDelivery } from './delivery.js';
 import { OutcomeWriter, type Outcome } from './outcome-writer.js';
-import { PushRepository } from './push-repository.js';
+import type { PushStorage } from './ports.js';
 import { PUSH_REASON } from './push-types.js';
 import { RetryPolicy } from './retry-policy.js';
 import { Wakeup } from './wakeup.js';
@@ -58,7 +57,8 @@ export interface PushWorkerHooks {
 
 /** What the worker needs from the host. */
 export interface PushWorkerDeps {
-  db: Knex;
+  /** The push table and the connections pushes are bound to. */
+  storage: PushStorage;
   registry: ConnectorRegistry;
   cipher: ConfigCipher;
   clock: Clock;
@@ -90,7 +90,6 @@ export interface PushWorkerDeps {
 export class PushWorker {
   readonly workerId: string;
   readonly #deps: PushWorkerDeps;
-  readonly #repo = new PushRepository();
   // Decrypted configs between pushes of the same connection; the row (status, ciphertext) is
   // still read with every claim, so disabling or re-keying a connection takes effect at once.
   readonly #configs = new ConnectionConfigCache();
@@ -141,10 +140,10 @@ export class PushWorker {
     const ackTimeoutMs = positive(options.ackTimeoutMs ?? 24 * 3_600_000, 'ackTimeoutMs');
     this.#shutdownGraceMs = Math.max(0, options.shutdownGraceMs ?? 10_000);
 
-    const { db, clock, logger, hooks } = deps;
+    const { storage, clock, logger, hooks } = deps;
     const shutdown = this.#abort.signal;
     const caller = new ConnectorCaller({ registry: deps.registry, cipher: deps.cipher, logger, configs: this.#configs });
-    this.#writer = new OutcomeWriter({ db, repo: this.#repo, workerId: this.workerId, logger, shutdown });
+    this.#writer = new OutcomeWriter({ pushes: storage.pushes, workerId: this.workerId, logger, shutdown });
     this.#ahead = new ClaimAheadQueue({
       // A lease margin too tight to wait even a poll interval leaves no room for prefetching.
       depth: maxWaitMs >= this.#pollIntervalMs ? prefetch : 0,
@@ -152,7 +151,7 @@ export class PushWorker {
     });
     this.#delivery = new PushDelivery({ caller, clock, retry: this.#retry, hooks, pushTimeoutMs, ackTimeoutMs, ackCheckIntervalMs, shutdown });
     this.#acks = new AckChecker({
-      db, repo: this.#repo, caller, clock, logger, hooks, workerId: this.workerId,
+      pushes: storage.pushes, connections: storage.connections, caller, clock, logger, hooks, workerId: this.workerId,
       leaseMs: this.#leaseMs, batchSize: this.#batchSize, intervalMs: ackCheckIntervalMs, timeoutMs: pushTimeoutMs, shutdown,
     });
   }
@@ -288,12 +287,12 @@ export class PushWorker {
     const leaseUntil = new Date(now.getTime() + this.#leaseMs);
     if (now.getTime() - this.#lastLeaseCheck >= this.#leaseCheckIntervalMs) {
       this.#lastLeaseCheck = now.getTime();
-      const requeued = await this.#repo.requeueExpiredLeases(this.#deps.db, now, this.#retry.options.maxAttempts, 1000);
+      const requeued = await this.#deps.storage.pushes.requeueExpiredLeases(now, this.#retry.options.maxAttempts, 1000);
       if (requeued.length > 0) {
         this.#deps.logger.warn({ workerId: this.workerId, count: requeued.length }, 'requeued pushes whose worker lease expired');
       }
     }
-    return this.#repo.claimDueWithConnections(this.#deps.db, this.workerId, now, leaseUntil, limit);
+    return this.#deps.storage.pushes.claimDueWithConnections(this.workerId, now, leaseUntil, limit);
   }
 
   /** Delivers one claimed push and queues its outcome. Never throws. */

@@ -10,7 +10,8 @@ export {
 export { isUniqueViolation, toStorageError, checkDatabase } from './errors.js';
 export { migrateLatest, migrationStatus, knownMigrations, MIGRATIONS_TABLE, type MigrateResult, type MigrationStatus } from './migrator.js';
 export { migrationSource, MIGRATIONS, type MigrationModule } from './migrations/index.js';
-export { listen, type Listener } from './listen.js';
+export { PushListener, type PushListenerOptions } from './push-listener.js';
+export { PushRepository } from './repositories/push-repository.js';
 export type { Db, KeysetCursor, PageOptions } from './repositories/rows.js';
 export { Repositories } from './repositories/index.js';
 export { OrganizationRepository, type OrganizationRow } from './repositories/organization-repository.js';

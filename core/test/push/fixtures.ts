@@ -12,6 +12,7 @@ import { PushService } from '../../src/push/push-service.js';
 import { PushSignal } from '../../src/push/push-signal.js';
 import { PushWorker, type PushWorkerOptions } from '../../src/push/worker.js';
 import { RetryPolicy } from '../../src/push/retry-policy.js';
+import { Repositories } from '../../src/storage/index.js';
 
 /** The repository's plugins folder (MOCK and DROPZONE_JSON_V1, built). */
 export const PLUGINS_DIR = fileURLToPath(new URL('../../../plugins', import.meta.url));
@@ -69,7 +70,8 @@ export async function pushHarness(db: Knex, backend: 'pglite' | 'postgres'): Pro
   const cipher = new ConfigCipher(keyringFromEnv({ ENCRYPTION_MASTER_KEY: randomBytes(32).toString('hex') }));
   const registry = await loadRegistry(clock);
   const signal = new PushSignal();
-  const service = new PushService(db, registry, clock, signal, { databaseKind: backend });
+  const storage = new Repositories(db);
+  const service = new PushService(storage, registry, clock, signal, { databaseKind: backend });
   const logLines: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void logLines.push(s) } });
   return {
@@ -90,7 +92,7 @@ export async function pushHarness(db: Knex, backend: 'pglite' | 'postgres'): Pro
     },
     worker(options = {}) {
       return new PushWorker(
-        { db, registry, cipher, clock, logger },
+        { storage, registry, cipher, clock, logger },
         { retryPolicy: new RetryPolicy({ jitter: 0 }), pollIntervalMs: 50, ...options },
       );
     },

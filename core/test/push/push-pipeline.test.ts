@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testBackends, type TestDatabase } from '../support/db.js';
-import { PushRepository } from '../../src/push/push-repository.js';
+import { PushRepository } from '../../src/storage/index.js';
 import type { MockConnector } from '../../../plugins/connector-mock/src/index.js';
 import { pushHarness, type PushHarness } from './fixtures.js';
 
@@ -34,11 +34,11 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     expect(push).toMatchObject({ status: 'PENDING', connectionId: conn, connectorType: 'MOCK', idempotencyKey: 'invoice:INV-1', attempts: 0 });
 
     // A claim alone leaves the push PROCESSING under a lease.
-    const repo = new PushRepository();
+    const repo = new PushRepository(t.db);
     const now = h.clock.now();
-    const claimed = await repo.claimDue(t.db, 'probe', now, new Date(now.getTime() + 60_000), 10);
+    const claimed = await repo.claimDue('probe', now, new Date(now.getTime() + 60_000), 10);
     expect(claimed.map((r) => [r.id, r.status, r.attempts, r.lockedBy])).toEqual([[push.id, 'PROCESSING', 1, 'probe']]);
-    await repo.release(t.db, 'probe', [{ id: push.id, attempts: 1, at: now }]);
+    await repo.release('probe', [{ id: push.id, attempts: 1, at: now }]);
     expect(await status(push.id)).toMatchObject({ status: 'PENDING', attempts: 0, locked_by: null });
 
     expect(await h.worker().runOnce()).toBe(1);
@@ -265,10 +265,10 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     const org = await h.newOrg();
     const conn = await h.newConnection(org, 'MOCK', {});
     const { push } = await h.service.accept(org, invoice('INV-L'));
-    const repo = new PushRepository();
+    const repo = new PushRepository(t.db);
     const now = h.clock.now();
     // "dead-worker" claims and never reports back.
-    await repo.claimDue(t.db, 'dead-worker', now, new Date(now.getTime() + 60_000), 10);
+    await repo.claimDue('dead-worker', now, new Date(now.getTime() + 60_000), 10);
     const w = h.worker({ leaseMs: 60_000, leaseCheckIntervalMs: 1 });
     h.clock.advance(59_000);
     expect(await w.runOnce()).toBe(0);
@@ -277,8 +277,8 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     expect(await w.runOnce()).toBe(1);
     expect(await h.service.get(org, push.id)).toMatchObject({ status: 'DELIVERED', attempts: 2, lastError: { code: 'WORKER_LOST' } });
     // The old holder wakes up and tries to record a failure for its (first) attempt: fenced out.
-    expect(await repo.markDead(t.db, 'dead-worker', [{ id: push.id, attempts: 1, code: 'LATE', message: 'late', at: h.clock.now() }])).toEqual([]);
-    expect(await repo.markDead(t.db, w.workerId, [{ id: push.id, attempts: 1, code: 'LATE', message: 'late', at: h.clock.now() }])).toEqual([]);
+    expect(await repo.markDead('dead-worker', [{ id: push.id, attempts: 1, code: 'LATE', message: 'late', at: h.clock.now() }])).toEqual([]);
+    expect(await repo.markDead(w.workerId, [{ id: push.id, attempts: 1, code: 'LATE', message: 'late', at: h.clock.now() }])).toEqual([]);
     expect((await status(push.id)).status).toBe('DELIVERED');
     expect((h.registry.get('MOCK') as unknown as MockConnector).deliveries(conn)).toHaveLength(1);
   });

@@ -23,12 +23,12 @@ export const migrateCommand: CliCommand = {
           const url = config.databaseUrl;
           // Only one process may open an embedded database; a running server has migrated it anyway.
           await refuseWhileServing(config);
-          const knex = await createDatabase({ databaseUrl: url, dataDir: config.dataDir });
+          const db = await createDatabase({ databaseUrl: url, dataDir: config.dataDir });
           try {
-            await checkDatabase(knex, url);
-            const database = { kind: databaseKind(knex), target: databaseTarget(knex) };
+            await checkDatabase(db, url);
+            const database = { kind: databaseKind(db), target: databaseTarget(db) };
             if (opts.status) {
-              const status = await migrationStatus(knex, url);
+              const status = await migrationStatus(db, url);
               if (opts.json) process.stdout.write(`${JSON.stringify({ database, ...status })}\n`);
               else {
                 process.stdout.write(`${database.target}\n`);
@@ -37,7 +37,7 @@ export const migrateCommand: CliCommand = {
               }
               return EXIT.OK;
             }
-            const result = await migrateLatest(knex, url);
+            const result = await migrateLatest(db, url);
             if (opts.json) process.stdout.write(`${JSON.stringify({ database, ran: result.applied, batch: result.batch })}\n`);
             else if (result.applied.length === 0) process.stdout.write(`${database.target}: already up to date\n`);
             else {
@@ -46,7 +46,7 @@ export const migrateCommand: CliCommand = {
             }
             return EXIT.OK;
           } finally {
-            await closeDatabase(knex).catch(() => undefined);
+            await closeDatabase(db).catch(() => undefined);
           }
         }),
       );

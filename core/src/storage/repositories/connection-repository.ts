@@ -221,6 +221,18 @@ export class ConnectionRepository {
     return r === undefined ? undefined : toRow(r);
   }
 
+  /**
+   * The id and connector type of the organisation's ACTIVE connection, if any: what accepting a
+   * push needs (two columns; the config is not read on the hot path).
+   */
+  async activeBinding(orgId: string, trx?: Knex.Transaction): Promise<{ id: string; connectorType: string } | undefined> {
+    if (!isUuid(orgId)) return undefined;
+    const r = (await (trx ?? this.db)(TABLE).select('id', 'connector_type').where({ org_id: orgId, status: 'ACTIVE' }).first()) as
+      | Pick<DbConnection, 'id' | 'connector_type'>
+      | undefined;
+    return r === undefined ? undefined : { id: r.id, connectorType: r.connector_type };
+  }
+
   /** Oldest first by (created_at, id), strictly after `after`, at most `limit` rows. */
   async listByOrg(orgId: string, page: PageOptions, trx?: Knex.Transaction): Promise<ConnectionRow[]> {
     if (!isUuid(orgId)) return [];

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { ApiKeyRepository } from './api-key-repository.js';
 import { ConnectionRepository } from './connection-repository.js';
 import { OrganizationRepository } from './organization-repository.js';
+import { PushRepository } from './push-repository.js';
 
 /**
  * Every repository, bound to one database handle: the database itself, or, inside
@@ -12,11 +13,13 @@ export class Repositories {
   readonly organizations: OrganizationRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly connections: ConnectionRepository;
+  readonly pushes: PushRepository;
 
   constructor(private readonly db: Knex) {
     this.organizations = new OrganizationRepository(db);
     this.apiKeys = new ApiKeyRepository(db);
     this.connections = new ConnectionRepository(db);
+    this.pushes = new PushRepository(db);
   }
 
   /** Runs `fn` in one transaction, with every repository bound to it. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { PUSH_NOTIFY_CHANNEL } from './push-repository.js';
+import { PUSH_NOTIFY_CHANNEL } from './repositories/push-repository.js';
 
 /** Options of {@link PushListener}. */
 export interface PushListenerOptions {

@@ -1,8 +1,44 @@
 import type { Knex } from 'knex';
-import { PUSH_REASON, PUSH_STATUSES, type PushRow, type PushStatus } from './push-types.js';
+import { PUSH_REASON, PUSH_STATUSES, type PushStatus } from '../../push/push-types.js';
+import type { BoundConnection } from './connection-repository.js';
 
-/** A knex instance or an open transaction: repository calls run on whichever they are given. */
-export type Executor = Knex | Knex.Transaction;
+export type { BoundConnection };
+
+/** A push row as the repository returns it (camelCase, Dates). */
+export interface PushRow {
+  id: string;
+  orgId: string;
+  connectionId: string;
+  connectorType: string;
+  documentType: string;
+  documentId: string;
+  idempotencyKey: string;
+  payload: unknown;
+  payloadSha256: string;
+  status: PushStatus;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lockedBy: string | null;
+  lockedUntil: Date | null;
+  lastErrorCode: string | null;
+  lastErrorMessage: string | null;
+  externalRef: string | null;
+  receiptDetails: Record<string, unknown> | null;
+  ackDetails: Record<string, unknown> | null;
+  ackDeadline: Date | null;
+  nextAckCheckAt: Date | null;
+  ackChecks: number;
+  manualRetries: number;
+  retriedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  lastAttemptAt: Date | null;
+  deliveredAt: Date | null;
+  acknowledgedAt: Date | null;
+  rejectedAt: Date | null;
+  deadAt: Date | null;
+}
+
 
 /** The columns a new push is inserted with. */
 export type NewPush = Pick<
@@ -17,16 +53,6 @@ export interface PushListQuery {
   limit: number;
   /** The last row of the previous page. */
   after?: { createdAt: Date; id: string };
-}
-
-/** The stored connection a claimed push is bound to (what delivery needs of it). */
-export interface BoundConnection {
-  id: string;
-  orgId: string;
-  connectorType: string;
-  status: string;
-  configEncrypted: Uint8Array;
-  configKeyId: string;
 }
 
 /** Outcomes the worker records in batches, each fenced by (locked_by, attempts). */
@@ -136,13 +162,23 @@ function recordset(items: readonly object[]): string {
 }
 
 /**
- * SQL of the push table. Every method runs on the executor it is given, so callers decide the
- * transaction (PGlite has one connection: inside a transaction, only that transaction may query).
+ * SQL of the push table (the outbox and the record of every delivery). The claim also reads the
+ * connection each claimed push is bound to, in the same statement (one round trip per claim,
+ * ADR 0015); the rows of erp_connection are written only by ConnectionRepository. Bound to the
+ * database, or inside {@link PushRepository.transaction} to the open transaction (PGlite has one
+ * connection: inside a transaction, only that transaction may query).
  */
 export class PushRepository {
+  constructor(private readonly db: Knex) {}
+
+  /** Runs `fn` in one transaction, on a repository bound to it. */
+  transaction<T>(fn: (tx: PushRepository) => Promise<T>): Promise<T> {
+    return this.db.transaction((trx) => fn(new PushRepository(trx)));
+  }
+
   /** Inserts the push unless (org_id, idempotency_key) exists; returns the new row or undefined. */
-  async insertIfAbsent(db: Executor, p: NewPush): Promise<PushRow | undefined> {
-    const result = await db.raw(
+  async insertIfAbsent(p: NewPush): Promise<PushRow | undefined> {
+    const result = await this.db.raw(
       `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
                          payload, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, 'PENDING', 0, ?, ?, ?)
@@ -156,9 +192,9 @@ export class PushRepository {
   }
 
   /** Inserts many pushes in one statement; returns the ids that were new (duplicates of a key are skipped). */
-  async insertManyIfAbsent(db: Executor, pushes: readonly NewPush[]): Promise<Set<string>> {
+  async insertManyIfAbsent(pushes: readonly NewPush[]): Promise<Set<string>> {
     if (pushes.length === 0) return new Set();
-    const result = await db.raw(
+    const result = await this.db.raw(
       `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
                          payload, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
        SELECT v.id, v.org_id, v.connection_id, v.connector_type, v.document_type, v.document_id, v.idempotency_key,
@@ -180,29 +216,29 @@ export class PushRepository {
     return new Set(rowsOf(result).map((r) => String(r.id)));
   }
 
-  async findByKey(db: Executor, orgId: string, idempotencyKey: string): Promise<PushRow | undefined> {
-    const row = await db('push').where({ org_id: orgId, idempotency_key: idempotencyKey }).first();
+  async findByKey(orgId: string, idempotencyKey: string): Promise<PushRow | undefined> {
+    const row = await this.db('push').where({ org_id: orgId, idempotency_key: idempotencyKey }).first();
     return row === undefined ? undefined : toRow(row as DbRow);
   }
 
-  async findByKeys(db: Executor, orgId: string, keys: readonly string[]): Promise<PushRow[]> {
+  async findByKeys(orgId: string, keys: readonly string[]): Promise<PushRow[]> {
     if (keys.length === 0) return [];
-    const rows = (await db('push').where({ org_id: orgId }).whereIn('idempotency_key', [...keys])) as DbRow[];
+    const rows = (await this.db('push').where({ org_id: orgId }).whereIn('idempotency_key', [...keys])) as DbRow[];
     return rows.map(toRow);
   }
 
   /** A push of `orgId` by id; another org's push is undefined, like a missing one. */
-  async findById(db: Executor, orgId: string, id: string): Promise<PushRow | undefined> {
-    const row = await db('push').where({ org_id: orgId, id }).first();
+  async findById(orgId: string, id: string): Promise<PushRow | undefined> {
+    const row = await this.db('push').where({ org_id: orgId, id }).first();
     return row === undefined ? undefined : toRow(row as DbRow);
   }
 
   /** Keyset page, newest first (created_at DESC, id DESC). Fetches limit + 1 to know if there is more. */
-  async list(db: Executor, orgId: string, q: PushListQuery): Promise<PushRow[]> {
-    const query = db('push')
+  async list(orgId: string, q: PushListQuery): Promise<PushRow[]> {
+    const query = this.db('push')
       .select(
         'id', 'org_id', 'connection_id', 'connector_type', 'document_type', 'document_id', 'idempotency_key',
-        db.raw('NULL AS payload'), 'payload_sha256', 'status', 'attempts', 'next_attempt_at', 'locked_by', 'locked_until',
+        this.db.raw('NULL AS payload'), 'payload_sha256', 'status', 'attempts', 'next_attempt_at', 'locked_by', 'locked_until',
         'last_error_code', 'last_error_message', 'external_ref', 'receipt_details', 'ack_details', 'ack_deadline',
         'next_ack_check_at', 'ack_checks', 'manual_retries', 'retried_at', 'created_at', 'updated_at', 'last_attempt_at',
         'delivered_at', 'acknowledged_at', 'rejected_at', 'dead_at',
@@ -216,8 +252,8 @@ export class PushRepository {
   }
 
   /** Counts by status for one organisation; every status is present (0 when none). */
-  async countByStatus(db: Executor, orgId?: string): Promise<Record<PushStatus, number>> {
-    const query = db('push').select('status').count({ n: '*' }).groupBy('status');
+  async countByStatus(orgId?: string): Promise<Record<PushStatus, number>> {
+    const query = this.db('push').select('status').count({ n: '*' }).groupBy('status');
     if (orgId !== undefined) query.where('org_id', orgId);
     const rows = (await query) as { status: PushStatus; n: string | number }[];
     const out = Object.fromEntries(PUSH_STATUSES.map((s) => [s, 0])) as Record<PushStatus, number>;
@@ -229,8 +265,8 @@ export class PushRepository {
    * Counts of the states that make up the queue (not the terminal history), each through its
    * partial index, so a metrics scrape stays cheap on a table with millions of delivered rows.
    */
-  async queueDepth(db: Executor): Promise<{ pending: number; processing: number; awaitingAck: number; dead: number }> {
-    const result = await db.raw(`
+  async queueDepth(): Promise<{ pending: number; processing: number; awaitingAck: number; dead: number }> {
+    const result = await this.db.raw(`
       SELECT (SELECT count(*) FROM push WHERE status = 'PENDING') AS pending,
              (SELECT count(*) FROM push WHERE status = 'PROCESSING') AS processing,
              (SELECT count(*) FROM push WHERE status = 'DELIVERED' AND next_ack_check_at IS NOT NULL) AS awaiting_ack,
@@ -240,8 +276,8 @@ export class PushRepository {
   }
 
   /** Manual retry: a DEAD or REJECTED push back to PENDING, due now, attempts reset. */
-  async retry(db: Executor, orgId: string, id: string, now: Date): Promise<PushRow | undefined> {
-    const result = await db.raw(
+  async retry(orgId: string, id: string, now: Date): Promise<PushRow | undefined> {
+    const result = await this.db.raw(
       `UPDATE push SET status = 'PENDING', attempts = 0, next_attempt_at = ?, locked_by = NULL, locked_until = NULL,
               ack_deadline = NULL, next_ack_check_at = NULL, ack_checks = 0, ack_details = NULL,
               delivered_at = NULL, acknowledged_at = NULL, rejected_at = NULL, dead_at = NULL,
@@ -255,8 +291,8 @@ export class PushRepository {
   }
 
   /** Wakes LISTENing workers when the surrounding transaction commits (PostgreSQL only). */
-  async notify(db: Executor): Promise<void> {
-    await db.raw('SELECT pg_notify(?, ?)', [PUSH_NOTIFY_CHANNEL, '']);
+  async notify(): Promise<void> {
+    await this.db.raw('SELECT pg_notify(?, ?)', [PUSH_NOTIFY_CHANNEL, '']);
   }
 
   /**
@@ -264,9 +300,9 @@ export class PushRepository {
    * `leaseUntil`, attempts + 1 (the new attempts value is the claim's fencing token).
    * SKIP LOCKED lets any number of workers claim concurrently without waiting on each other.
    */
-  async claimDue(db: Executor, workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]> {
+  async claimDue(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]> {
     // One claim statement for workers and callers alike: the bound connections are dropped here.
-    return (await this.claimDueWithConnections(db, workerId, now, leaseUntil, limit)).map((c) => c.row);
+    return (await this.claimDueWithConnections(workerId, now, leaseUntil, limit)).map((c) => c.row);
   }
 
   /**
@@ -275,13 +311,12 @@ export class PushRepository {
    * own, so this needs no surrounding transaction.
    */
   async claimDueWithConnections(
-    db: Executor,
     workerId: string,
     now: Date,
     leaseUntil: Date,
     limit: number,
   ): Promise<{ row: PushRow; connection: BoundConnection | undefined }[]> {
-    const result = await db.raw(
+    const result = await this.db.raw(
       `WITH claimed AS (
          UPDATE push AS p
             SET status = 'PROCESSING', locked_by = ?, locked_until = ?, attempts = p.attempts + 1,
@@ -305,8 +340,8 @@ export class PushRepository {
    * Pushes whose lease expired (their worker died or hung): back to PENDING, due now, the lost
    * attempt counted; DEAD (WORKER_LOST) when that was the last allowed attempt.
    */
-  async requeueExpiredLeases(db: Executor, now: Date, maxAttempts: number, limit: number): Promise<{ id: string; status: PushStatus }[]> {
-    const result = await db.raw(
+  async requeueExpiredLeases(now: Date, maxAttempts: number, limit: number): Promise<{ id: string; status: PushStatus }[]> {
+    const result = await this.db.raw(
       `UPDATE push AS p
           SET status = CASE WHEN p.attempts >= ? THEN 'DEAD' ELSE 'PENDING' END,
               dead_at = CASE WHEN p.attempts >= ? THEN ?::timestamptz ELSE NULL END,
@@ -326,25 +361,10 @@ export class PushRepository {
     return rowsOf(result).map((r) => ({ id: String(r.id), status: r.status as PushStatus }));
   }
 
-  /** The org's ACTIVE connection (at most one: a partial unique index guarantees it). */
-  async activeConnection(db: Executor, orgId: string): Promise<{ id: string; connectorType: string } | undefined> {
-    const row = (await db('erp_connection').select('id', 'connector_type').where({ org_id: orgId, status: 'ACTIVE' }).first()) as DbRow | undefined;
-    return row === undefined ? undefined : { id: String(row.id), connectorType: String(row.connector_type) };
-  }
-
-  /** The connections the given pushes are bound to, by id. */
-  async connectionsByIds(db: Executor, ids: readonly string[]): Promise<Map<string, BoundConnection>> {
-    if (ids.length === 0) return new Map();
-    const rows = (await db('erp_connection')
-      .select('id', 'org_id', 'connector_type', 'status', 'config_encrypted', 'config_key_id')
-      .whereIn('id', [...new Set(ids)])) as DbRow[];
-    return new Map(rows.map((r) => [String(r.id), toConnection(r, '')]));
-  }
-
   /** Records DELIVERED outcomes; returns the ids whose lease was still held (the others were not touched). */
-  async markDelivered(db: Executor, workerId: string, items: readonly DeliveredOutcome[]): Promise<string[]> {
+  async markDelivered(workerId: string, items: readonly DeliveredOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await db.raw(
+    const result = await this.db.raw(
       `UPDATE push AS p
           SET status = 'DELIVERED', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
               external_ref = v.external_ref, receipt_details = v.receipt_details, delivered_at = v.at, updated_at = v.at,
@@ -365,9 +385,9 @@ export class PushRepository {
   }
 
   /** Records retryable failures: back to PENDING at their backoff time. Returns the ids still held. */
-  async markRetry(db: Executor, workerId: string, items: readonly RetryOutcome[]): Promise<string[]> {
+  async markRetry(workerId: string, items: readonly RetryOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await db.raw(
+    const result = await this.db.raw(
       `UPDATE push AS p
           SET status = 'PENDING', locked_by = NULL, locked_until = NULL, next_attempt_at = v.next_attempt_at,
               last_error_code = v.code, last_error_message = v.message, updated_at = v.at
@@ -380,9 +400,9 @@ export class PushRepository {
   }
 
   /** Records dead letters. Returns the ids still held. */
-  async markDead(db: Executor, workerId: string, items: readonly DeadOutcome[]): Promise<string[]> {
+  async markDead(workerId: string, items: readonly DeadOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await db.raw(
+    const result = await this.db.raw(
       `UPDATE push AS p
           SET status = 'DEAD', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
               last_error_code = v.code, last_error_message = v.message, dead_at = v.at, updated_at = v.at
@@ -395,9 +415,9 @@ export class PushRepository {
   }
 
   /** Gives pushes back (shutdown): PENDING, due now, the attempt not counted. Returns the ids still held. */
-  async release(db: Executor, workerId: string, items: readonly ReleaseOutcome[]): Promise<string[]> {
+  async release(workerId: string, items: readonly ReleaseOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await db.raw(
+    const result = await this.db.raw(
       `UPDATE push AS p
           SET status = 'PENDING', locked_by = NULL, locked_until = NULL, attempts = p.attempts - 1,
               next_attempt_at = COALESCE(v.due_at, v.at), updated_at = v.at
@@ -413,8 +433,8 @@ export class PushRepository {
    * Claims DELIVERED pushes whose acknowledgement check is due. The check is pushed forward by
    * the lease (so a checker that dies is replaced after it) and ack_checks + 1 is the fencing token.
    */
-  async claimAckChecks(db: Executor, workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]> {
-    const result = await db.raw(
+  async claimAckChecks(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]> {
+    const result = await this.db.raw(
       `UPDATE push AS p
           SET locked_by = ?, locked_until = ?, next_ack_check_at = ?, ack_checks = p.ack_checks + 1, updated_at = ?
          FROM (SELECT id FROM push
@@ -430,9 +450,9 @@ export class PushRepository {
   }
 
   /** Records acknowledgement-check outcomes. Returns the ids still held. */
-  async recordAckOutcomes(db: Executor, workerId: string, items: readonly AckOutcome[]): Promise<string[]> {
+  async recordAckOutcomes(workerId: string, items: readonly AckOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await db.raw(
+    const result = await this.db.raw(
       `UPDATE push AS p
           SET status = v.status,
               locked_by = NULL, locked_until = NULL,

@@ -1,0 +1,59 @@
+/**
+ * What the push service and the worker need of storage. The storage module's repositories
+ * implement these (container.ts binds them); row types live with their repository.
+ */
+import type { BoundConnection } from '../storage/repositories/connection-repository.js';
+import type {
+  AckOutcome,
+  DeadOutcome,
+  DeliveredOutcome,
+  NewPush,
+  PushListQuery,
+  PushRow,
+  ReleaseOutcome,
+  RetryOutcome,
+} from '../storage/repositories/push-repository.js';
+import type { PushStatus } from './push-types.js';
+
+export type { AckOutcome, BoundConnection, DeadOutcome, DeliveredOutcome, NewPush, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
+
+/** The push table (outbox and delivery record). Outcome writes are fenced by (locked_by, attempts). */
+export interface PushStore {
+  /** Inserts those without a push of the same (org, idempotency key); returns the ids inserted. */
+  insertManyIfAbsent(pushes: readonly NewPush[]): Promise<Set<string>>;
+  findByKeys(orgId: string, keys: readonly string[]): Promise<PushRow[]>;
+  findById(orgId: string, id: string): Promise<PushRow | undefined>;
+  list(orgId: string, q: PushListQuery): Promise<PushRow[]>;
+  countByStatus(orgId?: string): Promise<Record<PushStatus, number>>;
+  queueDepth(): Promise<{ pending: number; processing: number; awaitingAck: number; dead: number }>;
+  /** A DEAD or REJECTED push back to PENDING; undefined when it is neither (or not there). */
+  retry(orgId: string, id: string, now: Date): Promise<PushRow | undefined>;
+  /** Wakes LISTENing workers at commit (PostgreSQL). */
+  notify(): Promise<void>;
+  /** Claims due pushes with the connection each is bound to, in one statement. */
+  claimDueWithConnections(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<{ row: PushRow; connection: BoundConnection | undefined }[]>;
+  requeueExpiredLeases(now: Date, maxAttempts: number, limit: number): Promise<{ id: string; status: PushStatus }[]>;
+  markDelivered(workerId: string, items: readonly DeliveredOutcome[]): Promise<string[]>;
+  markRetry(workerId: string, items: readonly RetryOutcome[]): Promise<string[]>;
+  markDead(workerId: string, items: readonly DeadOutcome[]): Promise<string[]>;
+  release(workerId: string, items: readonly ReleaseOutcome[]): Promise<string[]>;
+  claimAckChecks(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]>;
+  recordAckOutcomes(workerId: string, items: readonly AckOutcome[]): Promise<string[]>;
+  /** Runs `fn` in one transaction. */
+  transaction<T>(fn: (tx: PushStore) => Promise<T>): Promise<T>;
+}
+
+/** The connections pushes are accepted for and delivered through (read only). */
+export interface PushConnections {
+  /** The organisation's ACTIVE connection, if any. */
+  activeBinding(orgId: string): Promise<{ id: string; connectorType: string } | undefined>;
+  /** The connections with these ids, whatever their status (delivery checks the status itself). */
+  boundByIds(ids: readonly string[]): Promise<Map<string, BoundConnection>>;
+}
+
+/** Pushes and their connections, with transactions spanning both (accepting a push). */
+export interface PushStorage {
+  readonly pushes: PushStore;
+  readonly connections: PushConnections;
+  transaction<T>(fn: (tx: { readonly pushes: PushStore; readonly connections: PushConnections }) => Promise<T>): Promise<T>;
+}
