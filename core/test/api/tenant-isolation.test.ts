@@ -32,8 +32,8 @@ describe.each(testBackends())('tenant isolation on $name', (backend) => {
     const list = await host.app.inject({ method: 'GET', url: '/v1/connections', headers: auth(b.apiKey) });
     expect(list.json()).toEqual({ items: [] });
     // A cursor pointing into A's rows reveals nothing either.
-    const { encodeCursor } = await import('../../src/connections/cursor.js');
-    const viaCursor = await host.app.inject({ method: 'GET', url: `/v1/connections?cursor=${encodeCursor(new Date(0), '00000000-0000-0000-0000-000000000000')}`, headers: auth(b.apiKey) });
+    const { encodeCursor } = await import('../../src/keyset-cursor.js');
+    const viaCursor = await host.app.inject({ method: 'GET', url: `/v1/connections?cursor=${encodeCursor({ createdAt: new Date(0), id: '00000000-0000-0000-0000-000000000000' })}`, headers: auth(b.apiKey) });
     expect(viaCursor.json()).toEqual({ items: [] });
     expect((await host.app.inject({ method: 'GET', url: '/v1/connector-types', headers: auth(b.apiKey) })).statusCode).toBe(200);
     const badCreate = await host.app.inject({ method: 'POST', url: '/v1/connections', headers: auth(b.apiKey), payload: { connectorType: 'MOCK', name: 'x', config: { behavior: 'nope' } } });
