@@ -15,7 +15,7 @@ import { isUuid } from '../uuid.js';
 import { mergeConfigPatch } from './config-merge.js';
 import { decryptStoredConfig, type StoredConnectionConfig } from '../crypto/stored-config.js';
 import { ConnectorCaller } from '../plugins/connector-call.js';
-import { REDACTED } from './scrubbing-logger.js';
+import { scrubList, scrubMessage } from '../logging/scrubbing.js';
 import type { ConnectionView } from './connection-view.js';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
 
@@ -330,9 +330,7 @@ function iso(value: Date | string): string {
 }
 
 function scrub(text: string, secrets: readonly string[]): string {
-  let out = text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH)}…` : text;
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (out.includes(s)) out = out.split(s).join(REDACTED);
-  return out;
+  return scrubMessage(text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH)}…` : text, scrubList(secrets));
 }
 
 /**

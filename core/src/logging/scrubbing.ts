@@ -7,8 +7,8 @@ export const REDACTED = '[REDACTED]';
 const MAX_DEPTH = 12;
 
 /**
- * Replaces every occurrence of every secret in `text`. Longest secrets first, so a secret that
- * contains a shorter one is not left half-visible.
+ * Replaces every occurrence of every secret in `text`. `secrets` must be a {@link scrubList}
+ * (longest first, so a secret that contains a shorter one is not left half-visible).
  */
 function scrubText(text: string, secrets: readonly string[]): string {
   let out = text;
@@ -35,6 +35,15 @@ export function scrubList(secrets: readonly string[]): string[] {
     if (ascii !== json) out.add(ascii);
   }
   return [...out].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The one way to scrub a message (an error text, a connector's answer) of a connection's secret
+ * values. `list` is the {@link scrubList} of the secrets (prepared once per connection config):
+ * each secret, and its JSON-escaped forms, is replaced with {@link REDACTED}.
+ */
+export function scrubMessage(text: string, list: readonly string[]): string {
+  return list.length === 0 ? text : scrubText(text, list);
 }
 
 /**

@@ -3,7 +3,7 @@ import { isConnectorError, type DeliveryState, type OperationContext, type PushD
 import type { ConfigCipher } from '../crypto/index.js';
 import type { StoredConnectionConfig } from '../crypto/stored-config.js';
 import { isErpcError } from '../errors/index.js';
-import { scrubValue } from '../logging/scrubbing.js';
+import { scrubMessage, scrubValue } from '../logging/scrubbing.js';
 import { resolveStoredConfig, type ConnectionConfigCache, type ResolvedConfig } from './connection-config-cache.js';
 import type { ConnectorRegistry } from './connector-registry.js';
 import type { LoadedPlugin } from './types.js';
@@ -276,8 +276,8 @@ function classifyThrow(err: unknown, scrub: readonly string[], durationMs: numbe
   if (isConnectorError(err)) {
     return {
       kind: 'connector-error',
-      code: scrubText(err.code, scrub),
-      message: truncateMessage(scrubText(String(err.message), scrub)),
+      code: scrubMessage(err.code, scrub),
+      message: truncateMessage(scrubMessage(String(err.message), scrub)),
       retryable: err.retryable,
       details: jsonObject(err.details, scrub),
       durationMs,
@@ -285,7 +285,7 @@ function classifyThrow(err: unknown, scrub: readonly string[], durationMs: numbe
   }
   // Not a ConnectorError: callers treat it as a transient failure (see ADR "unknown throws").
   const errorName = err instanceof Error ? String(err.name) : typeof err;
-  return { kind: 'crashed', errorName: scrubText(errorName, scrub), message: truncateMessage(scrubText(describe(err), scrub)), durationMs };
+  return { kind: 'crashed', errorName: scrubMessage(errorName, scrub), message: truncateMessage(scrubMessage(describe(err), scrub)), durationMs };
 }
 
 function describe(err: unknown): string {
@@ -298,12 +298,9 @@ function describe(err: unknown): string {
 
 /** A scrubbed, bounded copy of a connector-provided text; undefined when it is not a non-empty string. */
 function textOf(value: unknown, scrub: readonly string[]): string | undefined {
-  return typeof value === 'string' && value !== '' ? truncateMessage(scrubText(value, scrub)) : undefined;
+  return typeof value === 'string' && value !== '' ? truncateMessage(scrubMessage(value, scrub)) : undefined;
 }
 
-function scrubText(text: string, scrub: readonly string[]): string {
-  return scrub.length === 0 ? text : (scrubValue(text, scrub) as string);
-}
 
 /** `text` cut to {@link MAX_CONNECTOR_MESSAGE} characters (the last one an ellipsis) when longer. */
 export function truncateMessage(text: string): string {
