@@ -68,6 +68,7 @@ const LOGGING = 'Logging';
 const PLUGINS = 'Plugins and connections';
 const WORKER = 'Push worker';
 const RETRY = 'Push retry policy';
+const SANDBOX = 'Plugin sandbox';
 
 /** Every setting, in documentation order (the order errors are found in, too). */
 export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
@@ -211,6 +212,117 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
       read: (c) => c.schemaCacheDir ?? 'off',
     },
     'path',
+  ),
+  {
+    name: 'ERPC_PLUGIN_ISOLATION',
+    type: 'enum',
+    secret: false,
+    group: SANDBOX,
+    default: 'process',
+    description: '`process`: plugin code runs only in supervised sandbox processes (docs/security.md); `in-process`: every plugin runs inside the host.',
+    reason: 'expected process or in-process',
+    schema: { type: 'string', enum: ['process', 'in-process'], default: 'process' },
+    read: (c) => c.sandbox.isolation,
+  },
+  text(
+    {
+      name: 'ERPC_PLUGIN_TRUSTED',
+      secret: false,
+      group: SANDBOX,
+      defaultText: 'none',
+      description: 'Connector types (comma-separated) that run in the host process although isolation is `process`.',
+      read: (c) => c.sandbox.trusted,
+    },
+    'string',
+    { pattern: '^\\s*[A-Z][A-Z0-9_]*\\s*(,\\s*[A-Z][A-Z0-9_]*\\s*)*,?\\s*$' },
+    'expected connector types separated by commas (e.g. MOCK,ACME_V1)',
+  ),
+  text(
+    {
+      name: 'ERPC_PLUGIN_GRANTS',
+      secret: false,
+      group: SANDBOX,
+      defaultText: 'none on PostgreSQL; on the embedded database, file connectors may write below `<ERPC_DATA_DIR>/drops/{orgId}`',
+      description:
+        'Capabilities granted per connector type, as JSON: `{"DROPZONE_JSON_V1":{"fsWrite":["/srv/erp-drops/{orgId}"]},"ACME_V1":{"network":true}}` (`{orgId}`: the connection\'s organisation).',
+      read: (c) => (c.sandbox.grantsText === undefined ? undefined : c.sandbox.grantsText),
+    },
+    'string',
+  ),
+  {
+    name: 'ERPC_SANDBOX_SCOPE',
+    type: 'enum',
+    secret: false,
+    group: SANDBOX,
+    default: 'plugin',
+    description: '`plugin`: one sandbox process per plugin, shared by the organisations that use it; `connection`: one per connection (no two tenants share one).',
+    reason: 'expected plugin or connection',
+    schema: { type: 'string', enum: ['plugin', 'connection'], default: 'plugin' },
+    read: (c) => c.sandbox.scope,
+  },
+  positiveInt({
+    name: 'ERPC_SANDBOX_MAX_PROCESSES',
+    secret: false,
+    group: SANDBOX,
+    default: 32,
+    description: 'Most sandbox processes alive at once; the least recently used stops first.',
+    read: (c) => c.sandbox.maxProcesses,
+  }),
+  positiveInt(
+    {
+      name: 'ERPC_SANDBOX_IDLE_MS',
+      secret: false,
+      group: SANDBOX,
+      default: 300_000,
+      description: 'A sandbox process with no call for this long stops (ms).',
+      read: (c) => c.sandbox.idleMs,
+    },
+    'expected a positive integer (milliseconds)',
+  ),
+  positiveInt({
+    name: 'ERPC_SANDBOX_MEMORY_MB',
+    secret: false,
+    group: SANDBOX,
+    default: 256,
+    description: 'V8 heap limit of each sandbox process (MiB); a sandbox that exceeds it dies and is replaced.',
+    read: (c) => c.sandbox.memoryMb,
+  }),
+  text(
+    {
+      name: 'ERPC_SANDBOX_UID',
+      secret: false,
+      group: SANDBOX,
+      defaultText: '`nobody` when the host runs as root; else the host\'s own user',
+      description: 'User (name or number) sandbox processes run as when the host runs as root.',
+      read: (c) => c.sandbox.uid,
+    },
+    'string',
+    { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*$' },
+    'expected a user name or number',
+  ),
+  text(
+    {
+      name: 'ERPC_SANDBOX_GID',
+      secret: false,
+      group: SANDBOX,
+      defaultText: 'the primary group of `ERPC_SANDBOX_UID`',
+      description: 'Group (name or number) sandbox processes run as when the host runs as root.',
+      read: (c) => c.sandbox.gid,
+    },
+    'string',
+    { pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*$' },
+    'expected a group name or number',
+  ),
+  positiveInt(
+    {
+      name: 'ERPC_SANDBOX_RESTART_MAX_MS',
+      secret: false,
+      group: SANDBOX,
+      default: 30_000,
+      description: 'Longest wait before a plugin whose sandboxes keep crashing is started again (the backoff starts at 100 ms and doubles).',
+      read: (c) => c.sandbox.restartMaxMs,
+    },
+    'expected a positive integer (milliseconds)',
   ),
   positiveInt(
     {

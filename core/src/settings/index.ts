@@ -1,4 +1,4 @@
-export type { Env, HostConfig, LogLevel, SettingOverrides, SettingSource, SettingSpec } from './types.js';
+export type { Env, HostConfig, LogLevel, PluginGrant, SettingOverrides, SettingSource, SettingSpec } from './types.js';
 export { LOG_LEVELS, SETTINGS } from './definitions.js';
 export { loadHostConfig, type LoadHostConfigOptions } from './load-host-config.js';
 export { unknownSettings, warnUnknownSettings } from './unknown-settings.js';

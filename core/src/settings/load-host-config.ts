@@ -6,7 +6,7 @@ import { ErpcError } from '../errors/index.js';
 import { RetryPolicy } from '../push/retry-policy.js';
 import { DEFINITION_BY_NAME, FALSE_WORDS, SETTING_DEFINITIONS, TRUE_WORDS, type SettingDefinition } from './definitions.js';
 import { processEnv } from './process-env.js';
-import type { Env, HostConfig, LogLevel, SettingOverrides, SettingSource } from './types.js';
+import type { Env, HostConfig, LogLevel, PluginGrant, SettingOverrides, SettingSource } from './types.js';
 
 /** Options of {@link loadHostConfig}. */
 export interface LoadHostConfigOptions {
@@ -141,6 +141,7 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
   const dirs = (typeof pluginDirs === 'string' ? pluginDirs.split(':') : pluginDirs).map((d) => d.trim()).filter((d) => d !== '');
   const cacheDir = v.ERPC_SCHEMA_CACHE_DIR as string;
 
+  const grantsText = v.ERPC_PLUGIN_GRANTS as string | undefined;
   const config: HostConfig = deepFreeze({
     databaseUrl: v.DATABASE_URL as string | undefined,
     dataDir: path.resolve(cwd, v.ERPC_DATA_DIR as string),
@@ -155,6 +156,19 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
     schemaCacheDir: cacheDir === 'off' ? undefined : path.resolve(cwd, cacheDir),
     connectionTestTimeoutMs: int('ERPC_TEST_TIMEOUT_MS'),
     metricsToken: v.ERPC_METRICS_TOKEN as string | undefined,
+    sandbox: {
+      isolation: v.ERPC_PLUGIN_ISOLATION as 'process' | 'in-process',
+      trusted: ((v.ERPC_PLUGIN_TRUSTED as string | undefined) ?? '').split(',').map((t) => t.trim()).filter((t) => t !== ''),
+      grants: parseGrants(grantsText, cwd, invalid),
+      grantsText,
+      scope: v.ERPC_SANDBOX_SCOPE as 'plugin' | 'connection',
+      maxProcesses: int('ERPC_SANDBOX_MAX_PROCESSES'),
+      idleMs: int('ERPC_SANDBOX_IDLE_MS'),
+      memoryMb: int('ERPC_SANDBOX_MEMORY_MB'),
+      uid: v.ERPC_SANDBOX_UID as string | undefined,
+      gid: v.ERPC_SANDBOX_GID as string | undefined,
+      restartMaxMs: int('ERPC_SANDBOX_RESTART_MAX_MS'),
+    },
     worker: {
       concurrency: int('ERPC_WORKER_CONCURRENCY'),
       prefetch: optionalInt('ERPC_WORKER_PREFETCH'),
@@ -169,6 +183,36 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
   });
   sourcesByConfig.set(config, sources);
   return config;
+}
+
+const GRANTS_REASON =
+  'expected JSON like {"DROPZONE_JSON_V1":{"fsWrite":["/srv/erp-drops/{orgId}"]},"ACME_V1":{"network":true}}: connector types, each with fsWrite (absolute folders) and/or network (true/false)';
+
+/** ERPC_PLUGIN_GRANTS: connector type → { fsWrite?: absolute roots ({orgId} allowed), network?: boolean }. */
+function parseGrants(text: string | undefined, cwd: string, invalid: (name: string, reason: string) => ErpcError): Record<string, PluginGrant> {
+  if (text === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalid('ERPC_PLUGIN_GRANTS', GRANTS_REASON);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('ERPC_PLUGIN_GRANTS', GRANTS_REASON);
+  const out: Record<string, PluginGrant> = {};
+  for (const [type, grant] of Object.entries(value as Record<string, unknown>)) {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(type) || typeof grant !== 'object' || grant === null || Array.isArray(grant)) throw invalid('ERPC_PLUGIN_GRANTS', GRANTS_REASON);
+    const { fsWrite, network, ...rest } = grant as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) throw invalid('ERPC_PLUGIN_GRANTS', GRANTS_REASON);
+    if (network !== undefined && typeof network !== 'boolean') throw invalid('ERPC_PLUGIN_GRANTS', GRANTS_REASON);
+    if (fsWrite !== undefined && (!Array.isArray(fsWrite) || fsWrite.some((p) => typeof p !== 'string' || !path.isAbsolute(p) || p.includes('\0')))) {
+      throw invalid('ERPC_PLUGIN_GRANTS', `${GRANTS_REASON} (fsWrite roots must be absolute paths)`);
+    }
+    out[type] = {
+      ...(fsWrite !== undefined ? { fsWrite: (fsWrite as string[]).map((p) => path.resolve(cwd, p)) } : {}),
+      ...(network !== undefined ? { network } : {}),
+    };
+  }
+  return out;
 }
 
 /**

@@ -35,6 +35,30 @@ export interface HostConfig {
   readonly connectionTestTimeoutMs: number;
   /** ERPC_METRICS_TOKEN (secret); undefined: GET /metrics is open. */
   readonly metricsToken: string | undefined;
+  /** How plugin code is isolated (docs/security.md). */
+  readonly sandbox: {
+    /** ERPC_PLUGIN_ISOLATION. */
+    readonly isolation: 'process' | 'in-process';
+    /** ERPC_PLUGIN_TRUSTED: connector types that run in-process anyway. */
+    readonly trusted: readonly string[];
+    /** ERPC_PLUGIN_GRANTS, parsed: capabilities granted per connector type. */
+    readonly grants: Readonly<Record<string, PluginGrant>>;
+    /** ERPC_PLUGIN_GRANTS as written (for `erpc config check`); undefined when unset. */
+    readonly grantsText: string | undefined;
+    /** ERPC_SANDBOX_SCOPE. */
+    readonly scope: 'plugin' | 'connection';
+    /** ERPC_SANDBOX_MAX_PROCESSES. */
+    readonly maxProcesses: number;
+    /** ERPC_SANDBOX_IDLE_MS. */
+    readonly idleMs: number;
+    /** ERPC_SANDBOX_MEMORY_MB. */
+    readonly memoryMb: number;
+    /** ERPC_SANDBOX_UID / ERPC_SANDBOX_GID as written; undefined: the default. */
+    readonly uid: string | undefined;
+    readonly gid: string | undefined;
+    /** ERPC_SANDBOX_RESTART_MAX_MS. */
+    readonly restartMaxMs: number;
+  };
   readonly worker: {
     /** ERPC_WORKER_CONCURRENCY / --concurrency. */
     readonly concurrency: number;
@@ -61,6 +85,14 @@ export interface HostConfig {
       readonly jitter: number;
     };
   };
+}
+
+/** What the operator granted one connector type (ERPC_PLUGIN_GRANTS). */
+export interface PluginGrant {
+  /** Roots the plugin may write below; `{orgId}` is replaced by the connection's organisation. */
+  readonly fsWrite?: readonly string[];
+  /** Outbound network. */
+  readonly network?: boolean;
 }
 
 /** Raw command-line values keyed by the setting's variable name; they win over the environment. */
