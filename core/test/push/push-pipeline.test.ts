@@ -117,6 +117,17 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     expect(await h.service.get(org, push.id)).toMatchObject({ status: 'DELIVERED', attempts: 3 });
   });
 
+  it('a push() that outlives pushTimeoutMs is aborted and retried as PUSH_TIMEOUT, not released like a shutdown', async () => {
+    const org = await h.newOrg();
+    await h.newConnection(org, 'MOCK', { behavior: 'hang' });
+    const { push } = await h.service.accept(org, invoice('INV-T'));
+    const started = Date.now();
+    expect(await h.worker({ pushTimeoutMs: 100, leaseMs: 5_000 }).runOnce()).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const row = await h.service.get(org, push.id);
+    expect(row).toMatchObject({ status: 'PENDING', attempts: 1, lastError: { code: 'PUSH_TIMEOUT', message: 'push() did not finish within 100 ms and was aborted.' } });
+  });
+
   it('exhausted retries make a dead letter; a manual retry puts it back to PENDING with attempts reset', async () => {
     const org = await h.newOrg();
     await h.newConnection(org, 'MOCK', { behavior: 'fail-retryable' });
