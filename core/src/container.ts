@@ -14,6 +14,9 @@ import { Lifecycle } from './lifecycle.js';
 import { createLogger, toConnectorLogger, type Logger } from './logging/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { ConnectorCaller } from './plugins/connector-call.js';
+import { GrantPolicy } from './plugins/sandbox/grants.js';
+import { sandboxIdentity, type SandboxIdentity } from './plugins/sandbox/permissions.js';
+import { SandboxSupervisor } from './plugins/sandbox/sandbox-supervisor.js';
 import { ConnectorRegistry, type PortBindings } from './plugins/connector-registry.js';
 import { loadPlugins } from './plugins/plugin-loader.js';
 import type { PluginLoadReport } from './plugins/types.js';
@@ -156,8 +159,10 @@ export async function openHost(config: HostConfig, options: OpenHostOptions = {}
         hostServices: resolve(c, TOKENS.HostServices),
         registry,
         logger: logger.child({ component: 'plugins' }),
+        sandbox: sandboxOptions(config, resolve(c, TOKENS.SandboxSupervisor).identity),
       });
     }
+    lifecycle.own('sandboxes', () => resolve(c, TOKENS.SandboxSupervisor).stop());
     return hostOf(c, { config, logger, lifecycle, registry, pluginReport, db, keyring });
   } catch (err) {
     await lifecycle.stop();
@@ -179,11 +184,18 @@ export async function openPluginHost(config: HostConfig, logger: Logger): Promis
     hostServices: resolve(c, TOKENS.HostServices),
     registry,
     logger: logger.child({ component: 'plugins' }),
+    sandbox: sandboxOptions(config, sandboxIdentity(config.sandbox.uid, config.sandbox.gid)),
   });
   return { registry, report, close: async () => void (await registry.dispose()) };
 }
 
 // --- inside the root ---
+
+/** Which plugins are imported in sandboxes (every one unless isolation is off or the type is trusted). */
+function sandboxOptions(config: HostConfig, identity: SandboxIdentity | undefined) {
+  const { isolation, trusted, memoryMb } = config.sandbox;
+  return { isolated: (type: string) => isolation === 'process' && !trusted.includes(type), memoryMb, identity };
+}
 
 function resolve<T>(c: DependencyContainer, token: Token<T>): T {
   return c.resolve<T>(token);
@@ -233,7 +245,20 @@ function buildContainer(config: HostConfig, r: Resources): DependencyContainer {
   c.register(TOKENS.Keyring, { useValue: r.keyring });
   registerPlugins(c);
   single(c, TOKENS.ConfigCipher, () => new ConfigCipher(r.keyring));
-  single(c, TOKENS.ConnectorCaller, (dc) => new ConnectorCaller({ registry: resolve(dc, TOKENS.ConnectorRegistry), cipher: resolve(dc, TOKENS.ConfigCipher), logger: r.logger }));
+  single(c, TOKENS.GrantPolicy, () => new GrantPolicy(config));
+  single(c, TOKENS.SandboxSupervisor, (dc) => new SandboxSupervisor(config.sandbox, resolve(dc, TOKENS.GrantPolicy), r.logger));
+  single(
+    c,
+    TOKENS.ConnectorCaller,
+    (dc) =>
+      new ConnectorCaller({
+        registry: resolve(dc, TOKENS.ConnectorRegistry),
+        cipher: resolve(dc, TOKENS.ConfigCipher),
+        logger: r.logger,
+        sandboxes: resolve(dc, TOKENS.SandboxSupervisor),
+        grants: resolve(dc, TOKENS.GrantPolicy),
+      }),
+  );
   single(c, TOKENS.Metrics, () => new Metrics({ defaultMetrics: r.metricsDefaults }));
   single(c, TOKENS.Repositories, () => new Repositories(r.db));
   single(c, TOKENS.OrganizationStore, (dc) => resolve(dc, TOKENS.Repositories).organizations);
@@ -340,6 +365,8 @@ function createPushRuntime(c: DependencyContainer, config: HostConfig, hostLogge
       cipher: resolve(c, TOKENS.ConfigCipher),
       clock: resolve(c, TOKENS.Clock),
       logger,
+      sandboxes: resolve(c, TOKENS.SandboxSupervisor),
+      grants: resolve(c, TOKENS.GrantPolicy),
       hooks: {
         delivered: (type, pushSeconds, endToEndSeconds) => {
           metrics.push.delivered.inc({ connector_type: type });

@@ -11,6 +11,8 @@ import type { KeyRotationService } from './keys/key-rotation-service.js';
 import type { Logger } from './logging/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import type { ConnectorCaller } from './plugins/connector-call.js';
+import type { GrantPolicy } from './plugins/sandbox/grants.js';
+import type { SandboxSupervisor } from './plugins/sandbox/sandbox-supervisor.js';
 import type { ConnectorRegistry } from './plugins/connector-registry.js';
 import type { PushService } from './push/push-service.js';
 import type { PushSignal } from './push/push-signal.js';
@@ -39,6 +41,10 @@ export const TOKENS = {
   /** What connector plugins' `create(deps)` receives (logger, clock). */
   HostServices: token<HostServices>('HostServices'),
   ConnectorRegistry: token<ConnectorRegistry>('ConnectorRegistry'),
+  /** The operator's grants applied to what plugins declare. */
+  GrantPolicy: token<GrantPolicy>('GrantPolicy'),
+  /** Starts and supervises the sandbox processes plugin code runs in. */
+  SandboxSupervisor: token<SandboxSupervisor>('SandboxSupervisor'),
   /** The one connector call (no config cache: for connection tests). */
   ConnectorCaller: token<ConnectorCaller>('ConnectorCaller'),
   Keyring: token<Keyring>('Keyring'),

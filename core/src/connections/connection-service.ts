@@ -15,6 +15,7 @@ import { isUuid } from '../uuid.js';
 import { mergeConfigPatch } from './config-merge.js';
 import { decryptStoredConfig, type StoredConnectionConfig } from '../crypto/stored-config.js';
 import { ConnectorCaller } from '../plugins/connector-call.js';
+import type { GrantPolicy } from '../plugins/sandbox/grants.js';
 import { scrubList, scrubMessage } from '../logging/scrubbing.js';
 import type { ConnectionView } from './connection-view.js';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
@@ -87,14 +88,16 @@ export class ConnectionService {
     @inject(TOKENS.HostConfig) config: HostConfig,
     // Without a config cache: a test decrypts for itself, so plaintext does not linger in the API process.
     @inject(TOKENS.ConnectorCaller) private readonly caller: ConnectorCaller,
+    @inject(TOKENS.GrantPolicy) private readonly grants: GrantPolicy,
   ) {
     this.#testTimeoutMs = config.connectionTestTimeoutMs;
   }
 
   /** Checks a config against the connector's schema without storing anything. */
-  validateConfig(connectorType: string, config: unknown): { valid: boolean; errors: ConfigIssue[] } {
+  validateConfig(connectorType: string, config: unknown, orgId?: string): { valid: boolean; errors: ConfigIssue[] } {
     const plugin = this.registry.plugin(connectorType);
     const errors = this.#issues(plugin, config);
+    if (errors.length === 0 && orgId !== undefined) this.#assertGranted(plugin, orgId, config);
     return { valid: errors.length === 0, errors };
   }
 
@@ -103,6 +106,7 @@ export class ConnectionService {
     checkName(input.name);
     const plugin = this.registry.plugin(input.connectorType);
     this.#assertValid(plugin, input.config);
+    this.#assertGranted(plugin, orgId, input.config);
     // The id exists before the ciphertext: the ciphertext is bound to (orgId, id).
     const id = randomUUID();
     const { blob, keyId } = this.cipher.encrypt(input.config, { orgId, connectionId: id });
@@ -163,6 +167,7 @@ export class ConnectionService {
       ? structuredClone(input.config)
       : (mergeConfigPatch(decryptStoredConfig(this.cipher, storedConfigOf(row), this.logger), input.config) as Record<string, unknown>);
     this.#assertValid(plugin, merged);
+    this.#assertGranted(plugin, orgId, merged);
     const { blob, keyId } = this.cipher.encrypt(merged, { orgId, connectionId: id });
     const updated = await this.connections.update(orgId, id, { name: input.name, configEncrypted: blob, configKeyId: keyId, now });
     if (updated === undefined) throw notFound(id);
@@ -223,6 +228,12 @@ export class ConnectionService {
       case 'unavailable':
         message = `No plugin for connector type ${row.connectorType} is loaded.`;
         break;
+      case 'sandbox-crashed':
+        message = `The connector's sandbox process ended during the test: ${result.reason}`;
+        break;
+      case 'sandbox-unavailable':
+        message = `The connector's sandbox keeps crashing; it is restarted in ${result.retryAfterMs} ms. Try again then.`;
+        break;
     }
     const latencyMs = Math.round(result.durationMs);
     this.logger.info({ connectionId: row.id, orgId: row.orgId, connectorType: row.connectorType, ok, latencyMs }, 'connection test');
@@ -260,6 +271,11 @@ export class ConnectionService {
     if (plugin.validateConfig(config)) return [];
     const secrets = secretValuesOf(config, plugin.configSchema);
     return (plugin.validateConfig.errors ?? []).map((e) => toIssue(e, secrets));
+  }
+
+  /** A sandboxed plugin's declared path fields must lie inside the roots granted to this organisation (422 naming the field). */
+  #assertGranted(plugin: LoadedPlugin, orgId: string, config: unknown): void {
+    if (plugin.isolation === 'process') this.grants.checkConfig(plugin.connectorType, plugin.manifest.capabilities, orgId, config);
   }
 
   #assertValid(plugin: LoadedPlugin, config: unknown): void {

@@ -7,6 +7,9 @@ import { scrubMessage, scrubValue } from '../logging/scrubbing.js';
 import { resolveStoredConfig, type ConnectionConfigCache, type ResolvedConfig } from './connection-config-cache.js';
 import type { ConnectorRegistry } from './connector-registry.js';
 import type { LoadedPlugin } from './types.js';
+import type { GrantPolicy } from './sandbox/grants.js';
+import { SandboxBackoff, SandboxCallCrash, type SandboxSupervisor } from './sandbox/sandbox-supervisor.js';
+import type { PluginCapabilities } from '@erpc/sdk';
 
 /** Longest message (of a connector's error, test result or rejection) a call hands back. */
 export const MAX_CONNECTOR_MESSAGE = 1000;
@@ -25,7 +28,14 @@ export type ConnectorCallRequest = CallLimits &
     | { readonly operation: 'testConnection'; readonly connection: StoredConnectionConfig }
     | { readonly operation: 'push'; readonly connection: StoredConnectionConfig; readonly document: PushDocument }
     | { readonly operation: 'checkDelivery'; readonly connection: StoredConnectionConfig; readonly receipt: PushReceipt }
-  );
+  ) & {
+    /**
+     * Sandboxed plugins: run in a fresh sandbox process of its own, one such call per plugin at a
+     * time. For a call whose shared sandbox ended while other calls were in it (which one caused
+     * it is then unknown).
+     */
+    readonly alone?: boolean;
+  };
 
 /** What a connection test answered (the connector's own latencyMs is not trusted; see `durationMs`). */
 export interface TestValue {
@@ -83,6 +93,20 @@ export type ConnectorCallResult<T> =
   | { readonly kind: 'invalid'; readonly message: string; readonly durationMs: number }
   /** The stored config does not decrypt (logged with the row's ids, never its bytes). */
   | { readonly kind: 'config-error'; readonly durationMs: 0 }
+  /**
+   * The plugin's sandbox process ended during the call (exit, signal, memory, uncaught error, or
+   * killed after a deadline). `alone`: it was the only call in that process, so it caused it.
+   */
+  | {
+      readonly kind: 'sandbox-crashed';
+      readonly reason: string;
+      readonly exitCode: number | null;
+      readonly signal: string | null;
+      readonly alone: boolean;
+      readonly durationMs: number;
+    }
+  /** The plugin's sandboxes keep crashing: it is restarted after `retryAfterMs`; nothing ran. */
+  | { readonly kind: 'sandbox-unavailable'; readonly retryAfterMs: number; readonly durationMs: number }
   /** No plugin of this type is loaded, or it does not implement the operation. */
   | { readonly kind: 'unavailable'; readonly reason: 'not-loaded' | 'not-implemented'; readonly durationMs: 0 };
 
@@ -97,6 +121,10 @@ export interface ConnectorCallerDeps {
   readonly logger: Logger;
   /** Reuse decrypted configs between calls (the worker's hot path, ADR 0015); without it every call decrypts. */
   readonly configs?: ConnectionConfigCache;
+  /** Runs the calls of sandboxed plugins (isolation `process`); required once such a plugin is loaded. */
+  readonly sandboxes?: SandboxSupervisor;
+  /** The operator's grants: a sandboxed connection's declared paths are checked against them. */
+  readonly grants?: GrantPolicy;
 }
 
 /** Default deadline of a connector's dispose() at shutdown. */
@@ -129,7 +157,9 @@ export class ConnectorCaller {
     if (!registry.has(type)) return Promise.resolve(NOT_LOADED);
     const plugin = registry.plugin(type);
     const port = plugin.port;
-    if (request.operation === 'checkDelivery' && typeof port.checkDelivery !== 'function') return Promise.resolve(NOT_IMPLEMENTED);
+    const sandboxed = plugin.isolation === 'process';
+    const implementsCheck = sandboxed ? plugin.operations?.checkDelivery === true : typeof port?.checkDelivery === 'function';
+    if (request.operation === 'checkDelivery' && !implementsCheck) return Promise.resolve(NOT_IMPLEMENTED);
     let resolved: ResolvedConfig;
     try {
       const options = { logger: this.#deps.logger, configSchema: plugin.configSchema };
@@ -139,10 +169,34 @@ export class ConnectorCaller {
       return Promise.reject(err);
     }
     const scrub = resolved.scrubList;
+    let invoke: (op: 'push' | 'checkDelivery' | 'testConnection', arg: unknown) => (signal: AbortSignal) => unknown;
+    if (sandboxed) {
+      const { sandboxes, grants } = this.#deps;
+      if (sandboxes === undefined || grants === undefined) return Promise.reject(new Error(`no sandbox supervisor for the sandboxed plugin ${type}`));
+      const refused = grantRefusal(grants, plugin, resolved);
+      if (refused !== undefined) return Promise.resolve(refused);
+      invoke = (op, arg) => (signal) =>
+        sandboxes.run({
+          plugin,
+          op,
+          connection: resolved.connection,
+          config: resolved.config,
+          arg,
+          timeoutMs: request.timeoutMs,
+          signal,
+          scrub,
+          log: (level, obj, msg) => (obj === undefined ? resolved.logger[level](msg ?? '') : resolved.logger[level](obj as object, msg)),
+          ...(request.alone === true ? { alone: true } : {}),
+        });
+    } else {
+      const p = port!;
+      invoke = (op, arg) => (signal) =>
+        op === 'push' ? p.push(arg as PushDocument, contextOf(resolved, signal)) : op === 'checkDelivery' ? p.checkDelivery!(arg as PushReceipt, contextOf(resolved, signal)) : p.testConnection(contextOf(resolved, signal));
+    }
     switch (request.operation) {
       case 'push': {
-        const acknowledges = typeof port.checkDelivery === 'function';
-        return settle(request, scrub, (signal) => port.push(request.document, contextOf(resolved, signal)), (receipt: PushReceipt | undefined) => {
+        const acknowledges = implementsCheck;
+        return settle(request, scrub, invoke('push', request.document), (receipt: PushReceipt | undefined) => {
           if (typeof receipt?.externalRef !== 'string' || receipt.externalRef.length === 0) {
             return new ContractViolation('The connector returned no externalRef; its push() does not follow the contract.');
           }
@@ -156,14 +210,14 @@ export class ConnectorCaller {
         });
       }
       case 'checkDelivery':
-        return settle(request, scrub, (signal) => port.checkDelivery!(request.receipt, contextOf(resolved, signal)), (status: { state?: unknown; message?: unknown; details?: unknown } | undefined) => {
+        return settle(request, scrub, invoke('checkDelivery', request.receipt), (status: { state?: unknown; message?: unknown; details?: unknown } | undefined) => {
           const state: DeliveryState = status?.state === 'acknowledged' || status?.state === 'rejected' ? status.state : 'pending';
           const message = textOf(status?.message, scrub);
           const value: DeliveryValue = message === undefined ? { state, details: jsonObject(status?.details, scrub) } : { state, message, details: jsonObject(status?.details, scrub) };
           return value;
         });
       case 'testConnection':
-        return settle(request, scrub, (signal) => port.testConnection(contextOf(resolved, signal)), (result: { ok?: unknown; message?: unknown } | undefined) => {
+        return settle(request, scrub, invoke('testConnection', undefined), (result: { ok?: unknown; message?: unknown } | undefined) => {
           const message = textOf(result?.message, scrub);
           const value: TestValue = message === undefined ? { ok: result?.ok === true } : { ok: result?.ok === true, message };
           return value;
@@ -178,7 +232,8 @@ export class ConnectorCaller {
  */
 export function disposeConnector(plugin: LoadedPlugin, limits: CallLimits = { timeoutMs: DEFAULT_DISPOSE_TIMEOUT_MS }): Promise<ResultOf<'dispose'>> {
   const port = plugin.port;
-  if (typeof port.dispose !== 'function') return Promise.resolve(NOT_IMPLEMENTED);
+  // A sandboxed port is disposed in its sandbox, when the supervisor stops the process.
+  if (port === undefined || typeof port.dispose !== 'function') return Promise.resolve(NOT_IMPLEMENTED);
   return settle(limits, [], () => port.dispose!(), () => undefined);
 }
 
@@ -273,6 +328,10 @@ function settle<T>(
 }
 
 function classifyThrow(err: unknown, scrub: readonly string[], durationMs: number): ConnectorCallResult<never> {
+  if (err instanceof SandboxCallCrash) {
+    return { kind: 'sandbox-crashed', reason: scrubMessage(err.crash.reason, scrub), exitCode: err.crash.exitCode, signal: err.crash.signal, alone: err.alone, durationMs };
+  }
+  if (err instanceof SandboxBackoff) return { kind: 'sandbox-unavailable', retryAfterMs: err.retryAfterMs, durationMs };
   if (isConnectorError(err)) {
     return {
       kind: 'connector-error',
@@ -318,4 +377,24 @@ function jsonObject(value: unknown, scrub: readonly string[]): Record<string, un
   } catch {
     return null;
   }
+}
+
+// Per resolved config (the worker's cache reuses it while the row is unchanged): realpath calls
+// once per connection config, not once per push.
+const grantChecks = new WeakMap<ResolvedConfig, ConnectorCallResult<never> | null>();
+
+/** A sandboxed connection whose declared paths left its grant: a permanent failure, never a call. */
+function grantRefusal(grants: GrantPolicy, plugin: LoadedPlugin, resolved: ResolvedConfig): ConnectorCallResult<never> | undefined {
+  let known = grantChecks.get(resolved);
+  if (known === undefined) {
+    try {
+      grants.checkConfig(plugin.connectorType, plugin.manifest.capabilities as PluginCapabilities | undefined, resolved.connection.orgId, resolved.config);
+      known = null;
+    } catch (err) {
+      if (!isErpcError(err) || err.code !== 'ERPC_ERR_CONFIG_PATH_NOT_GRANTED') throw err;
+      known = { kind: 'connector-error', code: err.code, message: err.message, retryable: false, details: null, durationMs: 0 };
+    }
+    grantChecks.set(resolved, known);
+  }
+  return known ?? undefined;
 }

@@ -37,7 +37,7 @@ export class ConnectorRegistry {
     if (first !== undefined) {
       throw new ErpcError('ERPC_ERR_PLUGIN_DUPLICATE_TYPE', { dir: plugin.dir, type: plugin.connectorType, firstDir: first.dir });
     }
-    this.#bindings.bind(plugin.connectorType, plugin.port);
+    if (plugin.port !== undefined) this.#bindings.bind(plugin.connectorType, plugin.port);
     this.#plugins.set(plugin.connectorType, plugin);
   }
 

@@ -20,6 +20,8 @@ import { openSchemaCache, type SchemaCache } from './schema-cache.js';
 import type { ConnectorRegistry } from './connector-registry.js';
 import { discoverPlugins, type PluginCandidate } from './discover.js';
 import type { FailedPlugin, LoadedPlugin, PluginLoadReport } from './types.js';
+import { checkEntriesInSandboxes, type CheckOutcome } from './sandbox/import-check.js';
+import type { SandboxIdentity } from './sandbox/permissions.js';
 
 export interface LoadPluginsOptions {
   /** Plugin folders, in priority order. */
@@ -33,6 +35,16 @@ export interface LoadPluginsOptions {
   readonly logger?: Logger;
   /** Where compiled config schemas are cached between start-ups; undefined: no cache. */
   readonly schemaCacheDir?: string;
+  /**
+   * Plugins whose code must not run in the host (ERPC_PLUGIN_ISOLATION=process, not trusted):
+   * their entries are imported and checked in sandbox processes (docs/security.md), and they are
+   * registered without a port. Without it every plugin is imported in the host.
+   */
+  readonly sandbox?: {
+    readonly isolated: (connectorType: string) => boolean;
+    readonly memoryMb: number;
+    readonly identity: SandboxIdentity | undefined;
+  };
 }
 
 /** A plugin whose manifest, paths, SDK range and config schema passed: ready to import. */
@@ -78,15 +90,39 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
     timer = setTimeout(() => resolve('timeout'), options.importTimeoutMs);
     timer.unref();
   });
-  const imported = await Promise.all(
-    checked.map((step) => (step === null || !step.ok ? step : importEntry(step.value, deadline, options.importTimeoutMs))),
-  ).finally(() => clearTimeout(timer));
+  const isolated = options.sandbox?.isolated;
+  const inSandbox = (step: Step<CheckedPlugin> | null): boolean =>
+    step !== null && step.ok && isolated !== undefined && isolated(step.value.manifest.connectorType);
+  const sandboxed = new Map<CheckedPlugin, CheckOutcome>();
+  const [imported] = await Promise.all([
+    Promise.all(
+      checked.map((step) => (step === null || !step.ok || inSandbox(step) ? step : importEntry(step.value, deadline, options.importTimeoutMs))) as Promise<
+        Step<{ plugin: CheckedPlugin; module: Record<string, unknown> }> | Step<CheckedPlugin> | null
+      >[],
+    ).finally(() => clearTimeout(timer)),
+    (async () => {
+      const toCheck = checked.filter(inSandbox).map((s) => (s as { ok: true; value: CheckedPlugin }).value);
+      if (toCheck.length === 0 || options.sandbox === undefined) return;
+      const outcomes = await checkEntriesInSandboxes(
+        toCheck.map((p, key) => ({ key, connectorType: p.manifest.connectorType, entryPath: p.entryPath, root: p.dir })),
+        { timeoutMs: options.importTimeoutMs, memoryMb: options.sandbox.memoryMb, identity: options.sandbox.identity, logger: (logger ?? silentLogger()).child({ component: 'plugins' }) },
+      );
+      toCheck.forEach((p, key) => sandboxed.set(p, outcomes.get(key) ?? { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED', reason: 'no answer' }));
+    })(),
+  ]);
 
   const loaded: LoadedPlugin[] = [];
   for (const step of imported) {
     if (step === null) continue; // a package without an `erpc` field: not a plugin
     if (!step.ok) {
       failures.push(step.failure);
+      continue;
+    }
+    if ('manifest' in step.value) {
+      // Checked in a sandbox (the host never imports it): register it without a port.
+      const result = registerSandboxed(step.value, sandboxed.get(step.value), registry);
+      if (result.ok) loaded.push(result.value);
+      else failures.push(result.failure);
       continue;
     }
     const result = instantiate(step.value.plugin, step.value.module, options.hostServices, registry);
@@ -356,6 +392,71 @@ function instantiate(
     throw cause;
   }
   return { ok: true, value: loaded };
+}
+
+/** Phase 3 for a plugin checked in a sandbox: its outcome there, then the same registration. */
+function registerSandboxed(plugin: CheckedPlugin, outcome: CheckOutcome | undefined, registry: ConnectorRegistry): Step<LoadedPlugin> {
+  const who = whoOf(plugin);
+  const { dir } = plugin;
+  if (outcome === undefined) return fail(who, 'ERPC_ERR_PLUGIN_IMPORT_CRASHED', { dir, reason: 'the plugin was not checked' });
+  if (!outcome.ok) {
+    const r = outcome.reason;
+    switch (outcome.code) {
+      case 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT':
+        return fail(who, outcome.code, { dir, timeoutMs: r });
+      case 'ERPC_ERR_PLUGIN_API_VERSION_UNSUPPORTED':
+        return fail(who, outcome.code, { dir, apiVersion: r, supported: String(CONNECTOR_API_VERSION) });
+      case 'ERPC_ERR_PLUGIN_TYPE_MISMATCH':
+        return fail(who, outcome.code, { dir, manifestType: plugin.manifest.connectorType, definitionType: r });
+      case 'ERPC_ERR_PLUGIN_PORT_INVALID':
+        return fail(who, outcome.code, { dir, missing: r });
+      case 'ERPC_ERR_PLUGIN_NO_DEFAULT_EXPORT':
+      case 'ERPC_ERR_PLUGIN_NOT_A_DEFINITION':
+        return fail(who, outcome.code, { dir });
+      case 'ERPC_ERR_PLUGIN_SYNTAX_ERROR':
+      case 'ERPC_ERR_PLUGIN_IMPORT_FAILED':
+      case 'ERPC_ERR_PLUGIN_CREATE_FAILED':
+      case 'ERPC_ERR_PLUGIN_IMPORT_CRASHED':
+        return fail(who, outcome.code, { dir, reason: oneLine(r) });
+      default:
+        return fail(who, 'ERPC_ERR_PLUGIN_IMPORT_FAILED', { dir, reason: oneLine(`${outcome.code}: ${r}`) });
+    }
+  }
+  if (registry.has(plugin.manifest.connectorType)) {
+    return fail(who, 'ERPC_ERR_PLUGIN_DUPLICATE_TYPE', { dir, type: plugin.manifest.connectorType, firstDir: registry.plugin(plugin.manifest.connectorType).dir });
+  }
+  const loaded: LoadedPlugin = Object.freeze({
+    dir,
+    name: plugin.name,
+    version: plugin.version,
+    manifest: Object.freeze({ ...plugin.manifest }),
+    connectorType: plugin.manifest.connectorType,
+    displayName: plugin.manifest.displayName ?? plugin.name,
+    documentTypes: plugin.manifest.documentTypes === undefined ? undefined : Object.freeze([...plugin.manifest.documentTypes]),
+    configSchema: plugin.configSchema,
+    validateConfig: plugin.validateConfig,
+    isolation: 'process' as const,
+    entryPath: plugin.entryPath,
+    operations: Object.freeze({ ...outcome.ops }),
+  });
+  try {
+    registry.register(loaded);
+  } catch (cause) {
+    if (cause instanceof ErpcError) return { ok: false, failure: failureOf(who, cause) };
+    throw cause;
+  }
+  return { ok: true, value: loaded };
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > MAX_REASON ? `${line.slice(0, MAX_REASON)}…` : line;
+}
+
+function silentLogger(): Logger {
+  const noop = () => undefined;
+  const l = { debug: noop, info: noop, warn: noop, error: noop, fatal: noop, trace: noop, child: () => l } as unknown as Logger;
+  return l;
 }
 
 function whoOf(p: CheckedPlugin): Omit<FailedPlugin, 'error'> {

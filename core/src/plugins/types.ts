@@ -19,8 +19,18 @@ export interface LoadedPlugin {
   readonly configSchema: Readonly<Record<string, unknown>>;
   /** The config schema compiled by Ajv (strict, allErrors, formats): validate connection configs with it. */
   readonly validateConfig: ValidateFunction;
-  /** The connector instance create(deps) returned. */
-  readonly port: ERPConnectorPort<unknown>;
+  /**
+   * The connector instance create(deps) returned, when the plugin runs in the host process
+   * (trusted, or ERPC_PLUGIN_ISOLATION=in-process). Undefined for a sandboxed plugin: its port
+   * lives in its sandbox processes and is reached through the one connector call.
+   */
+  readonly port?: ERPConnectorPort<unknown>;
+  /** Where the plugin's code runs (default in-process). */
+  readonly isolation?: 'in-process' | 'process';
+  /** The entry module (absolute): what a sandbox imports. */
+  readonly entryPath?: string;
+  /** The optional operations the port implements (checked where it was created). */
+  readonly operations?: { readonly checkDelivery: boolean; readonly dispose: boolean };
 }
 
 /** A plugin (or a plugin folder) that did not load, with the reason. */

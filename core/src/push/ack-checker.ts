@@ -122,6 +122,10 @@ export class AckChecker {
       case 'crashed':
       case 'invalid':
         return later('ACK_CHECK_FAILED', result.message);
+      case 'sandbox-crashed':
+        return later(PUSH_REASON.PLUGIN_CRASHED, result.reason);
+      case 'sandbox-unavailable':
+        return later(PUSH_REASON.PLUGIN_CRASHED, `the plugin's sandbox is restarted in ${result.retryAfterMs} ms`);
     }
   }
 }

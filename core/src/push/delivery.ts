@@ -30,7 +30,7 @@ export class PushDelivery {
     this.#deps = deps;
   }
 
-  async attempt(row: PushRow, connection: BoundConnection | undefined): Promise<Outcome> {
+  async attempt(row: PushRow, connection: BoundConnection | undefined, alone = false): Promise<Outcome> {
     if (connection === undefined) {
       return this.dead(row, PUSH_REASON.CONNECTION_MISSING, `Connection ${row.connectionId} no longer exists; the push was not delivered to any other connection.`);
     }
@@ -42,7 +42,7 @@ export class PushDelivery {
       );
     }
     const { caller, pushTimeoutMs, shutdown } = this.#deps;
-    const result = await caller.call({ operation: 'push', connection, document: toDocument(row), timeoutMs: pushTimeoutMs, signal: shutdown });
+    const result = await caller.call({ operation: 'push', connection, document: toDocument(row), timeoutMs: pushTimeoutMs, signal: shutdown, ...(alone ? { alone } : {}) });
     switch (result.kind) {
       case 'value': {
         const receipt = result.value;
@@ -81,6 +81,20 @@ export class PushDelivery {
         return this.dead(row, PUSH_REASON.CONFIG_DECRYPT_FAILED, 'Configuration error');
       case 'unavailable':
         return this.failure(row, PUSH_REASON.CONNECTOR_UNAVAILABLE, `No plugin for connector type ${connection.connectorType} is loaded in this worker.`, true);
+      case 'sandbox-crashed': {
+        if (!result.alone) {
+          // Its sandbox ended while other pushes were in it too: which one caused it is unknown.
+          // Not charged: it runs again at once, alone in a fresh sandbox (one at a time per plugin).
+          return this.attempt(row, connection, true);
+        }
+        // Alone, it ended its sandbox: it is the cause. Once more after a backoff; the second time a dead letter.
+        const message = `The push ended its plugin's sandbox process: ${result.reason}${result.exitCode !== null ? ` (exit code ${result.exitCode})` : ''}${result.signal !== null ? ` (signal ${result.signal})` : ''}.`;
+        if (row.lastErrorCode === PUSH_REASON.PLUGIN_CRASHED) return this.dead(row, PUSH_REASON.PLUGIN_CRASHED, `${message} It did so twice.`);
+        return this.failure(row, PUSH_REASON.PLUGIN_CRASHED, message, true);
+      }
+      case 'sandbox-unavailable':
+        // The plugin crashes repeatedly and waits its restart backoff: the push waits too, not charged.
+        return { kind: 'release', value: { id: row.id, attempts: row.attempts, at: this.#deps.clock.now(), dueAt: new Date(this.#deps.clock.now().getTime() + result.retryAfterMs) } };
     }
   }
 

@@ -109,4 +109,8 @@ export const PUSH_REASON = {
   ACK_TIMEOUT: 'ACK_TIMEOUT',
   /** The ERP rejected a delivered document (checkDelivery). */
   REJECTED_BY_ERP: 'REJECTED_BY_ERP',
+  /** The push ended its plugin's sandbox process when it ran there alone (exit, memory, uncaught error). */
+  PLUGIN_CRASHED: 'PLUGIN_CRASHED',
+  /** The connection's configured path is no longer inside a folder granted to its connector type. */
+  CONFIG_PATH_NOT_GRANTED: 'ERPC_ERR_CONFIG_PATH_NOT_GRANTED',
 } as const;

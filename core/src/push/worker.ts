@@ -7,6 +7,8 @@ import type { ConfigCipher } from '../crypto/index.js';
 import { ConnectionConfigCache } from '../plugins/connection-config-cache.js';
 import { ConnectorCaller } from '../plugins/connector-call.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
+import type { GrantPolicy } from '../plugins/sandbox/grants.js';
+import type { SandboxSupervisor } from '../plugins/sandbox/sandbox-supervisor.js';
 import { AckChecker } from './ack-checker.js';
 import { ClaimAheadQueue, type ClaimedPush } from './claim-ahead.js';
 import { PushDelivery } from './delivery.js';
@@ -60,6 +62,9 @@ export interface PushWorkerDeps {
   /** The push table and the connections pushes are bound to. */
   storage: PushStorage;
   registry: ConnectorRegistry;
+  /** Runs sandboxed plugins' calls (needed once such a plugin is loaded). */
+  sandboxes?: SandboxSupervisor;
+  grants?: GrantPolicy;
   cipher: ConfigCipher;
   clock: Clock;
   logger: Logger;
@@ -142,7 +147,14 @@ export class PushWorker {
 
     const { storage, clock, logger, hooks } = deps;
     const shutdown = this.#abort.signal;
-    const caller = new ConnectorCaller({ registry: deps.registry, cipher: deps.cipher, logger, configs: this.#configs });
+    const caller = new ConnectorCaller({
+      registry: deps.registry,
+      cipher: deps.cipher,
+      logger,
+      configs: this.#configs,
+      ...(deps.sandboxes !== undefined ? { sandboxes: deps.sandboxes } : {}),
+      ...(deps.grants !== undefined ? { grants: deps.grants } : {}),
+    });
     this.#writer = new OutcomeWriter({ pushes: storage.pushes, workerId: this.workerId, logger, shutdown });
     this.#ahead = new ClaimAheadQueue({
       // A lease margin too tight to wait even a poll interval leaves no room for prefetching.

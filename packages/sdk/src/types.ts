@@ -138,6 +138,25 @@ export interface HostServices {
   readonly logger: ConnectorLogger;
   /** The host's clock. */
   readonly clock: Clock;
+  /**
+   * Durability for connectors that write files, when the host provides it. In a sandbox, Node's
+   * permission model disables `fsync` (and every other call on a raw file descriptor that could
+   * reach past the granted paths), so a file connector asks the host instead: the host flushes
+   * the file or folder at that path, after checking it lies below the roots granted to the
+   * connection. Absent on hosts older than erpc 0.2: fall back to your own `fsync`.
+   */
+  readonly files?: HostFiles;
+}
+
+/** What {@link HostServices.files} offers. */
+export interface HostFiles {
+  /**
+   * Flushes the regular file or the folder at `path` (absolute) to stable storage, like `fsync`
+   * on a descriptor of it: a file's data and metadata, or a folder's entries (creates, links,
+   * renames, deletes). Rejects with an Error carrying an errno `code` (ENOENT, EIO, EACCES when
+   * the path is outside what was granted…).
+   */
+  sync(path: string): Promise<void>;
 }
 
 /** The tag that identifies a connector definition. */

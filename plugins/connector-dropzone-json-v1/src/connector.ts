@@ -3,6 +3,7 @@ import {
   type ConnectorDefinition,
   type ConnectionTestResult,
   type DeliveryStatus,
+  type HostFiles,
   type ERPConnectorPort,
   type OperationContext,
   type PushDocument,
@@ -23,6 +24,8 @@ export const CONNECTOR_TYPE = 'DROPZONE_JSON_V1';
 export interface DropzoneConnectorOptions {
   /** The file operations; the local file system unless given (tests inject faults here). */
   transport?: DropzoneTransport;
+  /** The host's file durability service (HostServices.files), used by the local file system transport. */
+  files?: HostFiles;
 }
 
 /** Builds the port. The host gets it through the default export; tests call it with a transport. */
@@ -31,7 +34,7 @@ export function createDropzoneConnector(options: DropzoneConnectorOptions = {}):
   /** Abandoned (timed-out, still running) operations for a rootPath; zero once clean-up finished. */
   pendingAbandoned(rootPath: string): number;
 } {
-  const transport = options.transport ?? createLocalTransport();
+  const transport = options.transport ?? createLocalTransport(options.files);
   const guard = new OperationGuard();
   // One per port: concurrent pushes into one folder share its fsyncs (group commit, ADR 0017).
   const directorySync = new DirectorySync(transport);
@@ -64,7 +67,7 @@ export function createDropzoneConnector(options: DropzoneConnectorOptions = {}):
 
 const definition: ConnectorDefinition<DropzoneConfigInput> = defineConnector<DropzoneConfigInput>({
   connectorType: CONNECTOR_TYPE,
-  create: () => createDropzoneConnector(),
+  create: (deps) => createDropzoneConnector(deps.files === undefined ? {} : { files: deps.files }),
 });
 
 export default definition;

@@ -1,4 +1,5 @@
 import { close, constants, fsync, open, promises as fsp, write } from 'node:fs';
+import type { HostFiles } from '@erpc/sdk';
 
 /** What the connector needs to know about a directory entry. */
 export interface EntryInfo {
@@ -48,8 +49,12 @@ const WRITE_FLAGS = constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY;
 
-/** The local (or locally mounted) file system, through node:fs/promises. */
-export function createLocalTransport(): DropzoneTransport {
+/**
+ * The local (or locally mounted) file system, through node:fs/promises. With `files` (the host's
+ * HostServices.files), flushes go through the host: in a sandbox, Node's permission model
+ * disables fsync, and the host flushes the path for the connector.
+ */
+export function createLocalTransport(files?: HostFiles): DropzoneTransport {
   return {
     realpath: (path) => fsp.realpath(path),
     async lstat(path) {
@@ -75,7 +80,7 @@ export function createLocalTransport(): DropzoneTransport {
           let offset = 0;
           while (offset < data.byteLength) offset += await fdWrite(fd, data, offset, data.byteLength - offset);
         },
-        sync: () => fdSync(fd),
+        sync: () => (files === undefined ? fdSync(fd) : files.sync(path)),
         close() {
           if (closed) return Promise.resolve();
           closed = true;
@@ -88,6 +93,7 @@ export function createLocalTransport(): DropzoneTransport {
     unlink: (path) => fsp.unlink(path),
     list: (dir) => fsp.readdir(dir),
     async syncDirectory(path) {
+      if (files !== undefined) return files.sync(path);
       const fd = await fdOpen(path, DIR_FLAGS, 0);
       try {
         await fdSync(fd);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import type { ConnectionService } from '../../connections/connection-service.js';
 import type { ConnectorRegistry } from '../../plugins/connector-registry.js';
+import { orgOf } from '../auth.js';
 import { configIssueSchema, errorResponses } from '../schemas.js';
 
 /** GET /v1/connector-types, POST /v1/connector-types/:type/validate. */
@@ -68,6 +69,6 @@ export const connectorTypeRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: { 
         },
       },
     },
-    async (request) => connections.validateConfig(request.params.type, request.body.config),
+    async (request) => connections.validateConfig(request.params.type, request.body.config, orgOf(request)),
   );
 };

@@ -82,4 +82,20 @@ export const pluginErrors = {
     status: 400,
     message: 'Unknown connector type "{type}". Known types: {known}.',
   },
+  ERPC_ERR_PLUGIN_IMPORT_CRASHED: {
+    status: 500,
+    message: 'Importing the entry module of the plugin in {dir} ended its sandbox process ({reason}); the other plugins were loaded without it.',
+  },
+  ERPC_ERR_CONFIG_PATH_NOT_GRANTED: {
+    status: 422,
+    message: 'The config field {field} of connector type {type} names a path outside the folders granted to it ({roots}). Use a folder inside a granted root, or ask the operator to grant one (ERPC_PLUGIN_GRANTS).',
+  },
+  ERPC_ERR_PLUGIN_CAPABILITY_NOT_GRANTED: {
+    status: 500,
+    message: 'The plugin of connector type {type} needs {capability}, which the operator has not granted it (ERPC_PLUGIN_GRANTS).',
+  },
+  ERPC_ERR_SANDBOX_START_FAILED: {
+    status: 503,
+    message: 'The sandbox process of connector type {type} could not be started: {reason}',
+  },
 } as const satisfies Record<string, ErrorSpec>;

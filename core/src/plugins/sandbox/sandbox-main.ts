@@ -1,0 +1,235 @@
+/**
+ * The entry of a sandbox process (docs/security.md, docs/sandbox-protocol.md). The host forks it
+ * with Node's permission model, a clean environment, a heap cap and (as root) another user. It
+ * imports plugin entries, creates their ports and runs the operations the host sends, one message
+ * per call. It imports only Node built-ins and ./protocol.js: everything else it may read is the
+ * plugin's own package and what that package resolves.
+ */
+import { pathToFileURL } from 'node:url';
+import {
+  DEFINITION_API_VERSION,
+  DEFINITION_TAG,
+  FATAL_EXIT_CODE,
+  PROTOCOL_VERSION,
+  type HostMessage,
+  type SandboxMessage,
+  type SandboxPluginSpec,
+  type WireError,
+} from './protocol.js';
+
+type Port = Record<string, unknown> & {
+  testConnection(ctx: unknown): unknown;
+  push(doc: unknown, ctx: unknown): unknown;
+  checkDelivery?(receipt: unknown, ctx: unknown): unknown;
+  dispose?(): unknown;
+};
+
+const ports = new Map<string, Port>();
+const calls = new Map<number, AbortController>();
+const syncs = new Map<number, { resolve(): void; reject(err: Error): void }>();
+let nextSync = 1;
+
+function send(message: SandboxMessage): void {
+  process.send?.(message);
+}
+
+// A plugin's uncaught error ends this process (the host re-runs the calls it had in flight, one at
+// a time, to find the one that caused it). Reported first, so the host can say what happened.
+process.on('uncaughtException', (err) => fatal(err));
+process.on('unhandledRejection', (reason) => fatal(reason));
+function fatal(err: unknown): void {
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  try {
+    process.send?.({ t: 'fatal', message } satisfies SandboxMessage, () => process.exit(FATAL_EXIT_CODE));
+  } catch {
+    process.exit(FATAL_EXIT_CODE);
+  }
+  setTimeout(() => process.exit(FATAL_EXIT_CODE), 500).unref();
+}
+// The host is gone: nothing is left to serve.
+process.on('disconnect', () => process.exit(0));
+
+const logOf = (id: number | undefined) => {
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (objOrMsg: unknown, msg?: unknown): void => {
+      const line: SandboxMessage =
+        typeof objOrMsg === 'string'
+          ? { t: 'log', level, msg: objOrMsg, ...(id === undefined ? {} : { id }) }
+          : { t: 'log', level, obj: plain(objOrMsg), ...(msg === undefined ? {} : { msg: String(msg) }), ...(id === undefined ? {} : { id }) };
+      send(line);
+    };
+  return Object.freeze({ debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') });
+};
+
+const hostServices = Object.freeze({
+  logger: logOf(undefined),
+  clock: Object.freeze({ now: () => new Date() }),
+  files: Object.freeze({
+    sync(path: string): Promise<void> {
+      const id = nextSync++;
+      return new Promise<void>((resolve, reject) => {
+        syncs.set(id, { resolve, reject });
+        send({ t: 'sync', id, path: String(path) });
+      });
+    },
+  }),
+});
+
+process.on('message', (m: HostMessage) => {
+  switch (m.t) {
+    case 'load':
+      void load(m.plugins, m.sequential);
+      break;
+    case 'call':
+      call(m);
+      break;
+    case 'abort':
+      calls.get(m.id)?.abort(Object.assign(new Error('The host aborted the operation (deadline or shutdown).'), { name: 'TimeoutError' }));
+      break;
+    case 'synced': {
+      const waiting = syncs.get(m.id);
+      syncs.delete(m.id);
+      if (m.error === undefined) waiting?.resolve();
+      else waiting?.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      break;
+    }
+    case 'dispose':
+      void dispose();
+      break;
+  }
+});
+
+async function load(plugins: readonly SandboxPluginSpec[], sequential: boolean): Promise<void> {
+  const one = async (spec: SandboxPluginSpec): Promise<void> => {
+    if (sequential) send({ t: 'importing', key: spec.key });
+    let module: Record<string, unknown>;
+    try {
+      module = (await import(pathToFileURL(spec.entryPath).href)) as Record<string, unknown>;
+    } catch (err) {
+      const name = (err as { name?: unknown } | null)?.name;
+      send({ t: 'loaded', key: spec.key, ok: false, code: name === 'SyntaxError' ? 'ERPC_ERR_PLUGIN_SYNTAX_ERROR' : 'ERPC_ERR_PLUGIN_IMPORT_FAILED', reason: reasonOf(err) });
+      return;
+    }
+    send(instantiate(spec, module));
+  };
+  if (sequential) for (const spec of plugins) await one(spec);
+  else await Promise.all(plugins.map(one));
+}
+
+/** The loader's definition checks (plugin-loader.ts `instantiate`), codes included. */
+function instantiate(spec: SandboxPluginSpec, module: Record<string, unknown>): SandboxMessage {
+  const failed = (code: string, reason: string): SandboxMessage => ({ t: 'loaded', key: spec.key, ok: false, code, reason });
+  if (!('default' in module) || module.default === undefined) return failed('ERPC_ERR_PLUGIN_NO_DEFAULT_EXPORT', '');
+  const def = module.default as { $$type?: unknown; apiVersion?: unknown; connectorType?: unknown; create?: unknown } | null;
+  if (typeof def !== 'object' || def === null || def.$$type !== DEFINITION_TAG || typeof def.create !== 'function') return failed('ERPC_ERR_PLUGIN_NOT_A_DEFINITION', '');
+  if (def.apiVersion !== DEFINITION_API_VERSION) return failed('ERPC_ERR_PLUGIN_API_VERSION_UNSUPPORTED', String(def.apiVersion));
+  if (def.connectorType !== spec.connectorType) return failed('ERPC_ERR_PLUGIN_TYPE_MISMATCH', String(def.connectorType));
+  let port: unknown;
+  try {
+    port = (def.create as (deps: unknown) => unknown)(hostServices);
+  } catch (err) {
+    return failed('ERPC_ERR_PLUGIN_CREATE_FAILED', reasonOf(err));
+  }
+  const p = port as Partial<Port> | null;
+  if (typeof (p as { then?: unknown } | null)?.then === 'function') {
+    return failed('ERPC_ERR_PLUGIN_PORT_INVALID', 'push and testConnection (it returned a Promise; create must return the port itself)');
+  }
+  if (typeof p !== 'object' || p === null || typeof p.push !== 'function' || typeof p.testConnection !== 'function') {
+    return failed('ERPC_ERR_PLUGIN_PORT_INVALID', ['push', 'testConnection'].filter((m) => typeof (p as Record<string, unknown> | null)?.[m] !== 'function').join(' and '));
+  }
+  ports.set(spec.connectorType, p as Port);
+  return { t: 'loaded', key: spec.key, ok: true, ops: { checkDelivery: typeof p.checkDelivery === 'function', dispose: typeof p.dispose === 'function' } };
+}
+
+function call(m: Extract<HostMessage, { t: 'call' }>): void {
+  const port = ports.get(m.connectorType);
+  const reply = (message: SandboxMessage): void => {
+    calls.delete(m.id);
+    clearTimeout(timer);
+    send(message);
+  };
+  const controller = new AbortController();
+  calls.set(m.id, controller);
+  // The host enforces the deadline; this one only makes the connector's signal fire on time.
+  const timer = setTimeout(() => controller.abort(Object.assign(new Error(`The operation did not finish within ${m.timeoutMs} ms and was aborted.`), { name: 'TimeoutError' })), m.timeoutMs);
+  timer.unref();
+  if (port === undefined) {
+    reply({ t: 'result', id: m.id, ok: false, error: { name: 'Error', message: `connector ${m.connectorType} is not loaded in this sandbox` } });
+    return;
+  }
+  const ctx = Object.freeze({ config: deepFreeze(m.config), signal: controller.signal, logger: logOf(m.id), connection: Object.freeze({ ...m.connection }) });
+  let pending: unknown;
+  try {
+    if (m.op === 'push') pending = port.push(deepFreeze(m.arg), ctx);
+    else if (m.op === 'testConnection') pending = port.testConnection(ctx);
+    else pending = port.checkDelivery?.(deepFreeze(m.arg), ctx);
+  } catch (err) {
+    reply({ t: 'result', id: m.id, ok: false, error: wireError(err) });
+    return;
+  }
+  Promise.resolve(pending).then(
+    (value) => {
+      let copy: unknown;
+      try {
+        copy = value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+      } catch (err) {
+        reply({ t: 'result', id: m.id, ok: false, invalid: true, error: { name: 'TypeError', message: `the value does not serialise as JSON: ${reasonOf(err)}` } });
+        return;
+      }
+      reply({ t: 'result', id: m.id, ok: true, value: copy });
+    },
+    (err: unknown) => reply({ t: 'result', id: m.id, ok: false, error: wireError(err) }),
+  );
+}
+
+async function dispose(): Promise<void> {
+  for (const port of ports.values()) {
+    try {
+      await port.dispose?.();
+    } catch {
+      // The host bounds dispose in time; a failing one is reported by its absence of effect only.
+    }
+  }
+  process.send?.({ t: 'disposed' } satisfies SandboxMessage, () => process.exit(0));
+}
+
+function wireError(err: unknown): WireError {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; message?: unknown; code?: unknown; retryable?: unknown; details?: unknown };
+  const name = err instanceof Error || typeof e.name === 'string' ? String(e.name) : typeof err;
+  const message = typeof e.message === 'string' ? e.message : reasonOf(err);
+  return {
+    name,
+    message,
+    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e.retryable === 'boolean' ? { retryable: e.retryable } : {}),
+    ...(e.details !== undefined ? { details: plain(e.details) } : {}),
+  };
+}
+
+/** A JSON copy, or a note saying it has none: only plain data crosses to the host. */
+function plain(value: unknown): unknown {
+  try {
+    return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+  } catch {
+    return '(not serialisable)';
+  }
+}
+
+function reasonOf(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err);
+  } catch {
+    return '(the thrown value cannot be shown)';
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
+
+send({ t: 'hello', v: PROTOCOL_VERSION, pid: process.pid });

@@ -1,0 +1,283 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, chownSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Logger } from '../../logging/logger.js';
+import { FATAL_EXIT_CODE, PROTOCOL_VERSION, type HostMessage, type SandboxMessage, type SandboxPluginSpec, type WireError } from './protocol.js';
+import { sandboxEntry, type SandboxIdentity } from './permissions.js';
+
+/** Why a sandbox process ended while it had calls in flight (shown, scrubbed, on a PLUGIN_CRASHED dead letter). */
+export class SandboxCrash extends Error {
+  constructor(
+    readonly exitCode: number | null,
+    readonly signal: NodeJS.Signals | null,
+    readonly reason: string,
+    /** The host killed it (a call outlived its deadline and grace), rather than it dying by itself. */
+    readonly killedByHost: boolean,
+    /** Calls that were in flight in the process when it ended. */
+    readonly callsInFlight = 0,
+  ) {
+    super(reason);
+    this.name = 'SandboxCrash';
+  }
+}
+
+/** One answer of a call, as the sandbox sent it. */
+export type RawResult = { ok: true; value: unknown } | { ok: false; error: WireError; invalid?: boolean };
+
+/** The outcome of importing one plugin in a sandbox. */
+export type LoadOutcome =
+  | { readonly ok: true; readonly ops: { readonly checkDelivery: boolean; readonly dispose: boolean } }
+  | { readonly ok: false; readonly code: string; readonly reason: string };
+
+export interface SandboxProcessOptions {
+  readonly label: string;
+  readonly execArgv: readonly string[];
+  readonly identity: SandboxIdentity | undefined;
+  readonly logger: Logger;
+  /** Scrubs a line the sandbox printed (the secrets of the connections it served). */
+  readonly scrub: (text: string) => string;
+  /** HostServices.files.sync of the plugin: the host flushes the path if it may. */
+  readonly onSync: (path: string) => Promise<void>;
+  /** A log line the plugin wrote during call `id` (undefined: outside a call). */
+  readonly onLog: (id: number | undefined, level: 'debug' | 'info' | 'warn' | 'error', obj: unknown, msg: string | undefined) => void;
+  /** The process ended (for any reason). */
+  readonly onExit: (crash: SandboxCrash) => void;
+}
+
+const HELLO_TIMEOUT_MS = 15_000;
+
+/**
+ * The host's handle on one sandbox process: spawn, load, calls in flight, deadlines enforced by
+ * killing, exit. Every call of a process that ends rejects with a {@link SandboxCrash}.
+ */
+export class SandboxProcess {
+  readonly #options: SandboxProcessOptions;
+  readonly #child: ChildProcess;
+  readonly #cwd: string;
+  readonly #pending = new Map<number, { resolve(r: RawResult): void; reject(e: SandboxCrash): void; killTimer?: NodeJS.Timeout }>();
+  #loads: Map<number, (o: LoadOutcome) => void> | undefined;
+  #importing: number | undefined;
+  #nextId = 1;
+  #exited: SandboxCrash | undefined;
+  #killedByHost = false;
+  #fatal: string | undefined;
+  #stderrTail: string[] = [];
+  readonly #ready: Promise<void>;
+  #disposed: (() => void) | undefined;
+  lastUsed = performance.now();
+  /** No new calls: it stops once its calls are done (replaced by a process with other grants). */
+  draining = false;
+
+  constructor(options: SandboxProcessOptions) {
+    this.#options = options;
+    // Its own working directory, owned by its user.
+    this.#cwd = mkdtempSync(path.join(tmpdir(), 'erpc-sandbox-'));
+    if (options.identity !== undefined) chownSync(this.#cwd, options.identity.uid, options.identity.gid);
+    this.#child = fork(sandboxEntry(), [], {
+      execArgv: [...options.execArgv, `--allow-fs-read=${this.#cwd}`, `--allow-fs-write=${this.#cwd}`],
+      // A clean environment: no key, no database URL, nothing of the host's.
+      env: {},
+      cwd: this.#cwd,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      ...(options.identity !== undefined ? { uid: options.identity.uid, gid: options.identity.gid } : {}),
+    });
+    for (const [stream, level] of [
+      [this.#child.stdout, 'info'],
+      [this.#child.stderr, 'warn'],
+    ] as const) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        if (level === 'warn') {
+          this.#stderrTail.push(line);
+          if (this.#stderrTail.length > 20) this.#stderrTail.shift();
+        }
+        options.logger[level]({ sandbox: options.label, stream: level === 'info' ? 'stdout' : 'stderr' }, options.scrub(line).slice(0, 2_000));
+      });
+    }
+    this.#ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.kill();
+        reject(new SandboxCrash(null, null, `the sandbox did not start within ${HELLO_TIMEOUT_MS} ms`, true));
+      }, HELLO_TIMEOUT_MS);
+      timer.unref();
+      this.#child.once('message', (m: SandboxMessage) => {
+        clearTimeout(timer);
+        if (m.t === 'hello' && m.v === PROTOCOL_VERSION) resolve();
+        else reject(new SandboxCrash(null, null, `the sandbox speaks another protocol (${JSON.stringify(m).slice(0, 80)})`, false));
+      });
+      this.#child.once('exit', () => {
+        clearTimeout(timer);
+        reject(this.#exited ?? new SandboxCrash(null, null, 'the sandbox exited before it started', false));
+      });
+    });
+    this.#ready.catch(() => undefined);
+    this.#child.on('message', (m: SandboxMessage) => this.#onMessage(m));
+    this.#child.on('error', (err) => options.logger.warn({ sandbox: options.label, err }, 'sandbox process error'));
+    this.#child.once('exit', (code, signal) => this.#onExit(code, signal));
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get inflight(): number {
+    return this.#pending.size;
+  }
+
+  get alive(): boolean {
+    return this.#exited === undefined;
+  }
+
+  /** Resolves once the sandbox answered hello. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /**
+   * Imports the plugins; resolves with each one's outcome by key. Rejects with a SandboxCrash
+   * when the process ends first; `importing()` then names the plugin being imported (sequential).
+   */
+  async load(plugins: readonly SandboxPluginSpec[], sequential: boolean, outcomes = new Map<number, LoadOutcome>()): Promise<Map<number, LoadOutcome>> {
+    await this.#ready;
+    const waits = new Map<number, (o: LoadOutcome) => void>();
+    const all = plugins.map((p) => new Promise<void>((resolve) => waits.set(p.key, (o) => (outcomes.set(p.key, o), resolve()))));
+    this.#loads = waits;
+    const ended = new Promise<never>((_, reject) => this.#child.once('exit', () => reject(this.#exited)));
+    ended.catch(() => undefined);
+    this.#send({ t: 'load', plugins, sequential });
+    await Promise.race([Promise.all(all), ended]);
+    this.#loads = undefined;
+    return outcomes;
+  }
+
+  /** The plugin key whose sequential import is under way (the culprit when the process hangs or dies). */
+  importing(): number | undefined {
+    return this.#importing;
+  }
+
+  /** Sends one call; resolves with the sandbox's answer, rejects with a SandboxCrash. */
+  call(message: Omit<Extract<HostMessage, { t: 'call' }>, 't' | 'id'>, onId?: (id: number) => void): Promise<RawResult> {
+    if (this.#exited !== undefined) return Promise.reject(this.#exited);
+    const id = this.#nextId++;
+    onId?.(id);
+    this.lastUsed = performance.now();
+    return new Promise<RawResult>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#send({ t: 'call', id, ...message });
+    });
+  }
+
+  /**
+   * The host gave up on call `id`: tell the sandbox, and kill the process if the call has not
+   * ended `graceMs` later (a busy loop never reads the message; a call that ignores its signal
+   * would hold the process for ever).
+   */
+  abandon(id: number, graceMs: number): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    this.#send({ t: 'abort', id });
+    pending.killTimer ??= setTimeout(() => {
+      if (!this.#pending.has(id)) return;
+      this.#options.logger.warn({ sandbox: this.#options.label, pid: this.pid }, `a call did not end ${graceMs} ms after its deadline: the sandbox is killed and replaced`);
+      this.kill();
+    }, graceMs);
+    pending.killTimer.unref();
+  }
+
+  /** SIGKILL: nothing the plugin does can delay it. */
+  kill(): void {
+    if (this.#exited !== undefined) return;
+    this.#killedByHost = true;
+    this.#child.kill('SIGKILL');
+  }
+
+  /** Calls every port's dispose() and ends the process, killing it after `timeoutMs`. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.#exited !== undefined) return;
+    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
+    const disposed = new Promise<void>((resolve) => (this.#disposed = resolve));
+    this.#send({ t: 'dispose' });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([disposed, exited, late]);
+    clearTimeout(timer);
+    if (this.#exited === undefined) {
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 500))]);
+      this.kill();
+      await exited;
+    }
+  }
+
+  #send(message: HostMessage): void {
+    if (this.#exited !== undefined || !this.#child.connected) return;
+    try {
+      this.#child.send(message);
+    } catch {
+      // The channel closed: the exit handler fails the calls.
+    }
+  }
+
+  #onMessage(m: SandboxMessage): void {
+    switch (m.t) {
+      case 'result': {
+        const pending = this.#pending.get(m.id);
+        if (pending === undefined) return;
+        this.#pending.delete(m.id);
+        clearTimeout(pending.killTimer);
+        this.lastUsed = performance.now();
+        pending.resolve(m.ok ? { ok: true, value: m.value } : { ok: false, error: m.error, ...(m.invalid === true ? { invalid: true } : {}) });
+        break;
+      }
+      case 'log':
+        this.#options.onLog(m.id, m.level, m.obj, m.msg);
+        break;
+      case 'sync':
+        this.#options.onSync(m.path).then(
+          () => this.#send({ t: 'synced', id: m.id }),
+          (err: NodeJS.ErrnoException) => this.#send({ t: 'synced', id: m.id, error: { code: String(err.code ?? 'EIO'), message: String(err.message) } }),
+        );
+        break;
+      case 'importing':
+        this.#importing = m.key;
+        break;
+      case 'loaded':
+        this.#importing = undefined;
+        this.#loads?.get(m.key)?.(m.ok ? { ok: true, ops: m.ops } : { ok: false, code: m.code, reason: m.reason });
+        break;
+      case 'fatal':
+        this.#fatal = m.message;
+        break;
+      case 'disposed':
+        this.#disposed?.();
+        break;
+      case 'hello':
+        break;
+    }
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const memory = this.#stderrTail.some((l) => /heap out of memory|Allocation failed|invalid table size|Reached heap limit/i.test(l));
+    const reason = memory
+      ? 'the sandbox ran out of memory (ERPC_SANDBOX_MEMORY_MB)'
+      : this.#fatal !== undefined
+        ? `uncaught error in the plugin: ${this.#fatal}`
+        : this.#killedByHost
+          ? 'the sandbox was killed: a call did not end after its deadline'
+          : code === FATAL_EXIT_CODE
+            ? 'the plugin failed outside a call'
+            : signal !== null
+              ? `the sandbox was ended by ${signal}`
+              : `the sandbox exited with code ${code}`;
+    const crash = new SandboxCrash(code, signal, this.#options.scrub(reason).slice(0, 1_000), this.#killedByHost, this.#pending.size);
+    this.#exited = crash;
+    for (const pending of this.#pending.values()) {
+      clearTimeout(pending.killTimer);
+      pending.reject(crash);
+    }
+    this.#pending.clear();
+    rmSync(this.#cwd, { recursive: true, force: true });
+    this.#options.onExit(crash);
+  }
+}

@@ -1,0 +1,352 @@
+import { open, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import type { PluginCapabilities } from '@erpc/sdk';
+import type { Logger } from '../../logging/logger.js';
+import { scrubMessage, scrubValue } from '../../logging/scrubbing.js';
+import type { HostConfig } from '../../settings/index.js';
+import type { LoadedPlugin } from '../types.js';
+import type { GrantPolicy } from './grants.js';
+import { realOrLexical } from './grants.js';
+import { readablePackageFolders, sandboxEntry, sandboxExecArgv, sandboxIdentity, type SandboxIdentity } from './permissions.js';
+import type { Operation } from './protocol.js';
+import { SandboxCrash, SandboxProcess, type RawResult } from './sandbox-process.js';
+
+/** A call the supervisor runs in a sandbox. */
+export interface SandboxCall {
+  readonly plugin: LoadedPlugin;
+  readonly op: Exclude<Operation, 'dispose'>;
+  readonly connection: { readonly id: string; readonly orgId: string; readonly connectorType: string };
+  /** The decrypted config of this connection, and only of it. */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly arg?: unknown;
+  readonly timeoutMs: number;
+  /** Aborts when the host gives up on the call (deadline, shutdown). */
+  readonly signal: AbortSignal;
+  /** The connection's secrets as a scrub list: what the sandbox prints is scrubbed with them. */
+  readonly scrub: readonly string[];
+  /** The connection's scrubbing logger: the plugin's log lines of this call go there. */
+  readonly log: (level: 'debug' | 'info' | 'warn' | 'error', obj: unknown, msg: string | undefined) => void;
+  /** Run in a fresh process of its own, one such call per plugin at a time (after a shared sandbox crashed). */
+  readonly alone?: boolean;
+}
+
+/** Thrown by {@link SandboxSupervisor.run} when the plugin is in its restart backoff. */
+export class SandboxBackoff extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super(`the plugin's sandbox keeps crashing; it is restarted in ${retryAfterMs} ms`);
+    this.name = 'SandboxBackoff';
+  }
+}
+
+/** What a sandbox crash means for the call that was in it. */
+export class SandboxCallCrash extends Error {
+  constructor(
+    readonly crash: SandboxCrash,
+    /** The call was the only one in flight in that process: it caused the crash. */
+    readonly alone: boolean,
+  ) {
+    super(crash.reason);
+    this.name = 'SandboxCallCrash';
+  }
+}
+
+/** Health of one plugin's sandboxes, for /healthz and metrics. */
+export interface SandboxHealth {
+  readonly connectorType: string;
+  readonly healthy: boolean;
+  readonly processes: number;
+  readonly crashes: number;
+  readonly restartInMs: number;
+}
+
+interface Entry {
+  readonly key: string;
+  readonly type: string;
+  readonly process: SandboxProcess;
+  readonly started: Promise<void>;
+  readonly writeRoots: readonly string[];
+  readonly network: boolean;
+  readonly secrets: Set<string>;
+}
+
+interface PluginState {
+  crashes: number;
+  backoffMs: number;
+  restartAt: number;
+  lastCrashAt: number;
+  /** One `alone` call at a time (each in a fresh process). */
+  aloneChain: Promise<void>;
+}
+
+/** How long a call may go on after its deadline before its sandbox is killed. */
+const KILL_GRACE_MS = 2_000;
+const FIRST_BACKOFF_MS = 100;
+/** A plugin that has not crashed for this long starts its backoff from the beginning again. */
+const HEALTHY_AFTER_MS = 60_000;
+
+/**
+ * Starts, reuses and stops the sandbox processes that run plugin code, and contains their
+ * failures (docs/security.md). One process per plugin (ERPC_SANDBOX_SCOPE=plugin) or per
+ * connection; started on first use; at most ERPC_SANDBOX_MAX_PROCESSES live (the least recently
+ * used idle one stops first); idle ones stop after ERPC_SANDBOX_IDLE_MS. A process is started with
+ * exactly the grants of the connections it serves; a connection needing more starts a replacement
+ * and the old one drains. A process that exits fails only its own calls; a plugin whose processes
+ * keep crashing waits a backoff (100 ms doubling up to ERPC_SANDBOX_RESTART_MAX_MS) before the next.
+ */
+export class SandboxSupervisor {
+  readonly #entries = new Map<string, Entry>();
+  readonly #plugins = new Map<string, PluginState>();
+  readonly #readable = new Map<string, string[]>();
+  readonly #identity: SandboxIdentity | undefined;
+  readonly #idleTimer: NodeJS.Timeout;
+  #stopped = false;
+
+  constructor(
+    private readonly settings: HostConfig['sandbox'],
+    private readonly grants: GrantPolicy,
+    private readonly logger: Logger,
+  ) {
+    this.#identity = sandboxIdentity(settings.uid, settings.gid);
+    this.#idleTimer = setInterval(() => this.#stopIdle(), Math.max(1_000, Math.min(settings.idleMs, 30_000)));
+    this.#idleTimer.unref();
+  }
+
+  /** The user sandboxes run as (undefined: the host's own). */
+  get identity(): SandboxIdentity | undefined {
+    return this.#identity;
+  }
+
+  /**
+   * Runs one operation in the plugin's sandbox and resolves with the value it answered. Rejects
+   * with the plugin's error (as plain data: a ConnectorError stays recognisable), a
+   * {@link SandboxCallCrash}, a {@link SandboxBackoff}, or the abort reason.
+   */
+  async run(call: SandboxCall): Promise<unknown> {
+    if (this.#stopped) throw new SandboxBackoff(1_000);
+    const state = this.#state(call.plugin.connectorType);
+    const wait = state.restartAt - performance.now();
+    if (wait > 0) throw new SandboxBackoff(Math.ceil(wait));
+    if (call.alone === true) return this.#runAlone(call, state);
+    const entry = this.#entryFor(call);
+    return this.#runIn(entry, call);
+  }
+
+  /** Per plugin with a process or a crash record. */
+  health(): SandboxHealth[] {
+    const now = performance.now();
+    return [...this.#plugins.entries()].map(([type, s]) => ({
+      connectorType: type,
+      healthy: s.restartAt <= now && (s.crashes === 0 || now - s.lastCrashAt > HEALTHY_AFTER_MS),
+      processes: [...this.#entries.values()].filter((e) => e.type === type && e.process.alive).length,
+      crashes: s.crashes,
+      restartInMs: Math.max(0, Math.ceil(s.restartAt - now)),
+    }));
+  }
+
+  /** Live processes and their resident memory is read by the host's metrics; this is the count. */
+  get processCount(): number {
+    return [...this.#entries.values()].filter((e) => e.process.alive).length;
+  }
+
+  /** Disposes every port and ends every process (killing what does not end within `timeoutMs`). */
+  async stop(timeoutMs = 5_000): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#idleTimer);
+    await Promise.all([...this.#entries.values()].map((e) => e.process.stop(timeoutMs)));
+    this.#entries.clear();
+  }
+
+  async #runAlone(call: SandboxCall, state: PluginState): Promise<unknown> {
+    const previous = state.aloneChain;
+    let release!: () => void;
+    state.aloneChain = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    const entry = this.#spawn(`${call.plugin.connectorType}#alone`, call, [], false);
+    try {
+      return await this.#runIn(entry, call);
+    } finally {
+      void entry.process.stop(1_000);
+      release();
+    }
+  }
+
+  async #runIn(entry: Entry, call: SandboxCall): Promise<unknown> {
+    for (const s of call.scrub) entry.secrets.add(s);
+    await entry.started;
+    let id: number | undefined;
+    const onAbort = (): void => {
+      if (id !== undefined) entry.process.abandon(id, KILL_GRACE_MS);
+    };
+    call.signal.addEventListener('abort', onAbort, { once: true });
+    const logs = this.#callLogs;
+    let raw: RawResult;
+    try {
+      raw = await entry.process.call(
+        { op: call.op, connectorType: call.plugin.connectorType, connection: call.connection, config: call.config, arg: call.arg, timeoutMs: call.timeoutMs },
+        (callId) => {
+          id = callId;
+          logs.set(`${entry.key}:${callId}`, call.log);
+        },
+      );
+    } catch (err) {
+      if (err instanceof SandboxCrash) throw new SandboxCallCrash(err, err.callsInFlight <= 1 || call.alone === true);
+      throw err;
+    } finally {
+      call.signal.removeEventListener('abort', onAbort);
+      if (id !== undefined) logs.delete(`${entry.key}:${id}`);
+    }
+    if (raw.ok) return raw.value;
+    // Plain data on both sides: a ConnectorError keeps its name, code and retryable flag.
+    throw Object.assign(Object.create(null) as object, raw.error, raw.invalid === true ? { name: 'TypeError' } : {});
+  }
+
+  readonly #callLogs = new Map<string, SandboxCall['log']>();
+
+  #state(type: string): PluginState {
+    let s = this.#plugins.get(type);
+    if (s === undefined) {
+      s = { crashes: 0, backoffMs: 0, restartAt: 0, lastCrashAt: 0, aloneChain: Promise.resolve() };
+      this.#plugins.set(type, s);
+    }
+    return s;
+  }
+
+  #entryFor(call: SandboxCall): Entry {
+    const type = call.plugin.connectorType;
+    const key = this.settings.scope === 'connection' ? `${type}:${call.connection.id}` : type;
+    const grant = this.grants.effective(type, call.plugin.manifest.capabilities as PluginCapabilities | undefined, call.connection.orgId);
+    const current = this.#entries.get(key);
+    if (current !== undefined && current.process.alive && !current.process.draining) {
+      if (grant.writeRoots.every((r) => current.writeRoots.includes(r))) return current;
+      // This connection needs folders the running process was not started with: a replacement
+      // gets the union; the old process finishes its calls and stops.
+      current.process.draining = true;
+      const roots = [...new Set([...current.writeRoots, ...grant.writeRoots])];
+      const next = this.#spawn(key, call, roots, grant.network);
+      void current.started.then(() => this.#stopWhenIdle(current));
+      return next;
+    }
+    return this.#spawn(key, call, grant.writeRoots, grant.network);
+  }
+
+  #spawn(key: string, call: SandboxCall, writeRoots: readonly string[], network: boolean): Entry {
+    this.#evictForRoom();
+    const plugin = call.plugin;
+    const read = [path.dirname(sandboxEntry()), ...this.#readableOf(plugin), ...writeRoots];
+    const secrets = new Set<string>();
+    let entry!: Entry;
+    const process = new SandboxProcess({
+      label: `${plugin.connectorType}`,
+      execArgv: sandboxExecArgv({ read, write: writeRoots, network, memoryMb: this.settings.memoryMb }),
+      identity: this.#identity,
+      logger: this.logger.child({ component: 'sandbox', connectorType: plugin.connectorType }),
+      scrub: (text) => scrubMessage(text, scrubListOf(secrets)),
+      onSync: (p) => syncBelow(p, writeRoots),
+      onLog: (id, level, obj, msg) => {
+        const target = id === undefined ? undefined : this.#callLogs.get(`${key}:${id}`);
+        if (target !== undefined) target(level, obj, msg);
+        else {
+          const list = scrubListOf(secrets);
+          this.logger.child({ component: 'connector', connectorType: plugin.connectorType })[level](scrubValue(obj ?? {}, list) as object, msg === undefined ? undefined : scrubMessage(msg, list));
+        }
+      },
+      onExit: (crash) => {
+        if (this.#entries.get(key) === entry) this.#entries.delete(key);
+        if (process.draining || this.#stopped || crash.exitCode === 0) return;
+        const s = this.#state(plugin.connectorType);
+        const now = performance.now();
+        if (now - s.lastCrashAt > HEALTHY_AFTER_MS) s.backoffMs = 0;
+        s.crashes += 1;
+        s.lastCrashAt = now;
+        s.backoffMs = s.backoffMs === 0 ? FIRST_BACKOFF_MS : Math.min(this.settings.restartMaxMs, s.backoffMs * 2);
+        s.restartAt = now + s.backoffMs;
+        this.logger.warn(
+          { component: 'sandbox', connectorType: plugin.connectorType, pid: process.pid, exitCode: crash.exitCode, signal: crash.signal, restartInMs: s.backoffMs },
+          `a sandbox of ${plugin.connectorType} ended: ${crash.reason}`,
+        );
+      },
+    });
+    const started = process.load([{ key: 0, connectorType: plugin.connectorType, entryPath: entryPathOf(plugin) }], false).then((outcomes) => {
+      const outcome = outcomes.get(0);
+      if (outcome === undefined || !outcome.ok) {
+        process.kill();
+        throw new SandboxCrash(null, null, `the plugin did not load in its sandbox: ${outcome === undefined ? 'no answer' : `${outcome.code} ${outcome.reason}`}`, true);
+      }
+    });
+    started.catch(() => undefined);
+    entry = { key, type: plugin.connectorType, process, started, writeRoots, network, secrets };
+    if (!key.includes('#alone')) this.#entries.set(key, entry);
+    return entry;
+  }
+
+  #readableOf(plugin: LoadedPlugin): string[] {
+    let folders = this.#readable.get(plugin.dir);
+    if (folders === undefined) {
+      folders = readablePackageFolders(plugin.dir);
+      this.#readable.set(plugin.dir, folders);
+    }
+    return folders;
+  }
+
+  #evictForRoom(): void {
+    const live = [...this.#entries.values()].filter((e) => e.process.alive);
+    if (live.length < this.settings.maxProcesses) return;
+    const idle = live.filter((e) => e.process.inflight === 0).sort((a, b) => a.process.lastUsed - b.process.lastUsed);
+    const victim = idle[0];
+    if (victim === undefined) {
+      this.logger.warn({ component: 'sandbox', live: live.length }, 'every sandbox process is busy: starting one more than ERPC_SANDBOX_MAX_PROCESSES');
+      return;
+    }
+    this.#entries.delete(victim.key);
+    victim.process.draining = true;
+    void victim.process.stop(2_000);
+  }
+
+  #stopIdle(): void {
+    const now = performance.now();
+    for (const e of [...this.#entries.values()]) {
+      if (e.process.inflight === 0 && now - e.process.lastUsed > this.settings.idleMs) {
+        this.#entries.delete(e.key);
+        e.process.draining = true;
+        void e.process.stop(2_000);
+      }
+    }
+  }
+
+  #stopWhenIdle(entry: Entry): void {
+    const check = (): void => {
+      if (!entry.process.alive) return;
+      if (entry.process.inflight === 0) void entry.process.stop(2_000);
+      else setTimeout(check, 200).unref();
+    };
+    check();
+  }
+}
+
+/** The entry file of a loaded plugin (absolute, inside its folder). */
+function entryPathOf(plugin: LoadedPlugin): string {
+  return plugin.entryPath ?? path.resolve(plugin.dir, plugin.manifest.entry);
+}
+
+function scrubListOf(secrets: Set<string>): string[] {
+  return [...secrets].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * HostServices.files.sync for a sandbox: Node's permission model disables fsync there, so the
+ * host flushes the file or folder, after checking (real paths) that it lies below a granted root.
+ */
+async function syncBelow(p: string, roots: readonly string[]): Promise<void> {
+  if (typeof p !== 'string' || !path.isAbsolute(p)) throw Object.assign(new Error('sync needs an absolute path'), { code: 'EINVAL' });
+  const real = await realpath(p);
+  const allowed = roots.map(realOrLexical);
+  if (!allowed.some((r) => real === r || real.startsWith(`${r}${path.sep}`))) {
+    throw Object.assign(new Error(`${p} is outside the folders granted to this plugin`), { code: 'EACCES' });
+  }
+  const handle = await open(real, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
