@@ -8,7 +8,7 @@ import { resolveStoredConfig, type ConnectionConfigCache, type ResolvedConfig } 
 import type { ConnectorRegistry } from './connector-registry.js';
 import type { LoadedPlugin } from './types.js';
 import type { GrantPolicy } from './sandbox/grants.js';
-import { SandboxBackoff, SandboxCallCrash, type SandboxSupervisor } from './sandbox/sandbox-supervisor.js';
+import { SandboxBackoff, SandboxCallCrash, SandboxTimeout, type SandboxSupervisor } from './sandbox/sandbox-supervisor.js';
 import type { PluginCapabilities } from '@erpc/sdk';
 
 /** Longest message (of a connector's error, test result or rejection) a call hands back. */
@@ -193,10 +193,12 @@ export class ConnectorCaller {
       invoke = (op, arg) => (signal) =>
         op === 'push' ? p.push(arg as PushDocument, contextOf(resolved, signal)) : op === 'checkDelivery' ? p.checkDelivery!(arg as PushReceipt, contextOf(resolved, signal)) : p.testConnection(contextOf(resolved, signal));
     }
+    const run = <T>(op: 'push' | 'checkDelivery' | 'testConnection', arg: unknown, normalise: (value: never) => Normalised<T>) =>
+      settle(request, scrub, invoke(op, arg), normalise, sandboxed);
     switch (request.operation) {
       case 'push': {
         const acknowledges = implementsCheck;
-        return settle(request, scrub, invoke('push', request.document), (receipt: PushReceipt | undefined) => {
+        return run('push', request.document, (receipt: PushReceipt | undefined) => {
           if (typeof receipt?.externalRef !== 'string' || receipt.externalRef.length === 0) {
             return new ContractViolation('The connector returned no externalRef; its push() does not follow the contract.');
           }
@@ -210,14 +212,14 @@ export class ConnectorCaller {
         });
       }
       case 'checkDelivery':
-        return settle(request, scrub, invoke('checkDelivery', request.receipt), (status: { state?: unknown; message?: unknown; details?: unknown } | undefined) => {
+        return run('checkDelivery', request.receipt, (status: { state?: unknown; message?: unknown; details?: unknown } | undefined) => {
           const state: DeliveryState = status?.state === 'acknowledged' || status?.state === 'rejected' ? status.state : 'pending';
           const message = textOf(status?.message, scrub);
           const value: DeliveryValue = message === undefined ? { state, details: jsonObject(status?.details, scrub) } : { state, message, details: jsonObject(status?.details, scrub) };
           return value;
         });
       case 'testConnection':
-        return settle(request, scrub, invoke('testConnection', undefined), (result: { ok?: unknown; message?: unknown } | undefined) => {
+        return run('testConnection', undefined, (result: { ok?: unknown; message?: unknown } | undefined) => {
           const message = textOf(result?.message, scrub);
           const value: TestValue = message === undefined ? { ok: result?.ok === true } : { ok: result?.ok === true, message };
           return value;
@@ -271,6 +273,11 @@ function settle<T>(
   scrub: readonly string[],
   invoke: (signal: AbortSignal) => unknown,
   normalise: (value: never) => Normalised<T>,
+  /**
+   * A sandboxed call: the sandbox supervisor enforces the deadline itself (it tells a late call
+   * from a frozen sandbox, and time spent waiting for a sandbox is not the plugin's), so no timer here.
+   */
+  sandboxed = false,
 ): Promise<ConnectorCallResult<T>> {
   const { timeoutMs, signal: parent } = limits;
   if (parent?.aborted) return Promise.resolve({ kind: 'aborted', durationMs: 0 });
@@ -278,6 +285,7 @@ function settle<T>(
     const started = performance.now();
     const controller = new AbortController();
     let done = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (result: ConnectorCallResult<T>): void => {
       if (done) return;
       done = true;
@@ -287,12 +295,15 @@ function settle<T>(
     };
     // Each is settled before the connector's signal listeners can answer: whatever it does on
     // abort (reject, resolve late, nothing) arrives after the result and is ignored.
-    const timer = setTimeout(() => {
-      controller.abort(new OperationTimeoutError(timeoutMs));
-      finish({ kind: 'timeout', timeoutMs, durationMs: performance.now() - started });
-    }, timeoutMs);
-    // The deadline must not keep a stopping process alive.
-    timer.unref();
+    const arm = (): void => {
+      timer = setTimeout(() => {
+        controller.abort(new OperationTimeoutError(timeoutMs));
+        finish({ kind: 'timeout', timeoutMs, durationMs: performance.now() - started });
+      }, timeoutMs);
+      // The deadline must not keep a stopping process alive.
+      timer.unref();
+    };
+    if (!sandboxed) arm();
     const onParentAbort = (): void => {
       controller.abort(parent?.reason);
       finish({ kind: 'aborted', durationMs: performance.now() - started });
@@ -332,6 +343,7 @@ function classifyThrow(err: unknown, scrub: readonly string[], durationMs: numbe
     return { kind: 'sandbox-crashed', reason: scrubMessage(err.crash.reason, scrub), exitCode: err.crash.exitCode, signal: err.crash.signal, alone: err.alone, durationMs };
   }
   if (err instanceof SandboxBackoff) return { kind: 'sandbox-unavailable', retryAfterMs: err.retryAfterMs, durationMs };
+  if (err instanceof SandboxTimeout) return { kind: 'timeout', timeoutMs: err.timeoutMs, durationMs };
   if (isConnectorError(err)) {
     return {
       kind: 'connector-error',

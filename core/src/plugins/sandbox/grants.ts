@@ -30,6 +30,11 @@ export class GrantPolicy {
     this.#defaultRoot = config.databaseUrl === undefined ? path.join(config.dataDir, 'drops', ORG) : undefined;
   }
 
+  /** The folder below which the embedded database's default roots lie (`<data dir>/drops`), if any. */
+  get defaultBase(): string | undefined {
+    return this.#defaultRoot === undefined ? undefined : path.dirname(this.#defaultRoot);
+  }
+
   /** What the operator granted a connector type (the default on the embedded database included). */
   granted(connectorType: string, declared: PluginCapabilities | undefined): PluginGrant {
     const explicit = this.#grants[connectorType];

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Logger } from '../../logging/logger.js';
-import { readablePackageFolders, sandboxEntry, sandboxExecArgv, type SandboxIdentity } from './permissions.js';
+import { reachableIdentity, readablePackageFolders, sandboxEntry, sandboxExecArgv, type SandboxIdentity } from './permissions.js';
 import type { SandboxPluginSpec } from './protocol.js';
 import { SandboxCrash, SandboxProcess, type LoadOutcome } from './sandbox-process.js';
 
@@ -36,7 +36,7 @@ export async function checkEntriesInSandboxes(plugins: readonly SandboxPluginSpe
     const process = new SandboxProcess({
       label: 'plugin check',
       execArgv: sandboxExecArgv({ read, write: [], network: false, memoryMb: options.memoryMb }),
-      identity: options.identity,
+      identity: reachableIdentity(options.identity, [sandboxEntry(), ...batch.map(pluginRootOf)], (m) => options.logger.warn(m)),
       logger: options.logger,
       scrub: (text) => text,
       onSync: () => Promise.reject(Object.assign(new Error('no files are granted while a plugin is imported'), { code: 'EACCES' })),
@@ -63,10 +63,11 @@ export async function checkEntriesInSandboxes(plugins: readonly SandboxPluginSpe
       }
     }
     // The next round: one by one, without those that answered (and the culprit).
+    const wasSequential = sequential;
     sequential = true;
     const before = remaining.length;
     remaining = batch.filter((p) => !outcomes.has(p.key));
-    if (remaining.length === before && sequential && result.importing === undefined) {
+    if (remaining.length === before && wasSequential && result.importing === undefined) {
       // Nothing answered and no culprit could be named (the sandbox did not even start): fail them all.
       for (const p of remaining) outcomes.set(p.key, { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED', reason: result.crash?.reason ?? 'the sandbox did not start' });
       remaining = [];

@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,4 +119,66 @@ export function sandboxExecArgv(options: { read: readonly string[]; write: reado
   for (const p of new Set(options.write)) args.push(`--allow-fs-write=${p}`);
   if (options.network) args.push('--allow-net');
   return args;
+}
+
+let warnedUnreachable = false;
+
+/**
+ * The identity to start a sandbox with: `identity`, unless that user cannot reach the files the
+ * sandbox must read (the host's checkout or plugin folder sits in a folder only root may enter,
+ * e.g. a `mktemp -d` directory). Then the sandbox runs as the host's user, still under Node's
+ * permission model, and the host warns once, naming the folder to open up.
+ */
+export function reachableIdentity(identity: SandboxIdentity | undefined, paths: readonly string[], warn: (msg: string) => void): SandboxIdentity | undefined {
+  if (identity === undefined) return undefined;
+  for (const p of paths) {
+    const blocked = firstBlocked(p, identity);
+    if (blocked !== undefined) {
+      if (!warnedUnreachable) {
+        warnedUnreachable = true;
+        warn(
+          `the sandbox user ${identity.name} cannot enter ${blocked} (needed to read ${p}): sandboxes run as the host's user instead, still under Node's permission model. ` +
+            `Give the folder o+x (chmod o+x ${blocked}) or install erpc and its plugins where ${identity.name} can read them (docs/security.md).`,
+        );
+      }
+      return undefined;
+    }
+  }
+  return identity;
+}
+
+/** The first folder on the way to `p` (or `p` itself) that `identity` may not enter or read. */
+function firstBlocked(p: string, identity: SandboxIdentity): string | undefined {
+  const parts = path.resolve(p).split(path.sep).filter((x) => x !== '');
+  let current: string = path.sep;
+  for (let i = 0; i <= parts.length; i++) {
+    let st;
+    try {
+      st = statSync(current);
+    } catch {
+      return undefined; // not there (yet): nothing to decide
+    }
+    const last = i === parts.length;
+    const need = st.isDirectory() ? (last ? 0o5 : 0o1) : 0o4;
+    const bits = st.uid === identity.uid ? (st.mode >> 6) & 7 : st.gid === identity.gid ? (st.mode >> 3) & 7 : st.mode & 7;
+    if ((bits & need) !== need) return current;
+    if (last) return undefined;
+    current = path.join(current, parts[i]!);
+  }
+  return undefined;
+}
+
+/**
+ * Makes a root the host grants by default (`<data dir>/drops/<org>`) usable by the sandbox user:
+ * created if missing, owned by that user, its parents enterable (never listable) by others.
+ */
+export function prepareDefaultRoot(root: string, base: string, identity: SandboxIdentity | undefined): void {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  if (identity === undefined) return;
+  for (let dir = path.dirname(root); dir.length >= path.dirname(base).length && dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const st = statSync(dir);
+    if ((st.mode & 0o001) === 0) chmodSync(dir, (st.mode & 0o7777) | 0o001);
+    if (dir === path.dirname(base)) break;
+  }
+  chownSync(root, identity.uid, identity.gid);
 }

@@ -41,6 +41,8 @@ export type HostMessage =
   | { readonly t: 'abort'; readonly id: number }
   /** The answer to a `sync` request. */
   | { readonly t: 'synced'; readonly id: number; readonly error?: { readonly code: string; readonly message: string } }
+  /** Liveness: answer `pong` with the same `n` (a sandbox whose event loop is blocked cannot). */
+  | { readonly t: 'ping'; readonly n: number }
   /** Call every port's dispose(), answer `disposed`, then exit. */
   | { readonly t: 'dispose' };
 
@@ -76,6 +78,7 @@ export type SandboxMessage =
   | { readonly t: 'sync'; readonly id: number; readonly path: string }
   /** An uncaught exception or unhandled rejection: the sandbox exits right after. */
   | { readonly t: 'fatal'; readonly message: string }
+  | { readonly t: 'pong'; readonly n: number }
   | { readonly t: 'disposed' };
 
 /** Exit code of a sandbox that ends itself after a `fatal`. */

@@ -94,6 +94,9 @@ process.on('message', (m: HostMessage) => {
       else waiting?.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
       break;
     }
+    case 'ping':
+      send({ t: 'pong', n: m.n });
+      break;
     case 'dispose':
       void dispose();
       break;

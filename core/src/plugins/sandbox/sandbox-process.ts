@@ -60,6 +60,8 @@ export class SandboxProcess {
   #loads: Map<number, (o: LoadOutcome) => void> | undefined;
   #importing: number | undefined;
   #nextId = 1;
+  #nextPing = 1;
+  readonly #pongs = new Map<number, () => void>();
   #exited: SandboxCrash | undefined;
   #killedByHost = false;
   #fatal: string | undefined;
@@ -186,6 +188,29 @@ export class SandboxProcess {
     pending.killTimer.unref();
   }
 
+  /** True when the sandbox answers a ping within `timeoutMs` (its event loop runs). */
+  ping(timeoutMs: number): Promise<boolean> {
+    if (this.#exited !== undefined) return Promise.resolve(false);
+    const n = this.#nextPing++;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pongs.delete(n);
+        resolve(false);
+      }, timeoutMs);
+      timer.unref();
+      this.#pongs.set(n, () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      this.#send({ t: 'ping', n });
+    });
+  }
+
+  /** Whether call `id` is still waiting for its answer. */
+  pending(id: number): boolean {
+    return this.#pending.has(id);
+  }
+
   /** SIGKILL: nothing the plugin does can delay it. */
   kill(): void {
     if (this.#exited !== undefined) return;
@@ -248,6 +273,10 @@ export class SandboxProcess {
         break;
       case 'fatal':
         this.#fatal = m.message;
+        break;
+      case 'pong':
+        this.#pongs.get(m.n)?.();
+        this.#pongs.delete(m.n);
         break;
       case 'disposed':
         this.#disposed?.();

@@ -7,7 +7,7 @@ import type { HostConfig } from '../../settings/index.js';
 import type { LoadedPlugin } from '../types.js';
 import type { GrantPolicy } from './grants.js';
 import { realOrLexical } from './grants.js';
-import { readablePackageFolders, sandboxEntry, sandboxExecArgv, sandboxIdentity, type SandboxIdentity } from './permissions.js';
+import { prepareDefaultRoot, reachableIdentity, readablePackageFolders, sandboxEntry, sandboxExecArgv, sandboxIdentity, type SandboxIdentity } from './permissions.js';
 import type { Operation } from './protocol.js';
 import { SandboxCrash, SandboxProcess, type RawResult } from './sandbox-process.js';
 
@@ -35,6 +35,14 @@ export class SandboxBackoff extends Error {
   constructor(readonly retryAfterMs: number) {
     super(`the plugin's sandbox keeps crashing; it is restarted in ${retryAfterMs} ms`);
     this.name = 'SandboxBackoff';
+  }
+}
+
+/** A sandboxed call that outlived its deadline while its sandbox stayed responsive: the plugin's own slowness. */
+export class SandboxTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`The operation did not finish within ${timeoutMs} ms and was aborted.`);
+    this.name = 'SandboxTimeout';
   }
 }
 
@@ -124,9 +132,10 @@ export class SandboxSupervisor {
   async run(call: SandboxCall): Promise<unknown> {
     if (this.#stopped) throw new SandboxBackoff(1_000);
     const state = this.#state(call.plugin.connectorType);
+    // A call run alone is how the culprit of a crash is found: one at a time, never held back.
+    if (call.alone === true) return this.#runAlone(call, state);
     const wait = state.restartAt - performance.now();
     if (wait > 0) throw new SandboxBackoff(Math.ceil(wait));
-    if (call.alone === true) return this.#runAlone(call, state);
     const entry = this.#entryFor(call);
     return this.#runIn(entry, call);
   }
@@ -172,12 +181,39 @@ export class SandboxSupervisor {
 
   async #runIn(entry: Entry, call: SandboxCall): Promise<unknown> {
     for (const s of call.scrub) entry.secrets.add(s);
-    await entry.started;
+    try {
+      await entry.started;
+    } catch (err) {
+      throw err instanceof SandboxCrash ? new SandboxCallCrash(err, call.alone === true) : err;
+    }
+    // The deadline starts now, with the call in a ready process: waiting for a sandbox is not the plugin's time.
     let id: number | undefined;
+    // The caller's signal: a shutdown (or the caller's own deadline) gives up on the call.
     const onAbort = (): void => {
       if (id !== undefined) entry.process.abandon(id, KILL_GRACE_MS);
     };
     call.signal.addEventListener('abort', onAbort, { once: true });
+    // The deadline, enforced here (ADR 0027): at the deadline the sandbox is told to abort and
+    // pinged. A sandbox that answers the ping is alive, so this call is just late: it is a timeout
+    // (charged), and if it still has not ended after the grace the process is killed (its other
+    // calls are re-run alone, uncharged). A sandbox that does not answer is frozen (a busy loop):
+    // it is killed at once, and every call in it is a crash, re-run alone to find which one did it.
+    let overdue = false;
+    let frozen = false;
+    const deadline = setTimeout(() => {
+      if (id === undefined || !entry.process.pending(id)) return;
+      overdue = true;
+      const callId = id;
+      entry.process.abandon(callId, KILL_GRACE_MS);
+      void entry.process.ping(KILL_GRACE_MS).then((alive) => {
+        if (!alive && entry.process.pending(callId)) {
+          frozen = true;
+          this.logger.warn({ component: 'sandbox', connectorType: call.plugin.connectorType, pid: entry.process.pid }, 'a sandbox stopped answering (its event loop is blocked): it is killed and replaced');
+          entry.process.kill();
+        }
+      });
+    }, call.timeoutMs);
+    deadline.unref();
     const logs = this.#callLogs;
     let raw: RawResult;
     try {
@@ -189,15 +225,21 @@ export class SandboxSupervisor {
         },
       );
     } catch (err) {
-      if (err instanceof SandboxCrash) throw new SandboxCallCrash(err, err.callsInFlight <= 1 || call.alone === true);
+      if (err instanceof SandboxCrash) {
+        if (overdue && !frozen) throw new SandboxTimeout(call.timeoutMs);
+        throw new SandboxCallCrash(err, err.callsInFlight <= 1 || call.alone === true);
+      }
       throw err;
     } finally {
+      clearTimeout(deadline);
       call.signal.removeEventListener('abort', onAbort);
       if (id !== undefined) logs.delete(`${entry.key}:${id}`);
     }
+    if (overdue) throw new SandboxTimeout(call.timeoutMs);
     if (raw.ok) return raw.value;
     // Plain data on both sides: a ConnectorError keeps its name, code and retryable flag.
-    throw Object.assign(Object.create(null) as object, raw.error, raw.invalid === true ? { name: 'TypeError' } : {});
+    const { name, message, ...fields } = raw.error;
+    throw Object.assign(new Error(message), fields, { name: raw.invalid === true ? 'TypeError' : name });
   }
 
   readonly #callLogs = new Map<string, SandboxCall['log']>();
@@ -233,12 +275,15 @@ export class SandboxSupervisor {
     this.#evictForRoom();
     const plugin = call.plugin;
     const read = [path.dirname(sandboxEntry()), ...this.#readableOf(plugin), ...writeRoots];
+    const identity = reachableIdentity(this.#identity, [sandboxEntry(), plugin.dir], (m) => this.logger.warn({ component: 'sandbox' }, m));
+    const base = this.grants.defaultBase;
+    for (const root of writeRoots) if (base !== undefined && root.startsWith(`${base}${path.sep}`)) prepareDefaultRoot(root, base, identity);
     const secrets = new Set<string>();
     let entry!: Entry;
     const process = new SandboxProcess({
       label: `${plugin.connectorType}`,
       execArgv: sandboxExecArgv({ read, write: writeRoots, network, memoryMb: this.settings.memoryMb }),
-      identity: this.#identity,
+      identity,
       logger: this.logger.child({ component: 'sandbox', connectorType: plugin.connectorType }),
       scrub: (text) => scrubMessage(text, scrubListOf(secrets)),
       onSync: (p) => syncBelow(p, writeRoots),
@@ -252,7 +297,9 @@ export class SandboxSupervisor {
       },
       onExit: (crash) => {
         if (this.#entries.get(key) === entry) this.#entries.delete(key);
-        if (process.draining || this.#stopped || crash.exitCode === 0) return;
+        // A process of one call (alone) that ends names its call as the cause; the plugin's shared
+        // sandboxes are not held back for it.
+        if (process.draining || this.#stopped || crash.exitCode === 0 || key.includes('#alone')) return;
         const s = this.#state(plugin.connectorType);
         const now = performance.now();
         if (now - s.lastCrashAt > HEALTHY_AFTER_MS) s.backoffMs = 0;

@@ -1,0 +1,238 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { testBackends, type TestDatabase } from '../../core/test/support/db.js';
+import { buildApp } from '../../core/src/api/app.js';
+import { openHost, openPluginHost, type Host, type PushRuntime } from '../../core/src/container.js';
+import { keyringFromEnv } from '../../core/src/crypto/index.js';
+import { createLogger } from '../../core/src/logging/logger.js';
+import { RetryPolicy } from '../../core/src/push/retry-policy.js';
+import { loadHostConfig } from '../../core/src/settings/index.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const FIXTURES = path.join(repoRoot, 'test/fixtures/sandbox');
+const MOCK = path.join(repoRoot, 'plugins/connector-mock');
+const PLUGINS = path.join(repoRoot, 'plugins');
+
+/** A plugins folder holding only the given fixtures (as links). */
+async function folderOf(...fixtures: string[]): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'erpc-fixtures-'));
+  await chmod(dir, 0o755);
+  for (const f of fixtures) await symlink(path.join(FIXTURES, f), path.join(dir, f));
+  return dir;
+}
+const MASTER_KEY = randomBytes(32).toString('hex');
+const CANARY = `canary-${randomBytes(8).toString('hex')}`;
+const backend = testBackends()[0]!;
+
+/**
+ * Runtime-hostile plugins, each beside a control organisation on another plugin (MOCK), on a real
+ * listening server: the host answers /healthz throughout, every control push is delivered with
+ * attempts 1, the innocent pushes of the hostile plugin are delivered uncharged, and the hostile
+ * push ends as docs/security.md says.
+ */
+describe('plugin sandbox: hostile plugins are contained', () => {
+  let t: TestDatabase;
+  let dataDir: string;
+  let host: Host | undefined;
+  let app: FastifyInstance | undefined;
+  let runtime: PushRuntime | undefined;
+  let logs: string[];
+  let health: number[];
+  let probe: NodeJS.Timeout | undefined;
+
+  beforeAll(async () => {
+    t = await backend.open();
+    dataDir = await mkdtemp(path.join(tmpdir(), 'erpc-sandbox-'));
+  });
+  afterAll(async () => {
+    await t?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    clearInterval(probe);
+    await runtime?.stop();
+    await app?.close();
+    await host?.close();
+    runtime = undefined;
+    app = undefined;
+    host = undefined;
+  });
+
+  async function start(fixture: string, env: Record<string, string> = {}) {
+    logs = [];
+    health = [];
+    const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) });
+    const config = loadHostConfig({
+      env: { ERPC_PLUGIN_DIRS: `${await folderOf(fixture)}:${PLUGINS}`, ERPC_SCHEMA_CACHE_DIR: 'off', ERPC_DATA_DIR: dataDir, ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '5000', ERPC_SANDBOX_MEMORY_MB: '64', ...env },
+    });
+    host = await openHost(config, { db: t.db, keyring: keyringFromEnv({ ENCRYPTION_MASTER_KEY: MASTER_KEY }), logger });
+    expect(host.pluginReport.failed).toEqual([]);
+    expect(host.registry.plugin('MOCK').isolation).toBe('process');
+    app = await buildApp(host);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address() as { port: number };
+    probe = setInterval(() => {
+      void fetch(`http://127.0.0.1:${address.port}/healthz`, { signal: AbortSignal.timeout(1_000) }).then(
+        (r) => health.push(r.status),
+        () => health.push(0),
+      );
+    }, 100);
+    runtime = host.createPushRuntime({
+      pollIntervalMs: 50,
+      pushTimeoutMs: 1_500,
+      leaseMs: 20_000,
+      concurrency: 8,
+      retryPolicy: new RetryPolicy({ baseMs: 50, capMs: 100, jitter: 0, maxAttempts: 4 }),
+    });
+    await runtime.start();
+    const org = async (name: string) => (await host!.services.organizations.create(name)).org.id;
+    const hostileOrg = await org('hostile');
+    const innocentOrg = await org('innocent');
+    const controlOrg = await org('control');
+    const type = host.registry.types().find((ty) => ty !== 'MOCK' && ty !== 'DROPZONE_JSON_V1')!;
+    await host.services.connections.create(hostileOrg, { connectorType: type, name: 'h', config: { apiKey: CANARY }, activate: true });
+    await host.services.connections.create(innocentOrg, { connectorType: type, name: 'i', config: {}, activate: true });
+    await host.services.connections.create(controlOrg, { connectorType: 'MOCK', name: 'c', config: { apiKey: CANARY }, activate: true });
+    return { hostileOrg, innocentOrg, controlOrg };
+  }
+
+  async function settle(orgs: { hostileOrg: string; innocentOrg: string; controlOrg: string }) {
+    const { pushes } = host!.services;
+    const poison = (await pushes.accept(orgs.hostileOrg, { documentType: 'invoice', documentId: 'POISON', payload: { poison: true } })).push.id;
+    const innocent = await Promise.all([1, 2, 3].map(async (i) => (await pushes.accept(orgs.innocentOrg, { documentType: 'invoice', documentId: `I-${i}`, payload: { n: i } })).push.id));
+    const control = await Promise.all([1, 2, 3, 4, 5].map(async (i) => (await pushes.accept(orgs.controlOrg, { documentType: 'invoice', documentId: `C-${i}`, payload: { n: i } })).push.id));
+    const deadline = Date.now() + 40_000;
+    for (;;) {
+      const rows = await t.db('push').whereIn('id', [poison, ...innocent, ...control]).select('id', 'status');
+      const done = rows.every((r) => r.status === 'DELIVERED' || r.status === 'DEAD');
+      if (done || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const view = (orgId: string, id: string) => pushes.get(orgId, id);
+    return {
+      poison: await view(orgs.hostileOrg, poison),
+      innocent: await Promise.all(innocent.map((id) => view(orgs.innocentOrg, id))),
+      control: await Promise.all(control.map((id) => view(orgs.controlOrg, id))),
+    };
+  }
+
+  const expectContained = (r: Awaited<ReturnType<typeof settle>>) => {
+    if (process.env.DEBUG_SANDBOX_TEST) console.log(JSON.stringify({ poison: [r.poison.status, r.poison.attempts, r.poison.lastError], innocent: r.innocent.map((p) => [p.status, p.attempts, p.lastError]), control: r.control.map((p) => [p.status, p.attempts, p.lastError]) }), logs.filter((l) => /sandbox|warn|error/.test(l)).slice(0, 30).join(''));
+    for (const p of r.control) expect(p).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+    for (const p of r.innocent) expect(p).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+    expect(health.length).toBeGreaterThan(5);
+    expect(health.every((s) => s === 200)).toBe(true);
+    expect(logs.join('\n')).not.toContain(CANARY);
+  };
+
+  for (const [fixture, code] of [
+    ['push-exits', 'PLUGIN_CRASHED'],
+    ['push-allocates', 'PLUGIN_CRASHED'],
+    ['push-timer-throws', 'PLUGIN_CRASHED'],
+    ['push-unhandled-rejection', 'PLUGIN_CRASHED'],
+    // A busy loop freezes its sandbox: killed as unresponsive, found alone, a crash like the others.
+    ['push-busy-loop', 'PLUGIN_CRASHED'],
+    ['push-never-settles', 'PUSH_TIMEOUT'],
+  ] as const) {
+    it(`${fixture}: only the poisoned push fails (${code}); innocent and control pushes are delivered with attempts 1`, { timeout: 90_000 }, async () => {
+      const r = await settle(await start(fixture));
+      expectContained(r);
+      expect(r.poison.status).toBe('DEAD');
+      expect(r.poison.lastError?.code).toBe(code);
+      if (code === 'PLUGIN_CRASHED') expect(r.poison.attempts).toBe(2);
+    });
+  }
+
+  it('a spy finds no environment, no key file, no other package, no database, no pg, no child process', { timeout: 60_000 }, async () => {
+    const keyFile = path.join(dataDir, 'spy-key');
+    await import('node:fs/promises').then((fs) => fs.writeFile(keyFile, MASTER_KEY, { mode: 0o600 }));
+    const orgs = await start('spy');
+    const conn = (await host!.services.connections.create(orgs.hostileOrg, {
+      connectorType: 'HOSTILE_SPY_V1',
+      name: 'spy',
+      config: { apiKey: CANARY, keyFile, otherPackage: path.join(MOCK, 'package.json'), dbPort: String(new URL(process.env.TEST_DATABASE_URL ?? 'postgres://x@127.0.0.1:5432/x').port || 5432) },
+      activate: true,
+    })).id;
+    expect(conn).toBeDefined();
+    const id = (await host!.services.pushes.accept(orgs.hostileOrg, { documentType: 'invoice', documentId: 'SPY', payload: {} })).push.id;
+    let push = await host!.services.pushes.get(orgs.hostileOrg, id);
+    for (let i = 0; i < 100 && push.status !== 'DELIVERED'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      push = await host!.services.pushes.get(orgs.hostileOrg, id);
+    }
+    expect(push.status).toBe('DELIVERED');
+    const found = push.receiptDetails as Record<string, string>;
+    expect(found.env).toBe('{}');
+    for (const probe of ['keyFile', 'otherPackage', 'etcPasswd', 'database', 'childProcess']) expect(found[probe], probe).toMatch(/^denied/);
+    expect(found.pg).toMatch(/^denied/);
+    const everything = [logs.join('\n'), JSON.stringify(push), JSON.stringify(await t.db('push').select('receipt_details'))].join('\n');
+    expect(everything).not.toContain(MASTER_KEY);
+    expect(everything).not.toContain(CANARY);
+  });
+
+  it('a plugin cannot write outside its granted root: the file is never created, the push is a visible failure', { timeout: 60_000 }, async () => {
+    const outside = await mkdtemp(path.join(tmpdir(), 'erpc-outside-'));
+    try {
+      const orgs = await start('writes-outside');
+      await host!.services.connections.create(orgs.hostileOrg, { connectorType: 'HOSTILE_WRITER_V1', name: 'w', config: { target: path.join(outside, 'x.txt') }, activate: true });
+      const id = (await host!.services.pushes.accept(orgs.hostileOrg, { documentType: 'invoice', documentId: 'W', payload: {} })).push.id;
+      let push = await host!.services.pushes.get(orgs.hostileOrg, id);
+      for (let i = 0; i < 150 && push.status !== 'DEAD'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        push = await host!.services.pushes.get(orgs.hostileOrg, id);
+      }
+      expect(push.status).toBe('DEAD');
+      expect(push.lastError?.message).toMatch(/ERR_ACCESS_DENIED|Access to this API has been restricted|permission/i);
+      expect(existsSync(path.join(outside, 'x.txt'))).toBe(false);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('plugin sandbox: entries whose top level hangs or exits', () => {
+  it('are reported with their code and the other plugins load, in well under the import timeout per plugin', { timeout: 60_000 }, async () => {
+    const config = loadHostConfig({
+      env: {
+        ERPC_PLUGIN_DIRS: [await folderOf('entry-busy-loop', 'entry-exits'), PLUGINS].join(':'),
+        ERPC_SCHEMA_CACHE_DIR: 'off',
+        ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '1500',
+      },
+    });
+    const started = performance.now();
+    const plugins = await openPluginHost(config, createLogger({ level: 'silent' }));
+    const took = performance.now() - started;
+    await plugins.close();
+    expect(plugins.report.loaded.map((p) => p.connectorType).sort()).toEqual(['DROPZONE_JSON_V1', 'MOCK']);
+    const codes = Object.fromEntries(plugins.report.failed.map((f) => [f.connectorType, f.error.code]));
+    expect(codes).toEqual({ HOSTILE_ENTRY_LOOP_V1: 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT', HOSTILE_ENTRY_EXIT_V1: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED' });
+    expect(took).toBeLessThan(15_000);
+  });
+
+  it('`erpc plugins list` reports them and exits by itself', { timeout: 60_000 }, async () => {
+    const { execFile } = await import('node:child_process');
+    const main = path.join(repoRoot, 'core/dist/cli/main.js');
+    const hostile = await folderOf('entry-busy-loop', 'entry-exits');
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [main, 'plugins', 'list', '--json', '--plugins-dir', hostile, '--plugins-dir', PLUGINS],
+        { env: { ...process.env, ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '1500', ERPC_SCHEMA_CACHE_DIR: 'off' }, timeout: 50_000 },
+        (err, stdout) => resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? null), stdout: String(stdout) }),
+      );
+    });
+    expect(out.code).toBe(0);
+    const rows = JSON.parse(out.stdout).plugins as { connectorType: string; status: string; error?: { code: string } }[];
+    expect(rows.find((r) => r.connectorType === 'MOCK')?.status).toBe('loaded');
+    expect(rows.find((r) => r.connectorType === 'HOSTILE_ENTRY_LOOP_V1')?.error?.code).toBe('ERPC_ERR_PLUGIN_IMPORT_TIMEOUT');
+    expect(rows.find((r) => r.connectorType === 'HOSTILE_ENTRY_EXIT_V1')?.error?.code).toBe('ERPC_ERR_PLUGIN_IMPORT_CRASHED');
+  });
+});
+
