@@ -57,6 +57,8 @@ describe.skipIf(postgres === undefined)('three worker processes on PostgreSQL, o
     const env = {
       ...process.env,
       DATABASE_URL: t.url!,
+      // This test is about scale-out, not the sandbox: the drop folder is a temp dir no grant covers.
+      ERPC_PLUGIN_TRUSTED: 'DROPZONE_JSON_V1',
       ENCRYPTION_MASTER_KEY: masterKey,
       ERPC_PLUGIN_DIRS: path.join(repoRoot, 'plugins'),
       ERPC_LOG_LEVEL: 'warn',

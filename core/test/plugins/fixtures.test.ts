@@ -42,7 +42,8 @@ let report: PluginLoadReport;
 let registry: ConnectorRegistry;
 
 beforeAll(async () => {
-  const config = loadHostConfig({ env: { ERPC_PLUGIN_DIRS: FIXTURES, ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '1500' } });
+  // The in-process loader's own rules (the sandboxed path is test/sandbox/hostile-plugins.test.ts).
+  const config = loadHostConfig({ env: { ERPC_PLUGIN_DIRS: FIXTURES, ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '1500', ERPC_PLUGIN_ISOLATION: 'in-process' } });
   const plugins = await openPluginHost(config, createLogger({ level: 'silent' }));
   report = plugins.report;
   registry = plugins.registry;

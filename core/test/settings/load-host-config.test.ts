@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY } from '../../src/push/retry-policy.js';
 import { describeSettings, loadHostConfig, SETTINGS, type HostConfig, type SettingOverrides } from '../../src/settings/index.js';
 
+const GRANTS = '{"MOCK":{"network":true},"DROP_V1":{"fsWrite":["/srv/drops/{orgId}"]}}';
+
 const cwd = path.resolve('/srv/erpc');
 const load = (env: Record<string, string | undefined> = {}, overrides?: SettingOverrides) =>
   loadHostConfig({ env, cwd, ...(overrides === undefined ? {} : { overrides }) });
@@ -34,6 +36,7 @@ describe('loadHostConfig defaults', () => {
       schemaCacheDir: path.join(cwd, '.erpc/cache/config-schemas'),
       connectionTestTimeoutMs: 10_000,
       metricsToken: undefined,
+      sandbox: { isolation: 'process', trusted: [], grants: {}, grantsText: undefined, scope: 'plugin', maxProcesses: 32, idleMs: 300_000, memoryMb: 256, uid: undefined, gid: undefined, restartMaxMs: 30_000 },
       worker: {
         concurrency: 16,
         prefetch: undefined,
@@ -86,6 +89,16 @@ describe('loadHostConfig reads each setting', () => {
       ERPC_SCHEMA_CACHE_DIR: '/tmp/cache',
       ERPC_TEST_TIMEOUT_MS: '750',
       ERPC_METRICS_TOKEN: 'x'.repeat(16),
+      ERPC_PLUGIN_ISOLATION: 'in-process',
+      ERPC_PLUGIN_TRUSTED: 'MOCK, ACME_V1',
+      ERPC_PLUGIN_GRANTS: GRANTS,
+      ERPC_SANDBOX_SCOPE: 'connection',
+      ERPC_SANDBOX_MAX_PROCESSES: '4',
+      ERPC_SANDBOX_IDLE_MS: '1000',
+      ERPC_SANDBOX_MEMORY_MB: '64',
+      ERPC_SANDBOX_UID: 'erpc',
+      ERPC_SANDBOX_GID: '1000',
+      ERPC_SANDBOX_RESTART_MAX_MS: '5000',
       ERPC_WORKER_CONCURRENCY: '64',
       ERPC_WORKER_PREFETCH: '0',
       ERPC_PUSH_TIMEOUT_MS: '5000',
@@ -114,6 +127,7 @@ describe('loadHostConfig reads each setting', () => {
       schemaCacheDir: path.resolve('/tmp/cache'),
       connectionTestTimeoutMs: 750,
       metricsToken: 'x'.repeat(16),
+      sandbox: { isolation: 'in-process', trusted: ['MOCK', 'ACME_V1'], grants: { MOCK: { network: true }, DROP_V1: { fsWrite: ['/srv/drops/{orgId}'] } }, grantsText: GRANTS, scope: 'connection', maxProcesses: 4, idleMs: 1_000, memoryMb: 64, uid: 'erpc', gid: '1000', restartMaxMs: 5_000 },
       worker: {
         concurrency: 64,
         prefetch: 0,
