@@ -79,6 +79,8 @@ export interface Host {
   readonly lifecycle: Lifecycle;
   /** One round trip to the database (the /healthz database check). */
   pingDatabase(): Promise<void>;
+  /** The /healthz entry of the plugin sandboxes: per connector type, healthy or in its restart backoff (details; never fails the check). */
+  readonly sandboxCheck: ReadinessCheck;
   /**
    * The start-up key check of `serve` and `worker`: throws ERPC_ERR_KEY_NOT_LOADED when rows are
    * under keys that are not loaded, unless `config.allowMissingKeys` (then a warning). Returns
@@ -171,7 +173,10 @@ export async function openHost(config: HostConfig, options: OpenHostOptions = {}
 }
 
 /** Loads the plugins of `config.pluginDirs` without database or keys (`erpc plugins list`). */
-export async function openPluginHost(config: HostConfig, logger: Logger): Promise<{ registry: ConnectorRegistry; report: PluginLoadReport; close(): Promise<void> }> {
+export async function openPluginHost(
+  config: HostConfig,
+  logger: Logger,
+): Promise<{ registry: ConnectorRegistry; report: PluginLoadReport; grants: GrantPolicy; close(): Promise<void> }> {
   const c = rootContainer.createChildContainer();
   c.register(TOKENS.Logger, { useValue: logger });
   c.register(TOKENS.Clock, { useValue: systemClock });
@@ -186,7 +191,7 @@ export async function openPluginHost(config: HostConfig, logger: Logger): Promis
     logger: logger.child({ component: 'plugins' }),
     sandbox: sandboxOptions(config, sandboxIdentity(config.sandbox.uid, config.sandbox.gid)),
   });
-  return { registry, report, close: async () => void (await registry.dispose()) };
+  return { registry, report, grants: new GrantPolicy(config), close: async () => void (await registry.dispose()) };
 }
 
 // --- inside the root ---
@@ -259,7 +264,11 @@ function buildContainer(config: HostConfig, r: Resources): DependencyContainer {
         grants: resolve(dc, TOKENS.GrantPolicy),
       }),
   );
-  single(c, TOKENS.Metrics, () => new Metrics({ defaultMetrics: r.metricsDefaults }));
+  single(c, TOKENS.Metrics, (dc) => {
+    const metrics = new Metrics({ defaultMetrics: r.metricsDefaults });
+    metrics.setSandboxSource(() => resolve(dc, TOKENS.SandboxSupervisor).health());
+    return metrics;
+  });
   single(c, TOKENS.Repositories, () => new Repositories(r.db));
   single(c, TOKENS.OrganizationStore, (dc) => resolve(dc, TOKENS.Repositories).organizations);
   single(c, TOKENS.ApiKeyStore, (dc) => resolve(dc, TOKENS.Repositories).apiKeys);
@@ -331,6 +340,15 @@ function hostOf(
     services,
     lifecycle: h.lifecycle,
     pingDatabase: () => repositories.ping(),
+    sandboxCheck: {
+      name: 'plugins',
+      async check() {
+        const health = resolve(c, TOKENS.SandboxSupervisor).health();
+        // Shown, never failing: one plugin that keeps crashing must not take the host (and every
+        // other plugin) out of a load balancer.
+        return { ok: true, details: Object.fromEntries(health.map((p) => [p.connectorType, { healthy: p.healthy, processes: p.processes, crashes: p.crashes, restartInMs: p.restartInMs }])) };
+      },
+    },
     async enforceKeys() {
       const cipher = resolve(c, TOKENS.ConfigCipher);
       const result = await checkKeysAtStartup(repositories.connections, h.keyring, cipher, h.config.allowMissingKeys);

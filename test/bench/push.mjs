@@ -19,7 +19,7 @@
 // children, e.g. to profile them), BENCH_KEEP=1 (leave the drop folders in place: no mass deletion
 // to slow down the next run, see below).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, constants, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, constants, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -42,6 +42,9 @@ if (process.env.UV_THREADPOOL_SIZE === undefined) {
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dist = (p) => import(pathToFileURL(join(here, '../../core/dist', p)).href);
 const { PushListener, Repositories, createDatabase, migrateLatest } = await dist('storage/index.js');
+const { loadHostConfig } = await dist('settings/index.js');
+const { GrantPolicy } = await dist('plugins/sandbox/grants.js');
+const { SandboxSupervisor } = await dist('plugins/sandbox/sandbox-supervisor.js');
 const { ConfigCipher, keyringFromEnv } = await dist('crypto/index.js');
 const { ConnectorRegistry } = await dist('plugins/connector-registry.js');
 const { loadPlugins } = await dist('plugins/plugin-loader.js');
@@ -59,11 +62,11 @@ const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-// both (default) | in-process | processes
+// both (default: in-process, sandboxed, processes) | in-process | sandboxed | processes
 const MODE = process.env.BENCH_MODE ?? 'both';
 // Extra node options for the `erpc worker` children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
 const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-if (!['both', 'in-process', 'processes'].includes(MODE)) throw new Error(`BENCH_MODE must be both, in-process or processes, not ${MODE}`);
+if (!['both', 'in-process', 'sandboxed', 'processes'].includes(MODE)) throw new Error(`BENCH_MODE must be both, in-process, sandboxed or processes, not ${MODE}`);
 const payload = { number: 'INV-1', currency: 'EUR', total: 1234.5, lines: Array.from({ length: 20 }, (_, i) => ({ sku: `SKU-${i}`, qty: i + 1, price: 9.99 })) };
 
 const dbName = `erpc_bench_push_${randomBytes(4).toString('hex')}`;
@@ -74,6 +77,8 @@ const url = new URL(BASE_URL);
 url.pathname = `/${dbName}`;
 const benchDir = process.env.BENCH_DIR ?? tmpdir();
 const dropRoot = mkdtempSync(join(benchDir, 'erpc-bench-push-'));
+// Sandboxes run as `nobody` when the bench runs as root: the drop folders are theirs to write.
+chmodSync(dropRoot, 0o777);
 // Each run removes its files at the end (some 45,000 with the defaults). On ext4 without a
 // journal (as on the 2-core VM of BENCHMARKS.md), the inode allocator then skips every inode freed
 // in the last 5 minutes and reads its inode-table block to find that out (fs/ext4/ialloc.c,
@@ -92,6 +97,7 @@ try {
 const logger = createLogger({ level: 'warn' });
 const db = await createDatabase({ databaseUrl: url.toString() });
 let workers = [];
+let sandboxesToStop;
 let listeners = [];
 let children = [];
 
@@ -112,6 +118,7 @@ try {
     await db('organization').insert({ id: orgId, name: folder, created_at: now, updated_at: now });
     const rootPath = join(dropRoot, folder);
     await fsp.mkdir(rootPath);
+    await fsp.chmod(rootPath, 0o777);
     const type = process.env.BENCH_CONNECTOR ?? 'DROPZONE_JSON_V1';
     // MOCK: its receipts say no acknowledgement will come, like DROPZONE's (acknowledgements off).
     const config = type === 'MOCK' ? { ack: 'off' } : { rootPath, layout: 'flat', fsync: process.env.BENCH_FSYNC !== '0' };
@@ -120,9 +127,21 @@ try {
     return { orgId, rootPath };
   }
 
-  const startInProcess = async () => {
+  // Sandboxed: the same in-process workers, the connector in sandbox processes (ADR 0033), granted the drop folders.
+  const sandboxConfig = loadHostConfig({ env: { DATABASE_URL: url.toString(), ERPC_PLUGIN_GRANTS: JSON.stringify({ DROPZONE_JSON_V1: { fsWrite: [dropRoot] } }) } });
+  const grants = new GrantPolicy(sandboxConfig);
+  const sandboxes = new SandboxSupervisor(sandboxConfig.sandbox, grants, logger);
+  sandboxesToStop = sandboxes;
+  const sandboxPorts = new Map();
+  const sandboxRegistry = new ConnectorRegistry({ bind: (t, p) => void sandboxPorts.set(t, p), resolve: (t) => sandboxPorts.get(t) });
+  await loadPlugins({
+    dirs: [join(here, '../../plugins')], importTimeoutMs: 10_000, hostServices: { logger: { debug() {}, info() {}, warn() {}, error() {} }, clock }, registry: sandboxRegistry, logger,
+    sandbox: { isolated: () => true, memoryMb: sandboxConfig.sandbox.memoryMb, identity: sandboxes.identity },
+  });
+  const startInProcess = async (sandboxed = false) => {
     for (let i = 0; i < WORKERS; i++) {
-      const worker = new PushWorker({ storage: new Repositories(db), registry, cipher, clock, logger }, { concurrency: CONCURRENCY, pollIntervalMs: 1_000 });
+      const deps = sandboxed ? { storage: new Repositories(db), registry: sandboxRegistry, cipher, clock, logger, sandboxes, grants } : { storage: new Repositories(db), registry, cipher, clock, logger };
+      const worker = new PushWorker(deps, { concurrency: CONCURRENCY, pollIntervalMs: 1_000 });
       const listener = new PushListener({ connectionString: url.toString(), onWake: () => worker.wake(), logger });
       await listener.start();
       worker.start();
@@ -144,6 +163,7 @@ try {
       DATABASE_URL: url.toString(),
       ENCRYPTION_MASTER_KEY: masterKey,
       ERPC_PLUGIN_DIRS: join(here, '../../plugins'),
+      ERPC_PLUGIN_GRANTS: JSON.stringify({ DROPZONE_JSON_V1: { fsWrite: [dropRoot] } }),
       ERPC_LOG_LEVEL: 'warn',
       UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE,
     };
@@ -163,6 +183,22 @@ try {
       c.kill('SIGTERM');
     })));
     children = [];
+  };
+  // Resident memory of the live sandbox processes (children of this process running sandbox-main.js), in MB.
+  const sandboxRss = () => {
+    const out = [];
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (!cmd.includes('sandbox-main.js')) continue;
+        const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        if (rss) out.push(Math.round(Number(rss[1]) / 1024));
+      } catch {
+        // gone
+      }
+    }
+    return out;
   };
   const countDelivered = async (orgId) => Number((await db('push').where({ org_id: orgId, status: 'DELIVERED' }).count({ n: '*' }).first()).n);
   // Polled every 20 ms while the workers run: it must not load PostgreSQL itself. Counting the
@@ -295,12 +331,18 @@ try {
   };
 
   const results = {};
-  if (MODE !== 'processes') {
+  if (MODE === 'both' || MODE === 'in-process') {
     await startInProcess();
     results.inProcess = await runPhases('in-process');
     await stopInProcess();
   }
-  if (MODE !== 'in-process') {
+  if (MODE === 'both' || MODE === 'sandboxed') {
+    await startInProcess(true);
+    results.sandboxed = await runPhases('sandboxed');
+    results.sandboxed.sandboxRssMb = sandboxRss();
+    await stopInProcess();
+  }
+  if (MODE === 'both' || MODE === 'processes') {
     await startProcesses();
     results.workerProcesses = await runPhases('processes');
     await stopProcesses();
@@ -366,7 +408,10 @@ try {
     bareLoopSharedFolderFsync,
     ...(recentCleanup === undefined ? {} : { recentCleanup }),
   };
-  const labels = { inProcess: `${WORKERS} in-process PushWorkers x ${CONCURRENCY} (accept and delivery in one process)`, workerProcesses: `${WORKERS} \`erpc worker --concurrency ${CONCURRENCY}\` processes (accept in the bench process)` };
+  const labels = {
+    inProcess: `${WORKERS} in-process PushWorkers x ${CONCURRENCY} (accept and delivery in one process, the connector trusted in-process)`,
+    sandboxed: `${WORKERS} in-process PushWorkers x ${CONCURRENCY}, the connector in its sandbox process (ADR 0033)`,
+    workerProcesses: `${WORKERS} \`erpc worker --concurrency ${CONCURRENCY}\` processes (accept in the bench process)` };
   console.log(`push pipeline (PostgreSQL, ${process.env.BENCH_CONNECTOR ?? 'DROPZONE_JSON_V1'}${process.env.BENCH_FSYNC === '0' ? ' without' : ' with'} fsync)`);
   console.log(`  bare loop (same bytes, ${WORKERS * CONCURRENCY} writers): ${bareLoop.perSecond} files/s with a folder fsync per file, ${bareLoopSharedFolderFsync.perSecond} files/s with folder fsyncs shared as the connector does${bareLoop.cpuMsPerFile === undefined ? '' : ` (whole-machine CPU per file: ${bareLoop.cpuMsPerFile} / ${bareLoopSharedFolderFsync.cpuMsPerFile} ms)`}`);
   for (const [key, r] of Object.entries(results)) {
@@ -381,6 +426,11 @@ try {
     }
     console.log(`    latency at ${RATE}/s offered (${r.latencyAtFixedRate.pushes} single accepts, achieved ${r.latencyAtFixedRate.achievedOfferedPerSecond}/s): p50 ${r.latencyAtFixedRate.p50Ms} ms, p99 ${r.latencyAtFixedRate.p99Ms} ms, max ${r.latencyAtFixedRate.maxMs} ms (p99 of the parts: waiting to be claimed ${r.latencyAtFixedRate.queuedP99Ms} ms, claimed → delivered ${r.latencyAtFixedRate.deliveryP99Ms} ms; p99 of the accept calls alone, which the first part includes: ${r.latencyAtFixedRate.acceptP99Ms} ms)`);
   }
+  if (results.sandboxed !== undefined && results.inProcess !== undefined) {
+    const ratio = +(results.sandboxed.throughput.acceptedToDeliveredPerSecond / results.inProcess.throughput.acceptedToDeliveredPerSecond).toFixed(2);
+    out.sandboxedToInProcess = ratio;
+    console.log(`  sandboxed / in-process pushes/s: ${ratio} (target >= 0.8); sandboxed p99 accept→delivered at ${RATE}/s: ${results.sandboxed.latencyAtFixedRate.p99Ms} ms (target < 50); RSS per sandbox process: ${results.sandboxed.sandboxRssMb.join(', ')} MB (target <= 80)`);
+  }
   console.log(`  load average (1/5/15 min): ${out.loadAverage.join(' ')}`);
   if (recentCleanup !== undefined) {
     console.log(
@@ -389,6 +439,7 @@ try {
   }
   console.log(JSON.stringify(out));
 } finally {
+  await sandboxesToStop?.stop();
   for (const l of listeners) await l.stop();
   for (const w of workers) await w.stop();
   for (const c of children) c.kill('SIGKILL');

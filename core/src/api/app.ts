@@ -55,7 +55,7 @@ export async function buildApp(host: Host, options: BuildAppOptions = {}): Promi
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   // Operations endpoints, at the root without an organisation's API key.
-  const checks: ReadinessCheck[] = [{ name: 'database', check: () => host.pingDatabase() }, ...(options.healthChecks ?? [])];
+  const checks: ReadinessCheck[] = [{ name: 'database', check: () => host.pingDatabase() }, host.sandboxCheck, ...(options.healthChecks ?? [])];
   await app.register(healthRoutes, { checks });
   await app.register(metricsRoutes, { metrics: host.metrics, token: host.config.metricsToken });
 
