@@ -179,4 +179,17 @@ export interface PluginManifest {
   sdk: string;
   /** Document types the connector accepts. */
   documentTypes?: string[];
+  /** What the plugin needs (network, paths it writes under); declared for the operator to grant. */
+  capabilities?: PluginCapabilities;
+}
+
+/**
+ * The manifest's `capabilities`: what a plugin needs beyond computing. Declared by the plugin,
+ * granted by the operator; this host version records them but does not enforce them yet.
+ */
+export interface PluginCapabilities {
+  /** The plugin opens network connections (to the ERP). */
+  network?: boolean;
+  /** JSON Pointers of config fields holding a path the plugin writes under, e.g. `"/rootPath"`. */
+  fsWrite?: string[];
 }
