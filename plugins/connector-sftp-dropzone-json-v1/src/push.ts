@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { ConnectorError, type ConnectionRef, type PushDocument, type PushReceipt } from '@erpc/sdk';
 import {
   DocumentInvalidError,
+  assertDocumentType,
   buildEnvelopeBytes,
   externalRefOf,
   finalFileName,
@@ -46,27 +47,23 @@ export async function pushDocument(
   connection: ConnectionRef,
   signal: AbortSignal,
 ): Promise<PushReceipt> {
-  let bytes: Buffer;
   try {
-    ({ bytes } = buildEnvelopeBytes(document, connection));
+    assertDocumentType(document.documentType); // it names a folder and the file: checked before either is used
   } catch (err) {
-    if (err instanceof DocumentInvalidError) throw connectorError(SFTP_ERRORS.DOCUMENT_INVALID, err.message, false);
-    throw err;
-  }
-  if (bytes.byteLength > config.maxFileBytes) {
-    throw connectorError(
-      SFTP_ERRORS.FILE_TOO_LARGE,
-      `The document's file would be ${bytes.byteLength} bytes, over the connection's maxFileBytes: split the document or raise maxFileBytes.`,
-      false,
-      { details: { bytes: bytes.byteLength, maxFileBytes: config.maxFileBytes } },
-    );
+    throw documentError(err);
   }
   const root = rootOf(config);
   const relDir = typeFolderOf(config.layout, document.documentType);
+  // Built up front unless this connection already knows the folder: a document that cannot
+  // become a file then touches nothing on the server, not even a new per-type folder.
+  const early =
+    typeof document.documentId !== 'string' || typeof document.idempotencyKey !== 'string' || !session.knownFolders.has(relDir ? posix.join(root, relDir) : root)
+      ? envelopeOf(document, connection, config)
+      : undefined;
   const finalName = finalFileName(config.filePrefix, document.documentType, document.documentId, document.idempotencyKey);
   const externalRef = externalRefOf(relDir, finalName);
   const retry = (document.attempt ?? 1) > 1;
-  const receipt = (duplicate: boolean): PushReceipt => ({
+  const receipt = (bytes: Buffer, duplicate: boolean): PushReceipt => ({
     externalRef,
     details: { bytes: bytes.byteLength, ...(duplicate ? { alreadyDelivered: true } : {}) },
     ...(config.acknowledgements.enabled ? {} : { expectAcknowledgement: false }),
@@ -80,18 +77,34 @@ export async function pushDocument(
     // A retry of a push that may have landed: look first. A first attempt skips the lstat (one
     // round trip per push); a file already there makes the publish fail, and the same check decides.
     if (retry && (await existingDelivery(ch, finalPath, document, connection))) {
+      const bytes = early ?? envelopeOf(document, connection, config);
       await sweepAbandonedTemps(ch, dir, finalName, undefined);
-      return receipt(true);
+      return receipt(bytes, true);
     }
     throwIfAborted(signal);
 
     const tempPath = posix.join(dir, tempFileName(finalName));
+    // The exclusive create goes out first and the envelope is built while the server works on
+    // it: the envelope's CPU overlaps a round trip instead of adding to it (ADR 0030). A document
+    // that cannot become a file then removes the temporary it never wrote to.
+    const opening = ch.createExclusive(tempPath, FILE_MODE);
+    opening.catch(() => undefined);
+    let bytes: Buffer;
+    try {
+      bytes = early ?? envelopeOf(document, connection, config);
+    } catch (err) {
+      await opening.then(
+        (h) => ch.close(h).finally(() => ch.unlink(tempPath)),
+        () => undefined,
+      ).catch(() => undefined);
+      throw err;
+    }
     let handle: Buffer | undefined;
     let tempExists = false;
     let step: SftpStep = 'temp';
     try {
       try {
-        handle = await ch.createExclusive(tempPath, FILE_MODE);
+        handle = await opening;
       } catch (err) {
         if (statusOf(err) === SFTP_STATUS.NO_SUCH_FILE) {
           // The folder went away since this connection checked it.
@@ -129,7 +142,7 @@ export async function pushDocument(
         throw connectorError(SFTP_ERRORS.IO_ERROR, 'The final file vanished while it was being published; the push will be retried.', true);
       }
       if (retry) await sweepAbandonedTemps(ch, dir, finalName, tempPath);
-      return receipt(published === 'taken');
+      return receipt(bytes, published === 'taken');
     } catch (err) {
       if (err instanceof ConnectorError || isConnectionGone(err)) throw sftpError(err, step);
       const full = step === 'write' || step === 'fsync' || step === 'temp' ? await ch.isFull(dir, bytes.byteLength).catch(() => false) : false;
@@ -139,6 +152,29 @@ export async function pushDocument(
       if (tempExists) await ch.unlink(tempPath).catch(() => undefined);
     }
   });
+}
+
+function documentError(err: unknown): unknown {
+  return err instanceof DocumentInvalidError ? connectorError(SFTP_ERRORS.DOCUMENT_INVALID, err.message, false) : err;
+}
+
+/** The file's bytes; a document that cannot be one, or is over maxFileBytes, is a permanent error. */
+function envelopeOf(document: PushDocument, connection: ConnectionRef, config: SftpDropzoneConfig): Buffer {
+  let bytes: Buffer;
+  try {
+    ({ bytes } = buildEnvelopeBytes(document, connection));
+  } catch (err) {
+    throw documentError(err);
+  }
+  if (bytes.byteLength > config.maxFileBytes) {
+    throw connectorError(
+      SFTP_ERRORS.FILE_TOO_LARGE,
+      `The document's file would be ${bytes.byteLength} bytes, over the connection's maxFileBytes: split the document or raise maxFileBytes.`,
+      false,
+      { details: { bytes: bytes.byteLength, maxFileBytes: config.maxFileBytes } },
+    );
+  }
+  return bytes;
 }
 
 /**
