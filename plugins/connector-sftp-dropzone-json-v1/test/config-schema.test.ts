@@ -65,3 +65,28 @@ describe('SFTP_DROPZONE_JSON_V1 config schema and manifest', () => {
     expect(check({ ...pkg.erpc, capabilities: { processes: true } })).toBe(false);
   });
 });
+
+describe('SFTP_DROPZONE_JSON_V1 error codes', () => {
+  it('docs/errors.md and the README list exactly the codes the plugin throws, with the right retryable flag', async () => {
+    const { SFTP_ERRORS } = await import('../src/index.js');
+    const rows = (text: string): Map<string, string> => {
+      const out = new Map<string, string>();
+      for (const line of text.split('\n')) {
+        const m = /^\|\s*`(SFTP_DROPZONE_[A-Z_]+)`\s*\|\s*(yes|no)\b/.exec(line);
+        if (m) out.set(m[1]!, m[2]!);
+      }
+      return out;
+    };
+    const errorsDoc = rows(readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8'));
+    const readme = rows(readFileSync(new URL('../README.md', import.meta.url), 'utf8'));
+    const codes = Object.values(SFTP_ERRORS).sort();
+    expect([...errorsDoc.keys()].sort()).toEqual(codes);
+    expect([...readme.keys()].sort()).toEqual(codes);
+    expect(errorsDoc).toEqual(readme);
+    // The host key mismatch is never retried blindly; the operator-fixable faults are.
+    expect(errorsDoc.get('SFTP_DROPZONE_HOST_KEY_MISMATCH')).toBe('no');
+    for (const c of ['FOLDER_MISSING', 'NOT_WRITABLE', 'DISK_FULL', 'CONNECTION_REFUSED', 'CONNECTION_TIMEOUT', 'AUTH_FAILED']) {
+      expect(errorsDoc.get(`SFTP_DROPZONE_${c}`), c).toBe('yes');
+    }
+  });
+});
