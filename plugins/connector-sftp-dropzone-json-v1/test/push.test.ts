@@ -140,7 +140,7 @@ suite('SFTP_DROPZONE_JSON_V1 against a real OpenSSH sshd', () => {
     const ctx = ctxFor(configFor(server, { remotePath: drop, maxConcurrentUploads: 3 }));
     const accepted = countLog(server, /Accepted publickey/);
     const channels = countLog(server, /Starting session: subsystem 'sftp'/);
-    const receipts = await Promise.all(Array.from({ length: 24 }, () => sftp.push(doc(), ctx)));
+    const receipts = await Promise.all(Array.from({ length: 24 }, () => sftp.push(doc(), ctxFor(ctx.config)))); // one signal per call, as from the host
     expect(new Set(receipts.map((r) => r.externalRef)).size).toBe(24);
     expect(countLog(server, /Accepted publickey/) - accepted).toBe(1);
     const opened = countLog(server, /Starting session: subsystem 'sftp'/) - channels;
@@ -307,12 +307,12 @@ suite('SFTP_DROPZONE_JSON_V1 acknowledgements written by the "ERP"', () => {
     const drop = freshDrop();
     const sftp = createSftpDropzoneConnector();
     const ctx = ctxFor(configFor(server, { remotePath: drop, acknowledgements: { enabled: true } }));
-    const receipts = await Promise.all(Array.from({ length: 12 }, () => sftp.push(doc(), ctx)));
+    const receipts = await Promise.all(Array.from({ length: 12 }, () => sftp.push(doc(), ctxFor(ctx.config))));
     for (const r of receipts.slice(0, 4)) writeFileSync(join(drop, `${r.externalRef}.ack`), '');
     for (const r of receipts.slice(4, 6)) writeFileSync(join(drop, `${r.externalRef}.err`), 'no');
     const listings = (): number => server.requests().split('\n').filter((l) => l.includes(`opendir "${drop}/invoice"`)).length;
     const before = listings();
-    const states = await Promise.all(receipts.map((r) => sftp.checkDelivery(r, ctx)));
+    const states = await Promise.all(receipts.map((r) => sftp.checkDelivery(r, ctxFor(ctx.config))));
     expect(listings() - before).toBe(1);
     expect(states.map((s) => s.state)).toEqual([...Array(4).fill('acknowledged'), 'rejected', 'rejected', ...Array(6).fill('pending')]);
     await sftp.dispose();
