@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { ConnectionTestResult } from '@erpc/sdk';
+import { probeFileName } from '@erpc/dropzone-format';
 import type { DropzoneConfig } from './config.js';
 import { DROPZONE_ERRORS, errnoOf, fsError } from './errors.js';
-import { probeFileName } from './file-name.js';
 import type { DropzoneTransport, WritableFile } from './transport.js';
 import { throwIfAborted } from './abort.js';
 import { resolveRoot } from './drop-folder.js';

@@ -3,4 +3,4 @@ export type { DropzoneConfig, DropzoneConfigInput, DropzoneLayout } from './conf
 export type { DropzoneTransport, WritableFile, EntryInfo } from './transport.js';
 export { createLocalTransport } from './transport.js';
 export { DROPZONE_ERRORS, type DropzoneErrorCode } from './errors.js';
-export { ENVELOPE_FORMAT, type DropzoneEnvelope } from './envelope.js';
+export { ENVELOPE_FORMAT, type DropzoneEnvelope } from '@erpc/dropzone-format';

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { ConnectorError, type ConnectionRef, type PushDocument, type PushReceipt } from '@erpc/sdk';
 import type { DropzoneConfig } from './config.js';
-import { buildEnvelopeBytes } from './envelope.js';
-import { DROPZONE_ERRORS, errnoOf, fsError, unsafePath, type FsStep } from './errors.js';
-import { finalFileName, tempFileName } from './file-name.js';
+import { DocumentInvalidError, buildEnvelopeBytes, externalRefOf, finalFileName, isEnvelopeOf, isTempFileOf, tempFileName } from '@erpc/dropzone-format';
+import { DROPZONE_ERRORS, documentInvalid, errnoOf, fsError, unsafePath, type FsStep } from './errors.js';
 import type { DropzoneTransport, WritableFile } from './transport.js';
 import type { DirectorySync } from './directory-sync.js';
 import { throwIfAborted } from './abort.js';
@@ -11,8 +10,6 @@ import { resolveRoot, targetFolder } from './drop-folder.js';
 
 /** Mode of every file the connector writes (umask still applies). */
 export const FILE_MODE = 0o640;
-
-const ABANDONED_SUFFIX = /^[0-9a-f]{12}\.tmp$/;
 
 /** Errors from link() meaning "this file system has no hard links": fall back to rename. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
@@ -32,7 +29,13 @@ export async function pushDocument(
   signal: AbortSignal,
   directorySync: DirectorySync,
 ): Promise<PushReceipt> {
-  const { bytes } = buildEnvelopeBytes(document, connection);
+  let bytes: Buffer;
+  try {
+    ({ bytes } = buildEnvelopeBytes(document, connection));
+  } catch (err) {
+    if (err instanceof DocumentInvalidError) throw documentInvalid(err.message);
+    throw err;
+  }
   if (bytes.byteLength > config.maxFileBytes) {
     throw new ConnectorError(
       DROPZONE_ERRORS.FILE_TOO_LARGE,
@@ -45,7 +48,7 @@ export async function pushDocument(
   const { dir, relDir } = await targetFolder(t, root, config, document.documentType, signal);
   const finalName = finalFileName(config.filePrefix, document.documentType, document.documentId, document.idempotencyKey);
   const finalPath = join(dir, finalName);
-  const externalRef = relDir ? `${relDir}/${finalName}` : finalName;
+  const externalRef = externalRefOf(relDir, finalName);
   const receipt = (duplicate: boolean): PushReceipt => ({
     externalRef,
     details: { bytes: bytes.byteLength, ...(duplicate ? { alreadyDelivered: true } : {}) },
@@ -145,7 +148,6 @@ async function sweepAbandonedTemps(
   ownTemp: string | undefined,
 ): Promise<void> {
   if ((document.attempt ?? 1) <= 1) return;
-  const stem = `.${finalName.slice(0, -'.json'.length)}.`;
   let names: string[];
   try {
     names = await t.list(dir);
@@ -153,8 +155,7 @@ async function sweepAbandonedTemps(
     return; // best effort: the document is delivered either way
   }
   for (const name of names) {
-    // Exactly the shape tempFileName() makes for this final name: stem, 12 hex, `.tmp`.
-    if (!name.startsWith(stem) || !ABANDONED_SUFFIX.test(name.slice(stem.length))) continue;
+    if (!isTempFileOf(name, finalName)) continue;
     const path = join(dir, name);
     if (path === ownTemp) continue;
     await t.unlink(path).catch(() => undefined);
@@ -180,19 +181,13 @@ async function existingDelivery(
   }
   if (info === null) return false;
   if (info.isSymbolicLink || !info.isFile) throw unsafePath('The entry at the final file name');
-  let parsed: unknown;
   try {
     const { bytes, truncated } = await t.readCapped(finalPath, 1024 * 1024 * 1024);
-    parsed = truncated ? undefined : JSON.parse(bytes.toString('utf8'));
+    if (isEnvelopeOf(bytes, truncated, connection.orgId, document.idempotencyKey)) return true;
   } catch (err) {
-    if (err instanceof SyntaxError) parsed = undefined;
-    else if (errnoOf(err) === 'ENOENT') return false; // the ERP took it between lstat and open
-    else throw fsError(err, 'read');
+    if (errnoOf(err) === 'ENOENT') return false; // the ERP took it between lstat and open
+    throw fsError(err, 'read');
   }
-  const p = parsed as Record<string, unknown> | undefined;
-  // Idempotency is per organisation, not per connection: a retry after the org replaced its
-  // connection (same folder) must still find its file.
-  if (p && p.orgId === connection.orgId && p.idempotencyKey === document.idempotencyKey) return true;
   throw new ConnectorError(
     DROPZONE_ERRORS.NAME_CONFLICT,
     'A different file already has this document\'s file name in the drop folder (another connection or organisation writes there): give each connection its own folder or filePrefix.',

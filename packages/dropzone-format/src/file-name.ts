@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { documentInvalid } from './errors.js';
+import { documentInvalid } from './document-invalid.js';
 
 /** The longest final file name the connector builds. */
 export const MAX_FILE_NAME = 200;
@@ -50,4 +50,16 @@ export function tempFileName(finalName: string): string {
 /** The hidden file testConnection writes and deletes. */
 export function probeFileName(): string {
   return `.erpc-connection-test.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+const TEMP_SUFFIX = /^[0-9a-f]{12}\.tmp$/;
+
+/**
+ * True when `name` has exactly the shape {@link tempFileName} makes for `finalName` (its stem,
+ * 12 hex, `.tmp`): a temp of this idempotency key, possibly abandoned by a killed attempt. The
+ * stem holds the key hash, so another key's temps never match.
+ */
+export function isTempFileOf(name: string, finalName: string): boolean {
+  const stem = `.${finalName.slice(0, -'.json'.length)}.`;
+  return name.startsWith(stem) && TEMP_SUFFIX.test(name.slice(stem.length));
 }

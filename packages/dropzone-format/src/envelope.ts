@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ConnectionRef, PushDocument } from '@erpc/sdk';
 import { assertDocumentType } from './file-name.js';
-import { documentInvalid } from './errors.js';
+import { documentInvalid } from './document-invalid.js';
 
 /** The `format` value of version 1 of the envelope. */
 export const ENVELOPE_FORMAT = 'erpc.dropzone.v1';
@@ -114,4 +114,22 @@ export function buildEnvelopeBytes(document: PushDocument, connection: Connectio
   const headJson = JSON.stringify(head);
   const text = `${headJson.slice(0, -1)},"payload":${payloadJson},"payloadSha256":"${payloadSha256}"}\n`;
   return { bytes: Buffer.from(text, 'utf8'), envelope: { ...head, payloadSha256 } };
+}
+
+/**
+ * Whether the bytes of a file found under a final name are this delivery's envelope: same
+ * organisation and idempotency key. Idempotency is per organisation, not per connection: a retry
+ * after the organisation replaced its connection (same folder) must still find its file. Not
+ * JSON, or truncated: false (the caller reports a name conflict).
+ */
+export function isEnvelopeOf(bytes: Buffer, truncated: boolean, orgId: string, idempotencyKey: string): boolean {
+  if (truncated) return false;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return false;
+  }
+  const p = parsed as Record<string, unknown> | null;
+  return typeof p === 'object' && p !== null && p.orgId === orgId && p.idempotencyKey === idempotencyKey;
 }
