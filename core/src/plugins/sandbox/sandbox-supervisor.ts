@@ -275,9 +275,12 @@ export class SandboxSupervisor {
     this.#evictForRoom();
     const plugin = call.plugin;
     const read = [path.dirname(sandboxEntry()), ...this.#readableOf(plugin), ...writeRoots];
-    const identity = reachableIdentity(this.#identity, [sandboxEntry(), plugin.dir], (m) => this.logger.warn({ component: 'sandbox' }, m));
+    const warn = (m: string): void => this.logger.warn({ component: 'sandbox' }, m);
+    const reader = reachableIdentity(this.#identity, [sandboxEntry(), plugin.dir], warn);
     const base = this.grants.defaultBase;
-    for (const root of writeRoots) if (base !== undefined && root.startsWith(`${base}${path.sep}`)) prepareDefaultRoot(root, base, identity);
+    for (const root of writeRoots) if (base !== undefined && root.startsWith(`${base}${path.sep}`)) prepareDefaultRoot(root, base, reader);
+    // The granted roots must be reachable too (a data directory inside a folder only root may enter).
+    const identity = reachableIdentity(reader, writeRoots, warn);
     const secrets = new Set<string>();
     let entry!: Entry;
     const process = new SandboxProcess({
