@@ -18,13 +18,12 @@ import { loadHostConfig } from '../../core/src/settings/index.js';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURES = path.join(repoRoot, 'test/fixtures/sandbox');
 const MOCK = path.join(repoRoot, 'plugins/connector-mock');
-const PLUGINS = path.join(repoRoot, 'plugins');
 
 /** A plugins folder holding only the given fixtures (as links). */
 async function folderOf(...fixtures: string[]): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'erpc-fixtures-'));
   await chmod(dir, 0o755);
-  for (const f of fixtures) await symlink(path.join(FIXTURES, f), path.join(dir, f));
+  for (const f of fixtures) await symlink(f === 'MOCK' ? MOCK : path.join(FIXTURES, f), path.join(dir, f === 'MOCK' ? 'connector-mock' : f));
   return dir;
 }
 const MASTER_KEY = randomBytes(32).toString('hex');
@@ -70,7 +69,7 @@ describe('plugin sandbox: hostile plugins are contained', () => {
     health = [];
     const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) });
     const config = loadHostConfig({
-      env: { ERPC_PLUGIN_DIRS: `${await folderOf(fixture)}:${PLUGINS}`, ERPC_SCHEMA_CACHE_DIR: 'off', ERPC_DATA_DIR: dataDir, ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '5000', ERPC_SANDBOX_MEMORY_MB: '64', ...env },
+      env: { ERPC_PLUGIN_DIRS: await folderOf(fixture, 'MOCK'), ERPC_SCHEMA_CACHE_DIR: 'off', ERPC_DATA_DIR: dataDir, ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '5000', ERPC_SANDBOX_MEMORY_MB: '64', ...env },
     });
     host = await openHost(config, { db: t.db, keyring: keyringFromEnv({ ENCRYPTION_MASTER_KEY: MASTER_KEY }), logger });
     expect(host.pluginReport.failed).toEqual([]);
@@ -96,7 +95,7 @@ describe('plugin sandbox: hostile plugins are contained', () => {
     const hostileOrg = await org('hostile');
     const innocentOrg = await org('innocent');
     const controlOrg = await org('control');
-    const type = host.registry.types().find((ty) => ty !== 'MOCK' && ty !== 'DROPZONE_JSON_V1')!;
+    const type = host.registry.types().find((ty) => ty !== 'MOCK')!;
     await host.services.connections.create(hostileOrg, { connectorType: type, name: 'h', config: { apiKey: CANARY }, activate: true });
     await host.services.connections.create(innocentOrg, { connectorType: type, name: 'i', config: {}, activate: true });
     await host.services.connections.create(controlOrg, { connectorType: 'MOCK', name: 'c', config: { apiKey: CANARY }, activate: true });
@@ -201,7 +200,7 @@ describe('plugin sandbox: entries whose top level hangs or exits', () => {
   it('are reported with their code and the other plugins load, in well under the import timeout per plugin', { timeout: 60_000 }, async () => {
     const config = loadHostConfig({
       env: {
-        ERPC_PLUGIN_DIRS: [await folderOf('entry-busy-loop', 'entry-exits'), PLUGINS].join(':'),
+        ERPC_PLUGIN_DIRS: await folderOf('entry-busy-loop', 'entry-exits', 'MOCK'),
         ERPC_SCHEMA_CACHE_DIR: 'off',
         ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '1500',
       },
@@ -210,7 +209,7 @@ describe('plugin sandbox: entries whose top level hangs or exits', () => {
     const plugins = await openPluginHost(config, createLogger({ level: 'silent' }));
     const took = performance.now() - started;
     await plugins.close();
-    expect(plugins.report.loaded.map((p) => p.connectorType).sort()).toEqual(['DROPZONE_JSON_V1', 'MOCK']);
+    expect(plugins.report.loaded.map((p) => p.connectorType)).toEqual(['MOCK']);
     const codes = Object.fromEntries(plugins.report.failed.map((f) => [f.connectorType, f.error.code]));
     expect(codes).toEqual({ HOSTILE_ENTRY_LOOP_V1: 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT', HOSTILE_ENTRY_EXIT_V1: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED' });
     expect(took).toBeLessThan(15_000);
@@ -219,11 +218,11 @@ describe('plugin sandbox: entries whose top level hangs or exits', () => {
   it('`erpc plugins list` reports them and exits by itself', { timeout: 60_000 }, async () => {
     const { execFile } = await import('node:child_process');
     const main = path.join(repoRoot, 'core/dist/cli/main.js');
-    const hostile = await folderOf('entry-busy-loop', 'entry-exits');
+    const hostile = await folderOf('entry-busy-loop', 'entry-exits', 'MOCK');
     const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       execFile(
         process.execPath,
-        [main, 'plugins', 'list', '--json', '--plugins-dir', hostile, '--plugins-dir', PLUGINS],
+        [main, 'plugins', 'list', '--json', '--plugins-dir', hostile],
         { env: { ...process.env, ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '1500', ERPC_SCHEMA_CACHE_DIR: 'off' }, timeout: 50_000 },
         (err, stdout) => resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? null), stdout: String(stdout) }),
       );
