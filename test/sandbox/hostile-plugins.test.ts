@@ -235,3 +235,50 @@ describe('plugin sandbox: entries whose top level hangs or exits', () => {
   });
 });
 
+describe('plugin sandbox: grants of file connectors', () => {
+  it("refuses a drop folder outside the organisation's granted root (another organisation's included), and a connection that lost its grant dead-letters its pushes", { timeout: 60_000 }, async () => {
+    const t = await backend.open();
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'erpc-grants-'));
+    const dropzone = await mkdtemp(path.join(tmpdir(), 'erpc-grants-plugins-'));
+    await chmod(dropzone, 0o755);
+    await symlink(path.join(repoRoot, 'plugins/connector-dropzone-json-v1'), path.join(dropzone, 'connector-dropzone-json-v1'));
+    const open = (env: Record<string, string> = {}) =>
+      openHost(loadHostConfig({ env: { ERPC_PLUGIN_DIRS: dropzone, ERPC_SCHEMA_CACHE_DIR: 'off', ERPC_DATA_DIR: dataDir, ...env } }), {
+        db: t.db,
+        keyring: keyringFromEnv({ ENCRYPTION_MASTER_KEY: MASTER_KEY }),
+        logger: createLogger({ level: 'silent' }),
+      });
+    let h = await open();
+    try {
+      const a = (await h.services.organizations.create('a')).org.id;
+      const b = (await h.services.organizations.create('b')).org.id;
+      const create = (org: string, rootPath: string) => h.services.connections.create(org, { connectorType: 'DROPZONE_JSON_V1', name: 'd', config: { rootPath }, activate: true });
+      for (const rootPath of ['/etc', path.join(dataDir, 'drops', b), path.join(dataDir, 'drops', `${a}-x`), path.join(dataDir, 'drops', a, '..', b)]) {
+        await expect(create(a, rootPath), rootPath).rejects.toMatchObject({ code: 'ERPC_ERR_CONFIG_PATH_NOT_GRANTED', status: 422, details: [{ path: '/rootPath' }] });
+      }
+      expect(() => h.services.connections.validateConfig('DROPZONE_JSON_V1', { rootPath: '/etc' }, a)).toThrow(/ERPC_PLUGIN_GRANTS/);
+      await create(a, path.join(dataDir, 'drops', a, 'invoices'));
+      // The operator grants another root: the stored connection no longer lies inside a granted one.
+      await h.close();
+      h = await open({ ERPC_PLUGIN_GRANTS: JSON.stringify({ DROPZONE_JSON_V1: { fsWrite: ['/srv/nowhere/{orgId}'] } }) });
+      const runtime = h.createPushRuntime({ pollIntervalMs: 50 });
+      await runtime.start();
+      try {
+        const id = (await h.services.pushes.accept(a, { documentType: 'invoice', documentId: 'G-1', payload: {} })).push.id;
+        let push = await h.services.pushes.get(a, id);
+        for (let i = 0; i < 100 && push.status !== 'DEAD'; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          push = await h.services.pushes.get(a, id);
+        }
+        expect(push).toMatchObject({ status: 'DEAD', attempts: 1, lastError: { code: 'ERPC_ERR_CONFIG_PATH_NOT_GRANTED' } });
+      } finally {
+        await runtime.stop();
+      }
+    } finally {
+      await h.close();
+      await t.close();
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(dropzone, { recursive: true, force: true });
+    }
+  });
+});
