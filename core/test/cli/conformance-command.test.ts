@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../packages/conformance/test/fixtures/', import.meta.url));
 const run = promisify(execFile);
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 async function erpc(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -32,7 +33,9 @@ describe('erpc conformance / erpc plugins new', () => {
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 
-  const args = (plugin: string) => ['conformance', path.join(root, plugin), '--config', 'valid.json', '--invalid-config', 'bad.json', '--unreachable-config', 'unreachable.json'];
+  // These fixtures share ../_shared, outside their own package: in-process, as the kit's own tests
+  // run them. In the sandbox (the default) that import is refused, as the last test shows.
+  const args = (plugin: string) => ['conformance', path.join(root, plugin), '--config', 'valid.json', '--invalid-config', 'bad.json', '--unreachable-config', 'unreachable.json', '--in-process'];
 
   it('reports one line per check and exits 0 for a conforming plugin outside the repository', async () => {
     const { code, stdout } = await erpc(args('clean'), root);
@@ -56,5 +59,15 @@ describe('erpc conformance / erpc plugins new', () => {
     const bad = await erpc(['plugins', 'new', 'other', '--type', 'acme'], root);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error ERPC_ERR_USAGE: --type must be UPPER_SNAKE/m);
+  });
+
+  it('runs the plugin in the sandbox by default: reading outside its package is refused there, MOCK conforms', async () => {
+    const outside = await erpc(args('clean').filter((a) => a !== '--in-process'), root);
+    expect(outside.code).toBe(1);
+    expect(outside.stdout).toMatch(/^FAIL\s+push\.receipts .*Access to this API has been restricted/m);
+    await writeFile(path.join(root, 'mock.json'), '{}');
+    const mock = await erpc(['conformance', path.join(REPO, 'plugins/connector-mock'), '--config', 'mock.json'], root);
+    expect(mock.code).toBe(0);
+    expect(mock.stdout).toMatch(/@erpc\/connector-mock@1\.0\.0: conforms/);
   });
 });

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ERPConnectorPort } from '@erpc/sdk';
 import { parseArgs } from 'node:util';
 import { runConformance } from './run.js';
 import { scaffoldPlugin } from './scaffold.js';
@@ -77,14 +78,21 @@ export function formatReport(report: ConformanceReport): string {
  *
  * @returns the exit code: 0 when every check passed or was skipped, 1 on any failure, 2 on bad usage.
  */
-export async function runConformanceCommand(opts: ConformanceCommandOptions, io: CliIo = defaultIo): Promise<number> {
+export async function runConformanceCommand(
+  opts: ConformanceCommandOptions,
+  io: CliIo = defaultIo,
+  /** Ports from elsewhere (the host's sandbox), given the configs the run will use. See {@link ConformanceOptions.ports}. */
+  ports?: (configs: readonly Record<string, unknown>[]) => Promise<{ ports: () => Promise<ERPConnectorPort<Record<string, unknown>>>; close(): Promise<void> }>,
+): Promise<number> {
   try {
     const validConfig = await readConfig(opts.config, 'config');
     const invalidConfigs = await Promise.all((opts.invalidConfigs ?? []).map((f) => readConfig(f, 'invalid config')));
     const unreachableConfig = opts.unreachableConfig === undefined ? undefined : await readConfig(opts.unreachableConfig, 'unreachable config');
     const samples = opts.samples === undefined ? undefined : await readJson(opts.samples, 'samples');
     if (samples !== undefined && !Array.isArray(samples)) throw new UsageError(`the samples file ${opts.samples} must hold a JSON array of documents`);
+    const portSource = ports === undefined ? undefined : await ports([validConfig, ...(unreachableConfig ? [unreachableConfig] : [])]);
     const report = await runConformance({
+      ...(portSource !== undefined ? { ports: portSource.ports } : {}),
       pluginDir: path.resolve(opts.pluginDir),
       validConfig,
       invalidConfigs,
@@ -92,6 +100,7 @@ export async function runConformanceCommand(opts: ConformanceCommandOptions, io:
       ...(samples ? { sampleDocuments: samples as never } : {}),
       ...(opts.timeoutMs ? { timeouts: { operationMs: opts.timeoutMs } } : {}),
     });
+    await portSource?.close();
     io.stdout(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
     return report.passed ? CLI_EXIT.OK : CLI_EXIT.FAILURE;
   } catch (err) {

@@ -66,6 +66,7 @@ export function connectorType(s: Session): string {
 
 /** A new port from the definition, with output captured. */
 export async function newPort(s: Session, sink: Captured): Promise<ERPConnectorPort<Config>> {
+  if (s.options.ports !== undefined) return s.options.ports();
   const def = s.definition!;
   return withCapturedOutput(sink, async () => def.create(hostServices(sink)));
 }

@@ -1,4 +1,4 @@
-import type { PushDocument } from '@erpc/sdk';
+import type { ERPConnectorPort, PushDocument } from '@erpc/sdk';
 
 /** The outcome of one check. */
 export type CheckStatus = 'pass' | 'fail' | 'skipped';
@@ -59,6 +59,13 @@ export interface ConformanceOptions {
   sampleDocuments?: SampleDocument[];
   /** Time limits. */
   timeouts?: ConformanceTimeouts;
+  /**
+   * Where the ports under test come from. Default: `create()` of the imported definition, in this
+   * process. The host's `erpc conformance` passes ports that run in its plugin sandbox (a separate
+   * process under Node's permission model, with only the capabilities the manifest declares), so
+   * a plugin that reads or writes beyond them fails here, as it would in production.
+   */
+  ports?: () => Promise<ERPConnectorPort<Record<string, unknown>>>;
 }
 
 /** A sample document: a {@link PushDocument} whose ids may be left for the kit to fill in. */

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { runConformanceCommand } from '@erpc/conformance';
 import { action, collect, type CliCommand } from '../command.js';
+import { sandboxedConformancePorts } from '../../plugins/sandbox/conformance-ports.js';
+import { commandLogger, commandSettings } from '../host.js';
 
 interface Options {
   config: string;
@@ -9,6 +11,7 @@ interface Options {
   samples?: string;
   timeoutMs?: string;
   json?: boolean;
+  inProcess?: boolean;
 }
 
 /**
@@ -28,9 +31,17 @@ export const conformanceCommand: CliCommand = {
       .option('--samples <file>', 'JSON file with an array of sample documents')
       .option('--timeout-ms <ms>', 'time limit of one connector operation')
       .option('--json', 'print one JSON document: {"plugin","passed","checks":[{"id","status","message"?}]}')
+      .option('--in-process', 'run the plugin in this process instead of the sandbox the host runs it in (ERPC_PLUGIN_ISOLATION=in-process does the same)')
       .action(
         action(async (pluginDir: string, opts: Options) => {
           const timeoutMs = opts.timeoutMs === undefined ? undefined : Number(opts.timeoutMs);
+          const config = commandSettings();
+          // By default the kit runs the plugin the way the host does: in its sandbox (docs/security.md).
+          const sandboxed = opts.inProcess !== true && config.sandbox.isolation === 'process';
+          const ports = sandboxed
+            ? (configs: readonly Record<string, unknown>[]) =>
+                sandboxedConformancePorts(config, pluginDir, configs, commandLogger(config, 'silent'), timeoutMs !== undefined && Number.isInteger(timeoutMs) && timeoutMs > 0 ? timeoutMs : 10_000)
+            : undefined;
           return runConformanceCommand({
             pluginDir,
             config: opts.config,
@@ -39,7 +50,7 @@ export const conformanceCommand: CliCommand = {
             ...(opts.samples ? { samples: opts.samples } : {}),
             ...(timeoutMs !== undefined && Number.isInteger(timeoutMs) && timeoutMs > 0 ? { timeoutMs } : {}),
             json: opts.json ?? false,
-          });
+          }, undefined, ports);
         }),
       );
   },

@@ -97,7 +97,7 @@ export function realOrLexical(p: string): string {
 }
 
 /** The value at a JSON Pointer (RFC 6901), or undefined. */
-function valueAt(doc: unknown, pointer: string): unknown {
+export function valueAt(doc: unknown, pointer: string): unknown {
   let node = doc;
   for (const raw of pointer.split('/').slice(1)) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');

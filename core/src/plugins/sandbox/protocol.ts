@@ -36,6 +36,8 @@ export type HostMessage =
       /** The operation's argument: the push document or the receipt. */
       readonly arg?: unknown;
       readonly timeoutMs: number;
+      /** The caller's signal had already aborted: the context's signal starts aborted. */
+      readonly aborted?: boolean;
     }
   /** The host gave up on call `id` (deadline, shutdown): abort its signal. */
   | { readonly t: 'abort'; readonly id: number }

@@ -153,6 +153,7 @@ function call(m: Extract<HostMessage, { t: 'call' }>): void {
     send(message);
   };
   const controller = new AbortController();
+  if (m.aborted === true) controller.abort(Object.assign(new Error('The host aborted the operation before it started.'), { name: 'AbortError' }));
   calls.set(m.id, controller);
   // The host enforces the deadline; this one only makes the connector's signal fire on time.
   const timer = setTimeout(() => controller.abort(Object.assign(new Error(`The operation did not finish within ${m.timeoutMs} ms and was aborted.`), { name: 'TimeoutError' })), m.timeoutMs);

@@ -218,7 +218,15 @@ export class SandboxSupervisor {
     let raw: RawResult;
     try {
       raw = await entry.process.call(
-        { op: call.op, connectorType: call.plugin.connectorType, connection: call.connection, config: call.config, arg: call.arg, timeoutMs: call.timeoutMs },
+        {
+          op: call.op,
+          connectorType: call.plugin.connectorType,
+          connection: call.connection,
+          config: call.config,
+          arg: call.arg,
+          timeoutMs: call.timeoutMs,
+          ...(call.signal.aborted ? { aborted: true } : {}),
+        },
         (callId) => {
           id = callId;
           logs.set(`${entry.key}:${callId}`, call.log);
