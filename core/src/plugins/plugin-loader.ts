@@ -373,8 +373,13 @@ function instantiate(
     const missing = ['push', 'testConnection'].filter((m) => typeof (port as Record<string, unknown> | null)?.[m] !== 'function');
     return fail(who, 'ERPC_ERR_PLUGIN_PORT_INVALID', { dir, missing: missing.join(' and ') });
   }
+  return register(plugin, { port }, registry);
+}
+
+/** The record of a plugin whose checks passed, registered; a duplicate type is its failure. */
+function register(plugin: CheckedPlugin, where: Pick<LoadedPlugin, 'port' | 'isolation' | 'entryPath' | 'operations'>, registry: ConnectorRegistry): Step<LoadedPlugin> {
   const loaded: LoadedPlugin = Object.freeze({
-    dir,
+    dir: plugin.dir,
     name: plugin.name,
     version: plugin.version,
     manifest: Object.freeze({ ...plugin.manifest }),
@@ -383,12 +388,12 @@ function instantiate(
     documentTypes: plugin.manifest.documentTypes === undefined ? undefined : Object.freeze([...plugin.manifest.documentTypes]),
     configSchema: plugin.configSchema,
     validateConfig: plugin.validateConfig,
-    port,
+    ...where,
   });
   try {
     registry.register(loaded);
   } catch (cause) {
-    if (cause instanceof ErpcError) return { ok: false, failure: failureOf(who, cause) };
+    if (cause instanceof ErpcError) return { ok: false, failure: failureOf(whoOf(plugin), cause) };
     throw cause;
   }
   return { ok: true, value: loaded };
@@ -422,30 +427,7 @@ function registerSandboxed(plugin: CheckedPlugin, outcome: CheckOutcome | undefi
         return fail(who, 'ERPC_ERR_PLUGIN_IMPORT_FAILED', { dir, reason: oneLine(`${outcome.code}: ${r}`) });
     }
   }
-  if (registry.has(plugin.manifest.connectorType)) {
-    return fail(who, 'ERPC_ERR_PLUGIN_DUPLICATE_TYPE', { dir, type: plugin.manifest.connectorType, firstDir: registry.plugin(plugin.manifest.connectorType).dir });
-  }
-  const loaded: LoadedPlugin = Object.freeze({
-    dir,
-    name: plugin.name,
-    version: plugin.version,
-    manifest: Object.freeze({ ...plugin.manifest }),
-    connectorType: plugin.manifest.connectorType,
-    displayName: plugin.manifest.displayName ?? plugin.name,
-    documentTypes: plugin.manifest.documentTypes === undefined ? undefined : Object.freeze([...plugin.manifest.documentTypes]),
-    configSchema: plugin.configSchema,
-    validateConfig: plugin.validateConfig,
-    isolation: 'process' as const,
-    entryPath: plugin.entryPath,
-    operations: Object.freeze({ ...outcome.ops }),
-  });
-  try {
-    registry.register(loaded);
-  } catch (cause) {
-    if (cause instanceof ErpcError) return { ok: false, failure: failureOf(who, cause) };
-    throw cause;
-  }
-  return { ok: true, value: loaded };
+  return register(plugin, { isolation: 'process', entryPath: plugin.entryPath, operations: Object.freeze({ ...outcome.ops }) }, registry);
 }
 
 function oneLine(text: string): string {
