@@ -82,6 +82,9 @@ describe('erpc plugins list', () => {
       version: '1.0.0',
       connectorType: 'ACME_HELLO_V1',
       status: 'loaded',
+      // Sandboxed (the default); the README plugin declares nothing and gets nothing.
+      isolation: 'process',
+      capabilities: { declared: { network: false, fsWrite: [] }, granted: { network: false, fsWrite: [] } },
     });
     const failed = rows.filter((r) => r.status === 'failed');
     expect(failed.length).toBe(21);
@@ -101,7 +104,7 @@ describe('erpc plugins list', () => {
   it('exits 1 with --strict when a plugin failed, 0 when none did', async () => {
     const strictBroken = await erpc(['plugins', 'list', '--plugins-dir', FIXTURES, '--strict'], { ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '500' });
     expect(strictBroken.code).toBe(1);
-    expect(strictBroken.stdout).toMatch(/^STATUS\s+TYPE\s+NAME\s+VERSION\s+DIR/);
+    expect(strictBroken.stdout).toMatch(/^STATUS\s+TYPE\s+NAME\s+VERSION\s+RUNS\s+GRANTED\s+DIR/);
     expect(strictBroken.stdout).toContain('ERPC_ERR_PLUGIN_IMPORT_TIMEOUT: Importing the entry module');
     expect(strictBroken.stdout).toContain('3 loaded, 21 failed');
     const strictGood = await erpc(['plugins', 'list', '--strict'], { ERPC_PLUGIN_DIRS: path.join(ROOT, 'plugins') });
