@@ -74,6 +74,8 @@ export type ConnectorCallResult<T> =
       readonly code: string;
       readonly message: string;
       readonly retryable: boolean;
+      /** A condition an operator fixes: retried over the retry horizon (ADR 0028). */
+      readonly operatorFixable: boolean;
       readonly details: Record<string, unknown> | null;
       readonly durationMs: number;
     }
@@ -278,7 +280,8 @@ function classifyThrow(err: unknown, scrub: readonly string[], durationMs: numbe
       kind: 'connector-error',
       code: scrubText(err.code, scrub),
       message: truncateMessage(scrubText(String(err.message), scrub)),
-      retryable: err.retryable,
+      retryable: err.retryable || err.operatorFixable === true,
+      operatorFixable: err.operatorFixable === true,
       details: jsonObject(err.details, scrub),
       durationMs,
     };

@@ -123,6 +123,7 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
     capMs: int('ERPC_PUSH_RETRY_CAP_MS'),
     maxAttempts: int('ERPC_PUSH_RETRY_MAX_ATTEMPTS'),
     jitter: int('ERPC_PUSH_RETRY_JITTER'),
+    horizonMs: int('ERPC_PUSH_RETRY_HORIZON_MS'),
   };
   if (retry.capMs < retry.baseMs) {
     // Blame the variable that was set: raising only the base above the default cap is the base's fault.
@@ -155,6 +156,7 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
     schemaCacheDir: cacheDir === 'off' ? undefined : path.resolve(cwd, cacheDir),
     connectionTestTimeoutMs: int('ERPC_TEST_TIMEOUT_MS'),
     metricsToken: v.ERPC_METRICS_TOKEN as string | undefined,
+    payloadMaxDepth: int('ERPC_PAYLOAD_MAX_DEPTH'),
     worker: {
       concurrency: int('ERPC_WORKER_CONCURRENCY'),
       prefetch: optionalInt('ERPC_WORKER_PREFETCH'),

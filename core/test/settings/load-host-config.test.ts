@@ -34,6 +34,7 @@ describe('loadHostConfig defaults', () => {
       schemaCacheDir: path.join(cwd, '.erpc/cache/config-schemas'),
       connectionTestTimeoutMs: 10_000,
       metricsToken: undefined,
+      payloadMaxDepth: 64,
       worker: {
         concurrency: 16,
         prefetch: undefined,
@@ -99,6 +100,8 @@ describe('loadHostConfig reads each setting', () => {
       ERPC_PUSH_RETRY_CAP_MS: '60000',
       ERPC_PUSH_RETRY_MAX_ATTEMPTS: '3',
       ERPC_PUSH_RETRY_JITTER: '1',
+      ERPC_PUSH_RETRY_HORIZON_MS: '7200000',
+      ERPC_PAYLOAD_MAX_DEPTH: '10',
     });
     expect(config).toEqual({
       databaseUrl: 'postgres://erpc@db/erpc',
@@ -114,6 +117,7 @@ describe('loadHostConfig reads each setting', () => {
       schemaCacheDir: path.resolve('/tmp/cache'),
       connectionTestTimeoutMs: 750,
       metricsToken: 'x'.repeat(16),
+      payloadMaxDepth: 10,
       worker: {
         concurrency: 64,
         prefetch: 0,
@@ -123,7 +127,7 @@ describe('loadHostConfig reads each setting', () => {
         ackCheckIntervalMs: 60_000,
         ackTimeoutMs: 3_600_000,
         shutdownGraceMs: 1,
-        retry: { baseMs: 0, factor: 1.5, capMs: 60_000, maxAttempts: 3, jitter: 1 },
+        retry: { baseMs: 0, factor: 1.5, capMs: 60_000, maxAttempts: 3, jitter: 1, horizonMs: 7_200_000 },
       },
     } satisfies HostConfig);
   });
