@@ -34,55 +34,62 @@ export function inputRefused(problem: JsonProblem): ErpcError {
   return new ErpcError('ERPC_ERR_INPUT_REFUSED', { path: problem.path === '' ? '/' : problem.path, reason: problem.reason }, { details: { path: problem.path, reason: problem.reason } });
 }
 
+/** The deepest ERPC_PAYLOAD_MAX_DEPTH accepted: the check recurses, one frame per level. */
+export const MAX_JSON_DEPTH_LIMIT = 1_000;
+
 /**
- * The first problem of `value` (depth counted from 1 at `value` itself), or undefined. Iterative,
- * so a value nested 100,000 levels is reported rather than overflowing the stack.
+ * The first problem of `value` (depth counted from 1 at `value` itself), or undefined. Recursive
+ * but bounded: it never descends below `maxDepth` (at most {@link MAX_JSON_DEPTH_LIMIT}), so a value
+ * nested 100,000 levels is reported rather than overflowing the stack. The path is built only for
+ * a problem, while unwinding (the happy path allocates nothing).
  */
 export function findJsonProblem(value: unknown, maxDepth: number, basePath = ''): JsonProblem | undefined {
-  const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: basePath, depth: 1 }];
-  while (stack.length > 0) {
-    const { v, path, depth } = stack.pop()!;
-    switch (typeof v) {
-      case 'string': {
-        const reason = stringProblem(v);
-        if (reason !== undefined) return { path, reason: `the string ${reason}` };
-        continue;
-      }
-      case 'number':
-        if (!Number.isFinite(v)) return { path, reason: 'the number is not finite; JSON cannot carry it' };
-        continue;
-      case 'boolean':
-        continue;
-      case 'object': {
-        if (v === null || isRawJsonNumber(v)) continue;
-        if (depth > maxDepth) return { path, reason: `the value is nested deeper than ${maxDepth} levels` };
-        if (Array.isArray(v)) {
-          for (let i = v.length - 1; i >= 0; i--) {
-            if (v[i] === undefined) return { path: `${path}/${i}`, reason: 'the array holds undefined; JSON cannot carry it' };
-            stack.push({ v: v[i], path: `${path}/${i}`, depth: depth + 1 });
-          }
-          continue;
-        }
-        const proto = Object.getPrototypeOf(v) as unknown;
-        if (proto !== Object.prototype && proto !== null) return { path, reason: 'the value is not a plain JSON object' };
-        const keys = Object.keys(v);
-        for (let i = keys.length - 1; i >= 0; i--) {
-          const key = keys[i]!;
-          const keyPath = `${path}/${pointerToken(key)}`;
-          const reason = stringProblem(key);
-          if (reason !== undefined) return { path: keyPath, reason: `the key ${reason}` };
-          if (key === '__proto__') return { path: keyPath, reason: 'the key __proto__ is not accepted' };
-          const item = (v as Record<string, unknown>)[key];
-          if (item !== undefined) stack.push({ v: item, path: keyPath, depth: depth + 1 });
-        }
-        continue;
-      }
-      default:
-        if (v === undefined && path === basePath) return { path, reason: 'no value' };
-        return { path, reason: `a ${typeof v} is not a JSON value` };
+  const tokens: string[] = [];
+  const reason = problemOf(value, 1, Math.min(maxDepth, MAX_JSON_DEPTH_LIMIT), tokens, true);
+  if (reason === undefined) return undefined;
+  let path = basePath;
+  for (let i = tokens.length - 1; i >= 0; i--) path += `/${pointerToken(tokens[i]!)}`;
+  return { path, reason };
+}
+
+function problemOf(v: unknown, depth: number, maxDepth: number, tokens: string[], root: boolean): string | undefined {
+  switch (typeof v) {
+    case 'string': {
+      const reason = stringProblem(v);
+      return reason === undefined ? undefined : `the string ${reason}`;
     }
+    case 'number':
+      return Number.isFinite(v) ? undefined : 'the number is not finite; JSON cannot carry it';
+    case 'boolean':
+      return undefined;
+    case 'object': {
+      if (v === null || isRawJsonNumber(v)) return undefined;
+      if (depth > maxDepth) return `the value is nested deeper than ${maxDepth} levels`;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          const item: unknown = v[i];
+          const reason = item === undefined ? 'the array holds undefined; JSON cannot carry it' : problemOf(item, depth + 1, maxDepth, tokens, false);
+          if (reason !== undefined) return (tokens.push(String(i)), reason);
+        }
+        return undefined;
+      }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) return 'the value is not a plain JSON object';
+      for (const key in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
+        const keyReason = stringProblem(key);
+        if (keyReason !== undefined) return (tokens.push(key), `the key ${keyReason}`);
+        if (key === '__proto__') return (tokens.push(key), 'the key __proto__ is not accepted');
+        const item = (v as Record<string, unknown>)[key];
+        if (item === undefined) continue;
+        const reason = problemOf(item, depth + 1, maxDepth, tokens, false);
+        if (reason !== undefined) return (tokens.push(key), reason);
+      }
+      return undefined;
+    }
+    default:
+      return v === undefined && root ? 'no value' : `a ${typeof v} is not a JSON value`;
   }
-  return undefined;
 }
 
 /** True when JSON text nests arrays/objects deeper than `maxDepth` (a string-aware scan, no parse). */
