@@ -35,7 +35,7 @@ const objectText = fc.array(fc.tuple(nasty, jsonText), { maxLength: 5 }).map((en
 const deepText = fc.tuple(fc.integer({ min: 1, max: 3_000 }), fc.constantFrom('[', '{"a":')).map(([n, open]) => `${open.repeat(n)}1${(open === '[' ? ']' : '}').repeat(n)}`);
 
 /** A body for `fields`: mostly well-shaped objects with arbitrary values, sometimes anything at all. */
-function bodies(fields: Record<string, fc.Arbitrary<string>>): fc.Arbitrary<string> {
+function bodies(fields: Record<string, fc.Arbitrary<string>>, valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
   const shaped = fc
     .record(Object.fromEntries(Object.entries(fields).map(([k, good]) => [k, fc.option(fc.oneof(good, jsonText, deepText), { nil: undefined })])), { requiredKeys: [] })
     .chain((rec) => fc.tuple(fc.constant(rec), fc.array(fc.tuple(nasty, jsonText), { maxLength: 2 })))
@@ -43,7 +43,7 @@ function bodies(fields: Record<string, fc.Arbitrary<string>>): fc.Arbitrary<stri
       const entries = [...Object.entries(rec).filter(([, v]) => v !== undefined), ...extra];
       return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v as string}`).join(',')}}`;
     });
-  return fc.oneof({ weight: 6, arbitrary: shaped }, { weight: 2, arbitrary: jsonText }, { weight: 1, arbitrary: deepText }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) });
+  return fc.oneof({ weight: 1, arbitrary: valid }, { weight: 6, arbitrary: shaped }, { weight: 2, arbitrary: jsonText }, { weight: 1, arbitrary: deepText }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) });
 }
 
 const q = (s: string) => fc.constant(JSON.stringify(s));
@@ -61,19 +61,20 @@ describe(`arbitrary bodies on every body route (${backend.name})`, () => {
   });
   afterAll(async () => host.close());
 
-  const routes: { method: 'POST' | 'PATCH'; name: string; url: () => string; fields: Record<string, fc.Arbitrary<string>> }[] = [
-    { method: 'POST', name: '/v1/pushes', url: () => '/v1/pushes', fields: { documentType: q('invoice'), documentId: fc.oneof(fc.uuid().map((s) => JSON.stringify(s)), nasty.map((s) => JSON.stringify(s))), idempotencyKey: nasty.map((s) => JSON.stringify(s)), payload: fc.oneof(objectText, objectText, jsonText) } },
-    { method: 'POST', name: '/v1/pushes/retry', url: () => '/v1/pushes/retry', fields: { code: q('MOCK_REJECTED'), connectionId: nasty.map((s) => JSON.stringify(s)), documentType: q('invoice'), deadAfter: q('2026-01-01T00:00:00Z'), deadBefore: nasty.map((s) => JSON.stringify(s)), dryRun: fc.constantFrom('true', 'false') } },
-    { method: 'POST', name: '/v1/connections', url: () => '/v1/connections', fields: { connectorType: q('MOCK'), name: nasty.map((s) => JSON.stringify(s)), config: jsonText, activate: fc.constantFrom('false', 'true') } },
-    { method: 'PATCH', name: '/v1/connections/:id', url: () => `/v1/connections/${connectionId}`, fields: { name: nasty.map((s) => JSON.stringify(s)), config: jsonText } },
-    { method: 'POST', name: '/v1/connector-types/:type/validate', url: () => '/v1/connector-types/MOCK/validate', fields: { config: jsonText } },
+  const uuid = fc.uuid();
+  const routes: { method: 'POST' | 'PATCH'; name: string; url: () => string; fields: Record<string, fc.Arbitrary<string>>; valid: fc.Arbitrary<string> }[] = [
+    { method: 'POST', name: '/v1/pushes', url: () => '/v1/pushes', fields: { documentType: q('invoice'), documentId: fc.oneof(fc.uuid().map((s) => JSON.stringify(s)), nasty.map((s) => JSON.stringify(s))), idempotencyKey: nasty.map((s) => JSON.stringify(s)), payload: fc.oneof(objectText, objectText, jsonText) }, valid: fc.tuple(uuid, objectText).map(([id, p]) => `{"documentType":"invoice","documentId":"${id}","payload":${p}}`) },
+    { method: 'POST', name: '/v1/pushes/retry', url: () => '/v1/pushes/retry', fields: { code: q('MOCK_REJECTED'), connectionId: nasty.map((s) => JSON.stringify(s)), documentType: q('invoice'), deadAfter: q('2026-01-01T00:00:00Z'), deadBefore: nasty.map((s) => JSON.stringify(s)), dryRun: fc.constantFrom('true', 'false') }, valid: fc.constant('{"dryRun":true}') },
+    { method: 'POST', name: '/v1/connections', url: () => '/v1/connections', fields: { connectorType: q('MOCK'), name: nasty.map((s) => JSON.stringify(s)), config: jsonText, activate: fc.constantFrom('false', 'true') }, valid: uuid.map((id) => `{"connectorType":"MOCK","name":"${id}","config":{}}`) },
+    { method: 'PATCH', name: '/v1/connections/:id', url: () => `/v1/connections/${connectionId}`, fields: { name: nasty.map((s) => JSON.stringify(s)), config: jsonText }, valid: uuid.map((id) => `{"name":"${id}"}`) },
+    { method: 'POST', name: '/v1/connector-types/:type/validate', url: () => '/v1/connector-types/MOCK/validate', fields: { config: jsonText }, valid: fc.constant('{"config":{}}') },
   ];
 
   for (const route of routes) {
     it(`${route.method} ${route.name}: ${RUNS} arbitrary bodies, no 5xx but 503`, async () => {
       const seen = new Map<number, number>();
       await fc.assert(
-        fc.asyncProperty(bodies(route.fields), async (body) => {
+        fc.asyncProperty(bodies(route.fields, route.valid), async (body) => {
           const res = await host.app.inject({ method: route.method, url: route.url(), headers: { ...auth(apiKey), 'content-type': 'application/json' }, payload: body });
           seen.set(res.statusCode, (seen.get(res.statusCode) ?? 0) + 1);
           if (res.statusCode >= 500 && res.statusCode !== 503) throw new Error(`${res.statusCode} ${res.body}`);
