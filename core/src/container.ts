@@ -284,6 +284,7 @@ function buildContainer(config: HostConfig, r: Resources): DependencyContainer {
     metrics.push.setQueueDepthSource(() => storage.pushes.queueDepth());
     return new PushService(storage, resolve(dc, TOKENS.ConnectorRegistry), r.clock, resolve(dc, TOKENS.PushSignal), {
       databaseKind: databaseKind(r.db),
+      maxDepth: config.payloadMaxDepth,
       onAccepted: (type, n) => metrics.push.accepted.inc({ connector_type: type }, n),
     });
   });

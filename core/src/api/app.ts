@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Host, ReadinessCheck } from '../container.js';
 import { installAuth } from './auth.js';
 import { BODY_LIMIT, errorBodySchema, installErrorHandling, toErpcError } from './error-handler.js';
+import { installJsonBodyParser } from './json-body.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorTypeRoutes } from './routes/connector-types.js';
 import { healthRoutes } from './routes/health.js';
@@ -35,6 +36,8 @@ export async function buildApp(host: Host, options: BuildAppOptions = {}): Promi
 
   // Fastify parses text/plain by default; every route takes JSON, so any other body is a 415.
   app.removeContentTypeParser('text/plain');
+  // Exact numbers in documents, and input that could never be delivered refused with its path.
+  installJsonBodyParser(app, { maxDepth: host.config.payloadMaxDepth });
 
   app.decorateRequest('auth', null);
   installErrorHandling(app);

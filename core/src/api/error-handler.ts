@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErpcError, isErpcError } from '../errors/index.js';
+import { storageFailureOf } from '../storage/errors.js';
 
 /** The error body every route answers with; also used in the OpenAPI document. */
 export const errorBodySchema = {
@@ -62,12 +63,18 @@ export function toErpcError(err: unknown): ErpcError {
     default:
       break;
   }
+  // The database down, dropped, shutting down or contended: "try later" (503 with Retry-After).
+  const storage = storageFailureOf(err);
+  if (storage !== undefined) return storage;
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     // Fastify's own client errors (bad URL, bad header…): their messages name the rule, not data.
     return new ErpcError('ERPC_ERR_BAD_REQUEST', { reason: e.message });
   }
   return new ErpcError('ERPC_ERR_INTERNAL', {}, { cause: err });
 }
+
+/** Seconds a client is asked to wait (Retry-After) before repeating a request answered 503. */
+export const RETRY_AFTER_SECONDS = 5;
 
 /** The request body limit: 1 MiB. */
 export const BODY_LIMIT = 1024 * 1024;
@@ -82,6 +89,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     } else if (erpc.status < 500) {
       request.log.info({ code: erpc.code, status: erpc.status }, 'request rejected');
     }
+    if (erpc.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     void reply.status(erpc.status).type('application/json; charset=utf-8').send(erpc.toBody());
   });
   app.setNotFoundHandler((request, reply) => {

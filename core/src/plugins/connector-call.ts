@@ -84,6 +84,8 @@ export type ConnectorCallResult<T> =
       readonly code: string;
       readonly message: string;
       readonly retryable: boolean;
+      /** A condition an operator fixes: retried over the retry horizon (ADR 0028). */
+      readonly operatorFixable: boolean;
       readonly details: Record<string, unknown> | null;
       readonly durationMs: number;
     }
@@ -349,7 +351,8 @@ function classifyThrow(err: unknown, scrub: readonly string[], durationMs: numbe
       kind: 'connector-error',
       code: scrubMessage(err.code, scrub),
       message: truncateMessage(scrubMessage(String(err.message), scrub)),
-      retryable: err.retryable,
+      retryable: err.retryable || err.operatorFixable === true,
+      operatorFixable: err.operatorFixable === true,
       details: jsonObject(err.details, scrub),
       durationMs,
     };
@@ -404,7 +407,7 @@ function grantRefusal(grants: GrantPolicy, plugin: LoadedPlugin, resolved: Resol
       known = null;
     } catch (err) {
       if (!isErpcError(err) || err.code !== 'ERPC_ERR_CONFIG_PATH_NOT_GRANTED') throw err;
-      known = { kind: 'connector-error', code: err.code, message: err.message, retryable: false, details: null, durationMs: 0 };
+      known = { kind: 'connector-error', code: err.code, message: err.message, retryable: false, operatorFixable: false, details: null, durationMs: 0 };
     }
     grantChecks.set(resolved, known);
   }

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { isRawJsonNumber } from '@erpc/sdk';
 
 /**
- * JSON with object keys sorted at every depth, so two payloads that differ only in key order
- * (or in what jsonb normalised away) hash the same. Idempotent replays are recognised by it.
+ * JSON with object keys sorted at every depth, so two payloads that differ only in key order hash
+ * the same. Numbers keep the text they were sent with (raw JSON values, ADR 0027): `118.00` and
+ * `118` are different documents. Idempotent replays are recognised by it.
  */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
@@ -10,7 +12,7 @@ export function canonicalJson(value: unknown): string {
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
+  if (value !== null && typeof value === 'object' && !isRawJsonNumber(value)) {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[key];

@@ -21,7 +21,8 @@ export interface PushDeliveryDeps {
 
 /**
  * Delivers one claimed push through the connection it was accepted for (never another one) and
- * decides its outcome: delivered, retry (with backoff, within maxAttempts), dead, or released.
+ * decides its outcome: delivered, retry (with backoff, within maxAttempts, or within the retry
+ * horizon for failures an operator fixes), dead, or released.
  */
 export class PushDelivery {
   readonly #deps: PushDeliveryDeps;
@@ -69,6 +70,7 @@ export class PushDelivery {
       case 'timeout':
         return this.failure(row, PUSH_REASON.PUSH_TIMEOUT, `push() did not finish within ${pushTimeoutMs} ms and was aborted.`, true);
       case 'connector-error':
+        if (result.operatorFixable) return this.operatorFixable(row, result.code, result.message);
         return this.failure(row, result.code, result.message, result.retryable);
       case 'crashed':
         // Not a ConnectorError: retried like a transient failure (see ADR "unknown throws"),
@@ -110,6 +112,27 @@ export class PushDelivery {
     return {
       kind: 'retry',
       value: { id: row.id, attempts: row.attempts, code, message: truncateMessage(message), at, nextAttemptAt: new Date(at.getTime() + retry.delayMs(row.attempts)) },
+    };
+  }
+
+  /**
+   * A failure an operator fixes (folder missing, disk full, host unreachable): retried with
+   * backoff until the retry horizon, counted from acceptance or the last manual retry, has passed,
+   * whatever the attempt count (ADR 0028).
+   */
+  operatorFixable(row: PushRow, code: string, message: string): Outcome {
+    const { retry, clock } = this.#deps;
+    const at = clock.now();
+    const delay = retry.delayMs(row.attempts);
+    const since = row.retriedAt ?? row.createdAt;
+    if (!retry.withinHorizon(since, at, delay)) {
+      const hours = Math.round((retry.options.horizonMs / 3_600_000) * 10) / 10;
+      return this.dead(row, code, `${message} (gave up after ${row.attempts} attempts over the retry horizon of ${hours} h)`);
+    }
+    this.#deps.hooks?.retried?.(row.connectorType, code);
+    return {
+      kind: 'retry',
+      value: { id: row.id, attempts: row.attempts, code, message: truncateMessage(message), at, nextAttemptAt: new Date(at.getTime() + delay) },
     };
   }
 

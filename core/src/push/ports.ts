@@ -5,6 +5,7 @@
 import type { BoundConnection } from '../storage/repositories/connection-repository.js';
 import type {
   AckOutcome,
+  DeadLetterFilter,
   DeadOutcome,
   DeliveredOutcome,
   NewPush,
@@ -15,7 +16,7 @@ import type {
 } from '../storage/repositories/push-repository.js';
 import type { PushStatus } from './push-types.js';
 
-export type { AckOutcome, BoundConnection, DeadOutcome, DeliveredOutcome, NewPush, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
+export type { AckOutcome, BoundConnection, DeadLetterFilter, DeadOutcome, DeliveredOutcome, NewPush, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
 
 /** The push table (outbox and delivery record). Outcome writes are fenced by (locked_by, attempts). */
 export interface PushStore {
@@ -28,6 +29,10 @@ export interface PushStore {
   queueDepth(): Promise<{ pending: number; processing: number; awaitingAck: number; dead: number }>;
   /** A DEAD or REJECTED push back to PENDING; undefined when it is neither (or not there). */
   retry(orgId: string, id: string, now: Date): Promise<PushRow | undefined>;
+  /** Bulk retry, one batch: DEAD pushes matching the filter, not retried since `runStartedAt`, back to PENDING. */
+  retryDeadBatch(orgId: string, filter: DeadLetterFilter, runStartedAt: Date, now: Date, limit: number): Promise<string[]>;
+  /** How many DEAD pushes match the filter. */
+  countDead(orgId: string, filter: DeadLetterFilter): Promise<number>;
   /** Wakes LISTENing workers at commit (PostgreSQL). */
   notify(): Promise<void>;
   /** Claims due pushes with the connection each is bound to, in one statement. */
@@ -51,9 +56,15 @@ export interface PushConnections {
   boundByIds(ids: readonly string[]): Promise<Map<string, BoundConnection>>;
 }
 
+/** Whether an organisation exists (an unknown one is ERPC_ERR_ORG_NOT_FOUND, not "no active connection"). */
+export interface PushOrganizations {
+  exists(id: string): Promise<boolean>;
+}
+
 /** Pushes and their connections, with transactions spanning both (accepting a push). */
 export interface PushStorage {
   readonly pushes: PushStore;
   readonly connections: PushConnections;
-  transaction<T>(fn: (tx: { readonly pushes: PushStore; readonly connections: PushConnections }) => Promise<T>): Promise<T>;
+  readonly organizations: PushOrganizations;
+  transaction<T>(fn: (tx: { readonly pushes: PushStore; readonly connections: PushConnections; readonly organizations: PushOrganizations }) => Promise<T>): Promise<T>;
 }

@@ -3,7 +3,8 @@ import type { Clock } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
 import { payloadSha256 } from './canonical-json.js';
-import type { NewPush, PushStorage } from './ports.js';
+import { DEFAULT_MAX_JSON_DEPTH, findJsonProblem, inputRefused, stringProblem } from '../input/json-input.js';
+import type { DeadLetterFilter, NewPush, PushStorage } from './ports.js';
 import type { PushSignal } from './push-signal.js';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
 import { isUuid } from '../uuid.js';
@@ -41,6 +42,26 @@ export interface PushServiceOptions {
   databaseKind: 'postgres' | 'pglite';
   /** Called after a commit with the number of new pushes per connector type. */
   onAccepted?: (connectorType: string, count: number) => void;
+  /** ERPC_PAYLOAD_MAX_DEPTH (default 64): deepest nesting accepted in a payload. */
+  maxDepth?: number;
+}
+
+/** Filters of {@link PushService.retryDead}; every one narrows the set. Dates are ISO-8601. */
+export interface BulkRetryFilter {
+  code?: string;
+  connectionId?: string;
+  documentType?: string;
+  deadAfter?: string;
+  deadBefore?: string;
+}
+
+/** What a bulk retry did (or, with `dryRun`, would do). */
+export interface BulkRetryResult {
+  /** Dead letters put back to PENDING (0 on a dry run). */
+  requeued: number;
+  /** Dead letters that match the filter (before the run). */
+  matched: number;
+  dryRun: boolean;
 }
 
 /** Input limits of a push: the service checks them, the HTTP route schema is built from them. */
@@ -51,6 +72,8 @@ export const PUSH_LIMITS = {
   maxIdempotencyKey: 512,
   defaultPageSize: 50,
   maxPageSize: 500,
+  /** Dead letters requeued per transaction by a bulk retry. */
+  bulkRetryBatch: 500,
 } as const;
 const { maxPayloadBytes: MAX_PAYLOAD_BYTES, documentTypePattern: DOCUMENT_TYPE_PATTERN, maxDocumentId: MAX_DOCUMENT_ID, maxIdempotencyKey: MAX_KEY } = PUSH_LIMITS;
 const { defaultPageSize: DEFAULT_LIMIT, maxPageSize: MAX_LIMIT } = PUSH_LIMITS;
@@ -60,6 +83,7 @@ interface ValidInput {
   documentId: string;
   idempotencyKey: string;
   payload: Record<string, unknown>;
+  payloadText: string;
   sha: string;
 }
 
@@ -78,8 +102,9 @@ export class PushService {
 
   /**
    * Accepts one document in one transaction: resolve the org's ACTIVE connection, check the
-   * document type, insert. The same idempotency key with the same payload returns the existing
-   * push (`created: false`); with another payload, ERPC_ERR_IDEMPOTENCY_CONFLICT.
+   * document type, insert. The same idempotency key with the same document (type, id and payload)
+   * returns the existing push (`created: false`); with anything different,
+   * ERPC_ERR_IDEMPOTENCY_CONFLICT naming the fields that differ.
    */
   async accept(orgId: string, input: PushInput): Promise<AcceptResult> {
     const item = (await this.acceptMany(orgId, [input]))[0]!;
@@ -90,14 +115,14 @@ export class PushService {
   /**
    * Accepts many documents of one organisation in one transaction (one INSERT), each with its
    * own outcome: invalid items and idempotency conflicts are refused, the rest are accepted.
-   * Throws (for the whole batch) only when the org has no active connection.
+   * Throws (for the whole batch) only when the org does not exist or has no active connection.
    */
   async acceptMany(orgId: string, inputs: readonly PushInput[]): Promise<AcceptManyItem[]> {
     const results: (AcceptManyItem | undefined)[] = new Array(inputs.length);
     const valid: { index: number; input: ValidInput }[] = [];
     inputs.forEach((raw, index) => {
       try {
-        valid.push({ index, input: validate(raw) });
+        valid.push({ index, input: validate(raw, this.options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH) });
       } catch (err) {
         results[index] = { ok: false, error: err as ErpcError };
       }
@@ -106,9 +131,13 @@ export class PushService {
     let connectorType = '';
     let createdCount = 0;
 
+    if (!isUuid(orgId)) throw new ErpcError('ERPC_ERR_ORG_NOT_FOUND', { id: orgId });
     await this.storage.transaction(async (tx) => {
       const connection = await tx.connections.activeBinding(orgId);
-      if (connection === undefined) throw new ErpcError('ERPC_ERR_NO_ACTIVE_CONNECTION', { orgId });
+      if (connection === undefined) {
+        if (!(await tx.organizations.exists(orgId))) throw new ErpcError('ERPC_ERR_ORG_NOT_FOUND', { id: orgId });
+        throw new ErpcError('ERPC_ERR_NO_ACTIVE_CONNECTION', { orgId });
+      }
       connectorType = connection.connectorType;
       const accepted = this.#acceptedTypes(connection.connectorType);
       const rows: { index: number; push: NewPush }[] = [];
@@ -135,6 +164,7 @@ export class PushService {
             documentId: input.documentId,
             idempotencyKey: input.idempotencyKey,
             payload: input.payload,
+            payloadText: input.payloadText,
             payloadSha256: input.sha,
             now,
           },
@@ -161,13 +191,20 @@ export class PushService {
         if (prior === undefined) {
           // Only possible if the winner was deleted in between; report it rather than guess.
           results[index] = { ok: false, error: new ErpcError('ERPC_ERR_INTERNAL') };
-        } else if (prior.payloadSha256 === push.payloadSha256) {
-          results[index] = { ok: true, created: false, push: toPushView(prior) };
         } else {
-          results[index] = {
-            ok: false,
-            error: new ErpcError('ERPC_ERR_IDEMPOTENCY_CONFLICT', { idempotencyKey: push.idempotencyKey, pushId: prior.id }, { details: { pushId: prior.id } }),
-          };
+          // The key names one whole request: the same document type, id and payload, or a conflict.
+          const differs = differingFields(prior, push);
+          results[index] =
+            differs.length === 0
+              ? { ok: true, created: false, push: toPushView(prior) }
+              : {
+                  ok: false,
+                  error: new ErpcError(
+                    'ERPC_ERR_IDEMPOTENCY_CONFLICT',
+                    { idempotencyKey: push.idempotencyKey, pushId: prior.id, fields: differs.join(', ') },
+                    { details: { pushId: prior.id, differs } },
+                  ),
+                };
         }
       }
       if (createdCount > 0 && this.options.databaseKind === 'postgres') await tx.pushes.notify();
@@ -229,6 +266,32 @@ export class PushService {
     return toPushView(row);
   }
 
+  /**
+   * Bulk recovery: every DEAD push of `orgId` matching `filter` back to PENDING (attempts reset,
+   * due now), in batches of one transaction each. Idempotent: a push is requeued at most once
+   * per run, and a second run finds nothing left to requeue. `dryRun` only counts.
+   */
+  async retryDead(orgId: string, filter: BulkRetryFilter = {}, options: { dryRun?: boolean } = {}): Promise<BulkRetryResult> {
+    if (!isUuid(orgId) || !(await this.storage.organizations.exists(orgId))) throw new ErpcError('ERPC_ERR_ORG_NOT_FOUND', { id: orgId });
+    const f = deadLetterFilter(filter);
+    const matched = await this.storage.pushes.countDead(orgId, f);
+    if (options.dryRun === true || matched === 0) return { requeued: 0, matched, dryRun: options.dryRun === true };
+    const runStartedAt = this.clock.now();
+    let requeued = 0;
+    for (;;) {
+      const now = new Date(Math.max(this.clock.now().getTime(), runStartedAt.getTime()));
+      const ids = await this.storage.transaction(async (tx) => {
+        const batch = await tx.pushes.retryDeadBatch(orgId, f, runStartedAt, now, PUSH_LIMITS.bulkRetryBatch);
+        if (batch.length > 0 && this.options.databaseKind === 'postgres') await tx.pushes.notify();
+        return batch;
+      });
+      requeued += ids.length;
+      if (ids.length > 0) this.signal.wake();
+      if (ids.length < PUSH_LIMITS.bulkRetryBatch) break;
+    }
+    return { requeued, matched, dryRun: false };
+  }
+
   /** Counts of `orgId`'s pushes by status (every status present). */
   async stats(orgId: string): Promise<{ counts: Record<PushStatus, number>; total: number }> {
     const counts = await this.storage.pushes.countByStatus(orgId);
@@ -244,12 +307,45 @@ export class PushService {
   }
 }
 
+/** The fields of the request `push` that differ from the stored `prior` (names only, never values). */
+function differingFields(prior: PushRow, push: NewPush): ('documentType' | 'documentId' | 'payload')[] {
+  const out: ('documentType' | 'documentId' | 'payload')[] = [];
+  if (prior.documentType !== push.documentType) out.push('documentType');
+  if (prior.documentId !== push.documentId) out.push('documentId');
+  if (prior.payloadSha256 !== push.payloadSha256) out.push('payload');
+  return out;
+}
+
+function deadLetterFilter(filter: BulkRetryFilter): DeadLetterFilter {
+  const out: DeadLetterFilter = {};
+  for (const [field, value] of Object.entries(filter)) {
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.length === 0 || value.length > 256 || stringProblem(value) !== undefined) {
+      throw invalid(`${field} must be a non-empty string of at most 256 characters.`);
+    }
+  }
+  if (filter.code !== undefined) out.code = filter.code;
+  if (filter.documentType !== undefined) out.documentType = filter.documentType;
+  if (filter.connectionId !== undefined) {
+    if (!isUuid(filter.connectionId)) throw invalid('connectionId must be a UUID.');
+    out.connectionId = filter.connectionId;
+  }
+  for (const field of ['deadAfter', 'deadBefore'] as const) {
+    const raw = filter[field];
+    if (raw === undefined) continue;
+    const d = new Date(raw);
+    if (Number.isNaN(d.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(raw)) throw invalid(`${field} must be an ISO-8601 date-time.`);
+    out[field] = d;
+  }
+  return out;
+}
+
 function newRowView(p: NewPush): PushRow {
   return {
     id: p.id, orgId: p.orgId, connectionId: p.connectionId, connectorType: p.connectorType, documentType: p.documentType,
     documentId: p.documentId, idempotencyKey: p.idempotencyKey, payload: p.payload, payloadSha256: p.payloadSha256,
     status: 'PENDING', attempts: 0, nextAttemptAt: p.now, lockedBy: null, lockedUntil: null, lastErrorCode: null,
-    lastErrorMessage: null, externalRef: null, receiptDetails: null, ackDetails: null, ackDeadline: null,
+    lastErrorMessage: null, lastFailureCode: null, lastFailureMessage: null, lastFailureAt: null, externalRef: null, receiptDetails: null, ackDetails: null, ackDeadline: null,
     nextAckCheckAt: null, ackChecks: 0, manualRetries: 0, retriedAt: null, createdAt: p.now, updatedAt: p.now,
     lastAttemptAt: null, deliveredAt: null, acknowledgedAt: null, rejectedAt: null, deadAt: null,
   };
@@ -257,8 +353,12 @@ function newRowView(p: NewPush): PushRow {
 
 const invalid = (reason: string) => new ErpcError('ERPC_ERR_PUSH_INVALID', { reason });
 
-/** Checks one input; the library call and the CLI get the same rules as the HTTP schema. */
-function validate(raw: PushInput): ValidInput {
+/**
+ * Checks one input; the library call and the CLI get the same rules as the HTTP schema, and the
+ * same refusals at the door (NUL or unpaired surrogates anywhere, nesting deeper than `maxDepth`,
+ * values JSON cannot carry): 422 ERPC_ERR_INPUT_REFUSED naming the JSON Pointer, never the value.
+ */
+function validate(raw: PushInput, maxDepth: number): ValidInput {
   if (typeof raw !== 'object' || raw === null) throw invalid('expected an object {documentType, documentId, idempotencyKey?, payload}.');
   const { documentType, documentId, idempotencyKey, payload } = raw as unknown as Record<string, unknown>;
   if (typeof documentType !== 'string' || !DOCUMENT_TYPE_PATTERN.test(documentType)) {
@@ -273,13 +373,22 @@ function validate(raw: PushInput): ValidInput {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw invalid('payload must be a JSON object.');
   }
-  const bytes = Buffer.byteLength(JSON.stringify(payload));
+  for (const [field, value] of [['documentId', documentId], ['idempotencyKey', idempotencyKey]] as const) {
+    const reason = typeof value === 'string' ? stringProblem(value) : undefined;
+    if (reason !== undefined) throw inputRefused({ path: `/${field}`, reason: `the string ${reason}` });
+  }
+  const problem = findJsonProblem(payload, maxDepth, '/payload');
+  if (problem !== undefined) throw inputRefused(problem);
+  // Exact numbers are raw JSON values (ADR 0027): this is the payload's text as sent.
+  const payloadText = JSON.stringify(payload);
+  const bytes = Buffer.byteLength(payloadText);
   if (bytes > MAX_PAYLOAD_BYTES) throw invalid(`payload is ${bytes} bytes; the limit is ${MAX_PAYLOAD_BYTES} (1 MiB).`);
   return {
     documentType,
     documentId,
     idempotencyKey: (idempotencyKey as string | undefined) ?? `${documentType}:${documentId}`,
     payload: payload as Record<string, unknown>,
+    payloadText,
     sha: payloadSha256(payload),
   };
 }

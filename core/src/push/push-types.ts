@@ -16,7 +16,7 @@ export const pushViewSchema = {
   additionalProperties: false,
   required: [
     'id', 'status', 'connectionId', 'connectorType', 'documentType', 'documentId', 'idempotencyKey', 'payloadSha256', 'attempts',
-    'nextAttemptAt', 'lastError', 'externalRef', 'receiptDetails', 'ackDetails', 'ackDeadline', 'createdAt', 'updatedAt',
+    'nextAttemptAt', 'lastError', 'lastFailure', 'externalRef', 'receiptDetails', 'ackDetails', 'ackDeadline', 'createdAt', 'updatedAt',
     'lastAttemptAt', 'deliveredAt', 'acknowledgedAt', 'rejectedAt', 'deadAt', 'manualRetries', 'retriedAt',
   ],
   properties: {
@@ -34,7 +34,15 @@ export const pushViewSchema = {
       type: ['object', 'null'],
       additionalProperties: false,
       required: ['code', 'message'],
+      description: 'The error of the current state (a retry pending, a dead letter); null once delivered.',
       properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+    lastFailure: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['code', 'message', 'at'],
+      description: 'The most recent failed attempt. Unlike lastError (cleared when the push is delivered), it stays: the record of why earlier attempts failed.',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, at: { type: ['string', 'null'], format: 'date-time' } },
     },
     externalRef: { type: ['string', 'null'], description: 'The ERP-side reference the connector returned.' },
     receiptDetails: nullableObject,
@@ -72,6 +80,7 @@ export function toPushView(row: PushRow, withPayload = false): PushView {
     attempts: row.attempts,
     nextAttemptAt: row.status === 'PENDING' ? iso(row.nextAttemptAt) : null,
     lastError: row.lastErrorCode === null ? null : { code: row.lastErrorCode, message: row.lastErrorMessage ?? '' },
+    lastFailure: row.lastFailureCode === null ? null : { code: row.lastFailureCode, message: row.lastFailureMessage ?? '', at: iso(row.lastFailureAt) },
     externalRef: row.externalRef,
     receiptDetails: row.receiptDetails,
     ackDetails: row.ackDetails,

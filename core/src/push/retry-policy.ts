@@ -14,6 +14,11 @@ export interface RetryPolicyOptions {
    * at least half the nominal delay, so an ERP that is down is not hammered in lockstep.
    */
   jitter: number;
+  /**
+   * How long failures an operator fixes (a connector's `operatorFixable` errors) are retried,
+   * in ms, counted from acceptance or the last manual retry; they ignore `maxAttempts` (ADR 0028).
+   */
+  horizonMs: number;
 }
 
 /**
@@ -27,6 +32,7 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicyOptions> = Object.freeze(
   capMs: 15 * 60_000,
   maxAttempts: 10,
   jitter: 0.5,
+  horizonMs: 24 * 60 * 60_000,
 });
 
 /** Exponential backoff with jitter. `random` is injectable so tests can pin the jitter. */
@@ -35,9 +41,9 @@ export class RetryPolicy {
 
   constructor(options: Partial<RetryPolicyOptions> = {}, private readonly random: () => number = Math.random) {
     const o = { ...DEFAULT_RETRY_POLICY, ...options };
-    if (!(o.baseMs >= 0) || !(o.factor >= 1) || !(o.capMs >= o.baseMs) || !(o.maxAttempts >= 1) || !(o.jitter >= 0 && o.jitter <= 1)) {
+    if (!(o.baseMs >= 0) || !(o.factor >= 1) || !(o.capMs >= o.baseMs) || !(o.maxAttempts >= 1) || !(o.jitter >= 0 && o.jitter <= 1) || !(o.horizonMs >= 0)) {
       throw new RangeError(
-        'Invalid retry policy: need baseMs >= 0, factor >= 1, capMs >= baseMs, maxAttempts >= 1, 0 <= jitter <= 1.',
+        'Invalid retry policy: need baseMs >= 0, factor >= 1, capMs >= baseMs, maxAttempts >= 1, 0 <= jitter <= 1, horizonMs >= 0.',
       );
     }
     this.options = Object.freeze(o);
@@ -46,6 +52,14 @@ export class RetryPolicy {
   /** True when a push that has made `attempts` attempts may be tried again. */
   canRetry(attempts: number): boolean {
     return attempts < this.options.maxAttempts;
+  }
+
+  /**
+   * True when an operator-fixable failure at `now` may be tried again: the next attempt (after
+   * `delayMs`) still starts within the horizon counted from `since`.
+   */
+  withinHorizon(since: Date, now: Date, delayMs: number): boolean {
+    return now.getTime() + delayMs - since.getTime() <= this.options.horizonMs;
   }
 
   /** The nominal (un-jittered) delay after the `attempts`-th failed attempt (1-based). */

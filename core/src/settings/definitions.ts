@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT } from '../input/json-input.js';
 import { DEFAULT_RETRY_POLICY } from '../push/retry-policy.js';
 import type { HostConfig, SettingSpec } from './types.js';
 
@@ -470,6 +471,23 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     1,
     'expected a number from 0 to 1',
   ),
+  positiveInt({
+    name: 'ERPC_PUSH_RETRY_HORIZON_MS',
+    secret: false,
+    group: RETRY,
+    default: DEFAULT_RETRY_POLICY.horizonMs,
+    description:
+      'How long failures an operator fixes (a connector\'s `operatorFixable` errors: folder missing, disk full, host unreachable) are retried with backoff, counted from acceptance or the last manual retry, instead of the attempt count (ms).',
+    read: (c) => c.worker.retry.horizonMs,
+  }),
+  integer({
+    name: 'ERPC_PAYLOAD_MAX_DEPTH',
+    secret: false,
+    group: SERVER,
+    default: DEFAULT_MAX_JSON_DEPTH,
+    description: 'Deepest nesting of arrays and objects accepted in a payload or a connection config (at most 1000); deeper ones are refused with 422 ERPC_ERR_INPUT_REFUSED.',
+    read: (c) => c.payloadMaxDepth,
+  }, 1, MAX_JSON_DEPTH_LIMIT, 'expected an integer from 1 to 1000'),
 ];
 
 /** The definition of each setting by its variable name. */

@@ -123,6 +123,7 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
     capMs: int('ERPC_PUSH_RETRY_CAP_MS'),
     maxAttempts: int('ERPC_PUSH_RETRY_MAX_ATTEMPTS'),
     jitter: int('ERPC_PUSH_RETRY_JITTER'),
+    horizonMs: int('ERPC_PUSH_RETRY_HORIZON_MS'),
   };
   if (retry.capMs < retry.baseMs) {
     // Blame the variable that was set: raising only the base above the default cap is the base's fault.
@@ -169,6 +170,7 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
       gid: v.ERPC_SANDBOX_GID as string | undefined,
       restartMaxMs: int('ERPC_SANDBOX_RESTART_MAX_MS'),
     },
+    payloadMaxDepth: int('ERPC_PAYLOAD_MAX_DEPTH'),
     worker: {
       concurrency: int('ERPC_WORKER_CONCURRENCY'),
       prefetch: optionalInt('ERPC_WORKER_PREFETCH'),

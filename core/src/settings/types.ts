@@ -59,6 +59,8 @@ export interface HostConfig {
     /** ERPC_SANDBOX_RESTART_MAX_MS. */
     readonly restartMaxMs: number;
   };
+  /** ERPC_PAYLOAD_MAX_DEPTH: nesting levels accepted in a payload or a config. */
+  readonly payloadMaxDepth: number;
   readonly worker: {
     /** ERPC_WORKER_CONCURRENCY / --concurrency. */
     readonly concurrency: number;
@@ -76,13 +78,15 @@ export interface HostConfig {
     readonly ackTimeoutMs: number;
     /** ERPC_PUSH_SHUTDOWN_GRACE_MS. */
     readonly shutdownGraceMs: number;
-    /** ERPC_PUSH_RETRY_{BASE_MS,FACTOR,CAP_MS,MAX_ATTEMPTS,JITTER}; a valid RetryPolicy's options. */
+    /** ERPC_PUSH_RETRY_{BASE_MS,FACTOR,CAP_MS,MAX_ATTEMPTS,JITTER,HORIZON_MS}; a valid RetryPolicy's options. */
     readonly retry: {
       readonly baseMs: number;
       readonly factor: number;
       readonly capMs: number;
       readonly maxAttempts: number;
       readonly jitter: number;
+      /** ERPC_PUSH_RETRY_HORIZON_MS: how long operator-fixable failures are retried. */
+      readonly horizonMs: number;
     };
   };
 }

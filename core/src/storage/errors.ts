@@ -73,3 +73,60 @@ export async function checkDatabase(knex: Knex, url?: string): Promise<void> {
     throw toStorageError(err, knex, url);
   }
 }
+
+/** SQLSTATEs of a transaction the server aborted so that it can be run again. */
+const RETRYABLE_TRANSACTION = new Set(['40001', '40P01']);
+
+/** True for a serialization failure (40001) or a deadlock (40P01). */
+export function isSerializationFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && RETRYABLE_TRANSACTION.has((err as DbError).code as string);
+}
+
+/** How many times a transaction aborted as a serialization failure or deadlock is run in all. */
+export const TRANSACTION_ATTEMPTS = 4;
+
+/**
+ * Runs `fn` in a transaction on `db`, again (up to {@link TRANSACTION_ATTEMPTS} in all, after a
+ * short random pause) when the server aborts it as a serialization failure or deadlock: the
+ * aborted attempt changed nothing, so running it again is safe. Then ERPC_ERR_STORAGE_CONTENTION
+ * (503). Inside an open transaction (`db` is one) nothing is retried here: the outer one is.
+ */
+export async function retryingTransaction<T>(db: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  if ((db as { isTransaction?: boolean }).isTransaction === true) return db.transaction(fn);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(fn);
+    } catch (err) {
+      if (!isSerializationFailure(err)) throw err;
+      if (attempt >= TRANSACTION_ATTEMPTS) {
+        throw new ErpcError('ERPC_ERR_STORAGE_CONTENTION', { sqlState: (err as DbError).code, attempts: attempt }, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+    }
+  }
+}
+
+// Connection-level SQLSTATEs: class 08 (connection exception), 57P01-57P03 (server shutting down,
+// crash, cannot connect now), 53300 (too many connections).
+const UNAVAILABLE_STATE = /^(08...|57P0[123]|53300)$/;
+
+/**
+ * The ERPC_ERR_STORAGE_* error (503) for a failure that says the database cannot be used right
+ * now (unreachable, shutting down, dropped, pool exhausted, contention), or undefined. For the API's
+ * error mapping, which has no knex handle: the reason names host:port as the driver does, never a URL.
+ */
+export function storageFailureOf(err: unknown): ErpcError | undefined {
+  if (isErpcError(err) || typeof err !== 'object' || err === null) return undefined;
+  const e = err as DbError;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const reason = reasonOf(err, undefined);
+  const target = 'the configured address (DATABASE_URL)';
+  if (code !== undefined && RETRYABLE_TRANSACTION.has(code)) return new ErpcError('ERPC_ERR_STORAGE_CONTENTION', { sqlState: code, attempts: 1 }, { cause: err });
+  if (code === '3D000') return new ErpcError('ERPC_ERR_STORAGE_DATABASE_MISSING', { target }, { cause: err });
+  if (code !== undefined && AUTH.has(code)) return new ErpcError('ERPC_ERR_STORAGE_AUTH_FAILED', { target, reason }, { cause: err });
+  if ((code !== undefined && (UNREACHABLE.has(code) || UNAVAILABLE_STATE.test(code))) || /connection terminated|timeout expired|Connection ended|not queryable|ECONNREFUSED|ECONNRESET/i.test(reason)) {
+    return new ErpcError('ERPC_ERR_STORAGE_UNAVAILABLE', { target, reason }, { cause: err });
+  }
+  if (e.name === 'KnexTimeoutError') return new ErpcError('ERPC_ERR_STORAGE_BUSY', { target, timeoutMs: 'the configured' }, { cause: err });
+  return undefined;
+}

@@ -7,7 +7,7 @@ export {
   type DatabaseKind,
   type DatabaseOptions,
 } from './database.js';
-export { isUniqueViolation, toStorageError, checkDatabase } from './errors.js';
+export { isUniqueViolation, toStorageError, checkDatabase, retryingTransaction, isSerializationFailure } from './errors.js';
 export { migrateLatest, migrationStatus, knownMigrations, MIGRATIONS_TABLE, type MigrateResult, type MigrationStatus } from './migrator.js';
 export { migrationSource, MIGRATIONS, type MigrationModule } from './migrations/index.js';
 export { PushListener, type PushListenerOptions } from './push-listener.js';

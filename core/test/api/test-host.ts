@@ -28,7 +28,12 @@ export interface TestHost {
 }
 
 /** A host on a fresh database with the repository's plugins (MOCK among them), logging into memory. */
-export async function createTestHost(backend: TestBackend, env: Record<string, string> = {}): Promise<TestHost> {
+export async function createTestHost(
+  backend: TestBackend,
+  env: Record<string, string> = {},
+  /** Plugins registered besides MOCK: [folder under plugins/, its definition from source]. */
+  extraPlugins: readonly (readonly [string, ConnectorDefinition<unknown>])[] = [],
+): Promise<TestHost> {
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, cb) {
@@ -42,7 +47,10 @@ export async function createTestHost(backend: TestBackend, env: Record<string, s
     logger,
     db: database.db,
     keyring: new Keyring(generateKey()),
-    plugins: (registry, services) => registerFromSource(registry, services, 'connector-mock', mockDefinition as ConnectorDefinition<unknown>),
+    plugins: (registry, services) => {
+      registerFromSource(registry, services, 'connector-mock', mockDefinition as ConnectorDefinition<unknown>);
+      for (const [folder, definition] of extraPlugins) registerFromSource(registry, services, folder, definition);
+    },
   });
   const app = await buildApp(host);
   await app.ready();

@@ -286,7 +286,8 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     expect(await status(push.id)).toMatchObject({ status: 'PROCESSING', locked_by: 'dead-worker' });
     h.clock.advance(1_001);
     expect(await w.runOnce()).toBe(1);
-    expect(await h.service.get(org, push.id)).toMatchObject({ status: 'DELIVERED', attempts: 2, lastError: { code: 'WORKER_LOST' } });
+    // Delivered: the current error is cleared; the failure of the lost attempt stays in lastFailure.
+    expect(await h.service.get(org, push.id)).toMatchObject({ status: 'DELIVERED', attempts: 2, lastError: null, lastFailure: { code: 'WORKER_LOST' } });
     // The old holder wakes up and tries to record a failure for its (first) attempt: fenced out.
     expect(await repo.markDead('dead-worker', [{ id: push.id, attempts: 1, code: 'LATE', message: 'late', at: h.clock.now() }])).toEqual([]);
     expect(await repo.markDead(w.workerId, [{ id: push.id, attempts: 1, code: 'LATE', message: 'late', at: h.clock.now() }])).toEqual([]);

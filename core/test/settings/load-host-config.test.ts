@@ -37,6 +37,7 @@ describe('loadHostConfig defaults', () => {
       connectionTestTimeoutMs: 10_000,
       metricsToken: undefined,
       sandbox: { isolation: 'process', trusted: [], grants: {}, grantsText: undefined, scope: 'plugin', maxProcesses: 32, idleMs: 300_000, memoryMb: 256, uid: undefined, gid: undefined, restartMaxMs: 30_000 },
+      payloadMaxDepth: 64,
       worker: {
         concurrency: 16,
         prefetch: undefined,
@@ -112,6 +113,8 @@ describe('loadHostConfig reads each setting', () => {
       ERPC_PUSH_RETRY_CAP_MS: '60000',
       ERPC_PUSH_RETRY_MAX_ATTEMPTS: '3',
       ERPC_PUSH_RETRY_JITTER: '1',
+      ERPC_PUSH_RETRY_HORIZON_MS: '7200000',
+      ERPC_PAYLOAD_MAX_DEPTH: '10',
     });
     expect(config).toEqual({
       databaseUrl: 'postgres://erpc@db/erpc',
@@ -128,6 +131,7 @@ describe('loadHostConfig reads each setting', () => {
       connectionTestTimeoutMs: 750,
       metricsToken: 'x'.repeat(16),
       sandbox: { isolation: 'in-process', trusted: ['MOCK', 'ACME_V1'], grants: { MOCK: { network: true }, DROP_V1: { fsWrite: ['/srv/drops/{orgId}'] } }, grantsText: GRANTS, scope: 'connection', maxProcesses: 4, idleMs: 1_000, memoryMb: 64, uid: 'erpc', gid: '1000', restartMaxMs: 5_000 },
+      payloadMaxDepth: 10,
       worker: {
         concurrency: 64,
         prefetch: 0,
@@ -137,7 +141,7 @@ describe('loadHostConfig reads each setting', () => {
         ackCheckIntervalMs: 60_000,
         ackTimeoutMs: 3_600_000,
         shutdownGraceMs: 1,
-        retry: { baseMs: 0, factor: 1.5, capMs: 60_000, maxAttempts: 3, jitter: 1 },
+        retry: { baseMs: 0, factor: 1.5, capMs: 60_000, maxAttempts: 3, jitter: 1, horizonMs: 7_200_000 },
       },
     } satisfies HostConfig);
   });

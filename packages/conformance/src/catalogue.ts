@@ -28,7 +28,7 @@ export const CHECKS: readonly CheckInfo[] = Object.freeze([
   { id: 'push.receipts', title: 'every sample document gives a receipt with a string externalRef' },
   { id: 'push.idempotent', title: 'the same idempotency key twice gives the same externalRef' },
   { id: 'push.concurrent', title: '20 concurrent pushes all succeed, with distinct externalRefs' },
-  { id: 'push.errors', title: 'a failing push throws a ConnectorError (name, string code, boolean retryable)' },
+  { id: 'push.errors', title: 'a failing push throws a ConnectorError (name, string code, boolean retryable; operatorFixable, when set, boolean and with retryable)' },
   { id: 'secret-hygiene.logs', title: 'no canary in the context logger, console, stdout or stderr' },
   { id: 'secret-hygiene.errors', title: 'no canary in any error message, stack, cause or details' },
   { id: 'secret-hygiene.results', title: 'no canary in any receipt, test result or delivery status' },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ConnectionRef, PushDocument } from '@erpc/sdk';
+import { isRawJsonNumber, type ConnectionRef, type PushDocument } from '@erpc/sdk';
 import { assertDocumentType } from './file-name.js';
 import { documentInvalid } from './document-invalid.js';
 
@@ -24,7 +24,9 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d
 
 /**
  * RFC 8785 (JCS) canonical JSON: object keys sorted by UTF-16 code units, no whitespace, numbers
- * and strings as ECMAScript's JSON.stringify writes them. Non-JSON values (NaN, Infinity,
+ * and strings as ECMAScript's JSON.stringify writes them, except numbers the host hands over as
+ * their exact text (raw JSON values, `@erpc/sdk`'s `isRawJsonNumber`): those are written with
+ * exactly the digits they were sent with (`118.00` stays `118.00`; ADR 0027). Non-JSON values (NaN, Infinity,
  * BigInt, functions, symbols, cycles) are refused rather than silently changed, so nothing the
  * caller sent is lost on the way to the ERP. Undefined object members are dropped as in JSON.
  */
@@ -44,6 +46,8 @@ export function canonicalJson(value: unknown): string {
         if (!Number.isFinite(v)) throw documentInvalid(`The payload holds a non-finite number at ${path()}; JSON cannot carry it.`);
         return JSON.stringify(v);
       case 'object': {
+        // A number erpc carries as its exact text (`118.00`, a 30-digit integer): written as sent.
+        if (isRawJsonNumber(v)) return v.rawJSON;
         const withToJson = v as { toJSON?: unknown };
         if (typeof withToJson.toJSON === 'function') return walk((withToJson.toJSON as () => unknown)());
         if (seen.has(v)) throw documentInvalid(`The payload is circular at ${path()}.`);

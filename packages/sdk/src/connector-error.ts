@@ -2,6 +2,14 @@
 export interface ConnectorErrorOptions {
   /** Whether the host should try again later (network down, disk full) or give up (bad config). */
   retryable: boolean;
+  /**
+   * A condition an operator fixes (folder missing or not writable, disk full, host unreachable):
+   * the host retries with backoff over its long retry horizon (`ERPC_PUSH_RETRY_HORIZON_MS`,
+   * default 24 h) instead of its attempt count, so the document is delivered once the condition
+   * is fixed rather than buried as a dead letter. Implies `retryable: true` (set it too: hosts
+   * older than SDK 1.1 ignore this field and see an ordinary retryable error). Default false.
+   */
+  operatorFixable?: boolean;
   /** The lower failure. Its message is not shown to users, but keep secrets out of it anyway. */
   cause?: unknown;
   /** Extra machine-readable information. Must not contain secrets. */
@@ -20,6 +28,8 @@ export class ConnectorError extends Error {
   readonly code: string;
   /** Whether the operation may succeed if tried again later. */
   readonly retryable: boolean;
+  /** Whether an operator fixes the condition; retried over the host's long horizon (see {@link ConnectorErrorOptions.operatorFixable}). */
+  readonly operatorFixable: boolean;
   /** Extra machine-readable information (no secrets). */
   readonly details?: Record<string, unknown>;
 
@@ -27,7 +37,8 @@ export class ConnectorError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ConnectorError';
     this.code = code;
-    this.retryable = options.retryable;
+    this.operatorFixable = options.operatorFixable === true;
+    this.retryable = options.retryable || this.operatorFixable;
     if (options.details !== undefined) this.details = options.details;
   }
 }
@@ -37,6 +48,8 @@ export interface ConnectorErrorLike {
   name: 'ConnectorError';
   code: string;
   retryable: boolean;
+  /** Absent on errors of SDKs before 1.1 (and on plain objects): read it as false. */
+  operatorFixable?: boolean;
   message: string;
   details?: Record<string, unknown>;
 }

@@ -3,3 +3,4 @@ export * from './define-connector.js';
 export * from './connector-error.js';
 export * from './manifest-schema.js';
 export * from './version.js';
+export * from './exact-json.js';

@@ -57,7 +57,13 @@ export interface PushDocument {
   readonly documentId: string;
   /** The same key for every retry of the same logical push; use it to stay idempotent. */
   readonly idempotencyKey: string;
-  /** The document itself, as JSON. */
+  /**
+   * The document itself, as JSON, with exact numbers (ADR 0027): a number a JavaScript number
+   * carries exactly (`String(n)` is the text that was sent) is a plain `number`; any other number
+   * (`118.00`, `-0`, a 30-digit integer, `1e400`) is a raw JSON value (`JSON.rawJSON`) holding its
+   * exact text. `JSON.stringify(payload)` writes every number with the digits it was sent with;
+   * read one with {@link numberText} (exact text) or {@link numberValue} (nearest double).
+   */
   readonly payload: unknown;
   /** When the push was accepted, ISO-8601 UTC. */
   readonly createdAt: string;

@@ -7,15 +7,15 @@ import { ConnectorError } from '@erpc/sdk';
 export const DROPZONE_ERRORS = {
   /** The connection config does not match config.schema.json. Permanent. */
   CONFIG_INVALID: 'DROPZONE_CONFIG_INVALID',
-  /** rootPath does not exist. Permanent (bad config). */
+  /** rootPath does not exist (not mounted yet, removed for a moment, or a bad config). Operator-fixable: retried over the host's retry horizon. */
   ROOT_MISSING: 'DROPZONE_ROOT_MISSING',
   /** rootPath (or a per-type folder) exists but is not a directory. Permanent. */
   NOT_A_DIRECTORY: 'DROPZONE_NOT_A_DIRECTORY',
-  /** The folder refuses writes (EACCES, EPERM, EROFS). Permanent until someone fixes permissions. */
+  /** The folder refuses writes (EACCES, EPERM, EROFS). Operator-fixable: retried over the host's retry horizon. */
   NOT_WRITABLE: 'DROPZONE_NOT_WRITABLE',
   /** A symlink or other non-regular entry sits where the temp or final file (or a type folder) would be. Permanent. */
   UNSAFE_PATH: 'DROPZONE_UNSAFE_PATH',
-  /** ENOSPC / EDQUOT. Retryable. */
+  /** ENOSPC / EDQUOT. Operator-fixable: retried over the host's retry horizon, until space returns. */
   DISK_FULL: 'DROPZONE_DISK_FULL',
   /** EIO or another unexpected file-system failure. Retryable. */
   IO_ERROR: 'DROPZONE_IO_ERROR',
@@ -57,8 +57,8 @@ export function fsError(err: unknown, step: FsStep): ConnectorError {
     case 'ENOENT':
       return new ConnectorError(
         DROPZONE_ERRORS.ROOT_MISSING,
-        'The drop folder (rootPath) does not exist: create it, mount it, or fix rootPath.',
-        { retryable: false, cause: err, details },
+        'The drop folder (rootPath) does not exist: create it, mount it, or fix rootPath; the push will be retried.',
+        { retryable: true, operatorFixable: true, cause: err, details },
       );
     case 'ENOTDIR':
       return new ConnectorError(
@@ -71,8 +71,8 @@ export function fsError(err: unknown, step: FsStep): ConnectorError {
     case 'EROFS':
       return new ConnectorError(
         DROPZONE_ERRORS.NOT_WRITABLE,
-        'The drop folder (rootPath) is not writable by the erpc process: grant it write access or make the file system writable.',
-        { retryable: false, cause: err, details },
+        'The drop folder (rootPath) is not writable by the erpc process: grant it write access or make the file system writable; the push will be retried.',
+        { retryable: true, operatorFixable: true, cause: err, details },
       );
     case 'ELOOP':
     case 'EEXIST':
@@ -86,7 +86,7 @@ export function fsError(err: unknown, step: FsStep): ConnectorError {
       return new ConnectorError(
         DROPZONE_ERRORS.DISK_FULL,
         'The drop folder\'s file system is full (or over quota): free space; the push will be retried.',
-        { retryable: true, cause: err, details },
+        { retryable: true, operatorFixable: true, cause: err, details },
       );
     default:
       return new ConnectorError(

@@ -81,13 +81,13 @@ describe('DROPZONE_JSON_V1 failures leave nothing behind', () => {
     expect(listTree(outside)).toEqual([]);
   });
 
-  it.skipIf(!canChattr)('a read-only (immutable, chattr +i) folder: NOT_WRITABLE, permanent; test connection says so', async () => {
+  it.skipIf(!canChattr)('a read-only (immutable, chattr +i) folder: NOT_WRITABLE, operator-fixable (retried over the horizon); test connection says so', async () => {
     // Tests run as root, which ignores mode bits; the immutable attribute binds root too.
     const { root } = makeSandbox();
     expect(spawnSync('chattr', ['+i', root]).status).toBe(0);
     try {
       const err = await rejection(createDropzoneConnector().push(doc(), ctxFor({ rootPath: root, layout: 'flat' })));
-      expect(err).toMatchObject({ code: 'DROPZONE_NOT_WRITABLE', retryable: false });
+      expect(err).toMatchObject({ code: 'DROPZONE_NOT_WRITABLE', retryable: true, operatorFixable: true });
       const result = await createDropzoneConnector().testConnection(ctxFor({ rootPath: root }));
       expect(result.ok).toBe(false);
       expect(result.message).toMatch(/not writable/);
@@ -98,13 +98,13 @@ describe('DROPZONE_JSON_V1 failures leave nothing behind', () => {
   });
 
   it.each([
-    ['EACCES', 'DROPZONE_NOT_WRITABLE', false],
-    ['EROFS', 'DROPZONE_NOT_WRITABLE', false],
-  ])('injected %s at create: %s, retryable %s', async (code, expected, retryable) => {
+    ['EACCES', 'DROPZONE_NOT_WRITABLE', true],
+    ['EROFS', 'DROPZONE_NOT_WRITABLE', true],
+  ])('injected %s at create: %s, operator-fixable %s', async (code, expected, operatorFixable) => {
     const { root } = makeSandbox();
     const t = hookedTransport({ beforeCreate: () => { throw errno(code); } });
     const err = await rejection(createDropzoneConnector({ transport: t }).push(doc(), ctxFor({ rootPath: root, layout: 'flat' })));
-    expect(err).toMatchObject({ code: expected, retryable });
+    expect(err).toMatchObject({ code: expected, retryable: true, operatorFixable });
     expect(readdirSync(root)).toEqual([]);
   });
 

@@ -132,10 +132,10 @@ describe('DROPZONE_JSON_V1 push', () => {
     expect(err.message).not.toContain('CANARY-9f2');
   });
 
-  it('a missing folder and a folder that is a file are permanent errors', async () => {
+  it('a missing folder is operator-fixable (retried over the horizon); a folder that is a file is permanent', async () => {
     const { sandbox } = makeSandbox();
     const missing = await rejection(createDropzoneConnector().push(doc(), ctxFor({ rootPath: join(sandbox, 'CANARY-nope') })));
-    expect(missing).toMatchObject({ code: 'DROPZONE_ROOT_MISSING', retryable: false });
+    expect(missing).toMatchObject({ code: 'DROPZONE_ROOT_MISSING', retryable: true, operatorFixable: true });
     expect(missing.message).not.toContain('CANARY');
     writeFileSync(join(sandbox, 'file'), 'x');
     const notDir = await rejection(createDropzoneConnector().push(doc(), ctxFor({ rootPath: join(sandbox, 'file') })));

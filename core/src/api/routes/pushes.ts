@@ -105,6 +105,45 @@ export const pushRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: { pushes: P
   );
 
   app.post(
+    '/pushes/retry',
+    {
+      schema: {
+        tags: ['pushes'],
+        summary: 'Bulk recovery: puts every DEAD push of the organisation matching the filter back to PENDING, in batches; answers how many were requeued',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            code: { type: 'string', minLength: 1, maxLength: 256, description: 'Only dead letters whose last error has this code (e.g. DROPZONE_DISK_FULL).' },
+            connectionId: { type: 'string', format: 'uuid' },
+            documentType: { type: 'string', pattern: PUSH_LIMITS.documentTypePattern.source },
+            deadAfter: { type: 'string', format: 'date-time', description: 'Only those that became dead at or after this time.' },
+            deadBefore: { type: 'string', format: 'date-time', description: 'Only those that became dead before this time.' },
+            dryRun: { type: 'boolean', default: false, description: 'Only count the matching dead letters.' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['requeued', 'matched', 'dryRun'],
+            properties: {
+              requeued: { type: 'integer', description: 'Dead letters put back to PENDING by this call (0 on a dry run; 0 when repeated).' },
+              matched: { type: 'integer', description: 'Dead letters that matched the filter when the call started.' },
+              dryRun: { type: 'boolean' },
+            },
+          },
+          ...errorResponses(400, 401, 422),
+        },
+      },
+    },
+    async (request) => {
+      const { dryRun, ...filter } = request.body;
+      return pushes.retryDead(orgOf(request), filter, { dryRun: dryRun === true });
+    },
+  );
+
+  app.post(
     '/pushes/:id/retry',
     {
       schema: {

@@ -9,6 +9,7 @@ import { keysRotateCommand } from './keys-rotate.js';
 import { connectionsImportCommand } from './connections-import.js';
 import { workerCommand } from './worker.js';
 import { pushCommand } from './push.js';
+import { pushesRetryCommand } from './pushes-retry.js';
 
 import { orgsCreateCommand } from './orgs-create.js';
 import { orgsListCommand } from './orgs-list.js';
@@ -17,4 +18,4 @@ import { serveCommand } from './serve.js';
 import { configCheckCommand } from './config-check.js';
 
 /** Every CLI command, in the order `erpc --help` lists them. Add new commands here. */
-export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand, keysGenerateCommand, keysStatusCommand, keysRotateCommand, connectionsImportCommand, workerCommand, pushCommand, configCheckCommand];
+export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand, keysGenerateCommand, keysStatusCommand, keysRotateCommand, connectionsImportCommand, workerCommand, pushCommand, pushesRetryCommand, configCheckCommand];

@@ -3,7 +3,8 @@ import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { ErpcError } from '../../errors/index.js';
+import { ErpcError, isErpcError } from '../../errors/index.js';
+import { parseJsonInput } from '../../input/json-input.js';
 import type { PushInput } from '../../push/push-service.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 import { commandSettings, withHost } from '../host.js';
@@ -14,6 +15,22 @@ interface LineError {
   line: number;
   code: string;
   message: string;
+}
+
+/** Standard input as text (`--file -`). */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The lines of `file` (`-`: standard input, read first). */
+async function* linesOf(file: string, stdinText: string | undefined): AsyncGenerator<string> {
+  if (stdinText !== undefined) {
+    yield* stdinText.split(/\r?\n/);
+    return;
+  }
+  yield* createInterface({ input: createReadStream(file), crlfDelay: Infinity });
 }
 
 /** Counts non-blank lines, for the progress bar's total. */
@@ -35,17 +52,20 @@ export const pushCommand: CliCommand = {
       .command('push')
       .description('enqueue documents from a JSON Lines file for delivery to the organisation\'s active connection')
       .requiredOption('--org <id>', 'the organisation')
-      .requiredOption('--file <path>', 'JSON Lines: one {"documentType","documentId","idempotencyKey"?,"payload"} per line')
+      .requiredOption('--file <path>', 'JSON Lines: one {"documentType","documentId","idempotencyKey"?,"payload"} per line; - reads standard input')
       .option('--json', 'print one JSON summary {accepted, created, replayed, failed, errors}')
       .action(
         action(async (opts: { org: string; file: string; json?: boolean }) => {
-          try {
-            const s = await stat(opts.file);
-            if (!s.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
-          } catch (err) {
-            throw new ErpcError('ERPC_ERR_PUSH_FILE_UNREADABLE', { path: opts.file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+          const stdinText = opts.file === '-' ? await readStdin() : undefined;
+          if (stdinText === undefined) {
+            try {
+              const s = await stat(opts.file);
+              if (!s.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+            } catch (err) {
+              throw new ErpcError('ERPC_ERR_PUSH_FILE_UNREADABLE', { path: opts.file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+            }
           }
-          const total = await countLines(opts.file);
+          const total = stdinText !== undefined ? stdinText.split(/\r?\n/).filter((l) => l.trim() !== '').length : await countLines(opts.file);
           const tty = process.stdout.isTTY === true && opts.json !== true;
           const bar = tty ? new cliProgress.SingleBar({ format: 'push [{bar}] {value}/{total} lines | {failed} failed | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
 
@@ -73,14 +93,16 @@ export const pushCommand: CliCommand = {
               else if (opts.json !== true) process.stdout.write(`pushed ${done}/${total} lines (${errors.length} failed)\n`);
             };
             let lineNo = 0;
-            for await (const text of createInterface({ input: createReadStream(opts.file), crlfDelay: Infinity })) {
+            for await (const text of linesOf(opts.file, stdinText)) {
               lineNo++;
               if (text.trim() === '') continue;
               let parsed: unknown;
               try {
-                parsed = JSON.parse(text);
+                // Exact numbers and the same refusals as the API (ADR 0027): a line is a request body.
+                parsed = parseJsonInput(text, { exact: true, maxDepth: host.config.payloadMaxDepth + 1 });
               } catch (err) {
-                errors.push({ line: lineNo, code: 'ERPC_ERR_PUSH_INVALID', message: `not valid JSON: ${(err as Error).message}` });
+                if (isErpcError(err)) errors.push({ line: lineNo, code: err.code, message: err.message });
+                else errors.push({ line: lineNo, code: 'ERPC_ERR_PUSH_INVALID', message: `not valid JSON: ${(err as Error).message}` });
                 done++;
                 continue;
               }

@@ -42,6 +42,10 @@ export const apiErrors = {
     status: 400,
     message: 'The request is malformed: {reason}',
   },
+  ERPC_ERR_INPUT_REFUSED: {
+    status: 422,
+    message: 'The input at {path} cannot be accepted: {reason}. Nothing was stored.',
+  },
   ERPC_ERR_VALIDATION: {
     status: 400,
     message: 'The request does not match the route schema; `details` lists each problem.',

@@ -14,7 +14,7 @@ export const pushErrors = {
   ERPC_ERR_IDEMPOTENCY_CONFLICT: {
     status: 409,
     message:
-      'Idempotency key "{idempotencyKey}" was already used for push {pushId} with a different payload. Use a new key for a different document, or resend the identical payload.',
+      'Idempotency key "{idempotencyKey}" was already used for push {pushId} with a different request ({fields} differ). Use a new key for a different document, or resend the identical request.',
   },
   ERPC_ERR_PUSH_INVALID: {
     status: 400,

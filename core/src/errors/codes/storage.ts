@@ -26,6 +26,10 @@ export const storageErrors = {
     status: 503,
     message: 'No database connection became free within {timeoutMs} ms ({target}).',
   },
+  ERPC_ERR_STORAGE_CONTENTION: {
+    status: 503,
+    message: 'The database kept aborting this transaction as a serialization failure or deadlock ({sqlState}) after {attempts} attempts; nothing was changed. Try again.',
+  },
   ERPC_ERR_STORAGE_MIGRATION_FAILED: {
     status: 500,
     message: 'Database migration failed on {target}: {reason}',

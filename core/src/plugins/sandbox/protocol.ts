@@ -33,8 +33,12 @@ export type HostMessage =
       readonly connectorType: string;
       readonly connection: { readonly id: string; readonly orgId: string; readonly connectorType: string };
       readonly config: unknown;
-      /** The operation's argument: the push document or the receipt. */
-      readonly arg?: unknown;
+      /**
+       * The operation's argument (the push document or the receipt) as JSON text: a payload's
+       * exact numbers (raw JSON values, ADR 0027) keep their digits across the boundary, and the
+       * sandbox parses them back the same way.
+       */
+      readonly argText?: string;
       readonly timeoutMs: number;
       /** The caller's signal had already aborted: the context's signal starts aborted. */
       readonly aborted?: boolean;
@@ -55,6 +59,8 @@ export interface WireError {
   /** ConnectorError fields, when the thrown value had them. */
   readonly code?: string;
   readonly retryable?: boolean;
+  /** A ConnectorError marked as a fault an operator fixes (retried over the long horizon). */
+  readonly operatorFixable?: boolean;
   readonly details?: unknown;
 }
 

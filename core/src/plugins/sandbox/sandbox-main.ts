@@ -165,9 +165,10 @@ function call(m: Extract<HostMessage, { t: 'call' }>): void {
   const ctx = Object.freeze({ config: deepFreeze(m.config), signal: controller.signal, logger: logOf(m.id), connection: Object.freeze({ ...m.connection }) });
   let pending: unknown;
   try {
-    if (m.op === 'push') pending = port.push(deepFreeze(m.arg), ctx);
+    const arg = m.argText === undefined ? undefined : deepFreeze(JSON.parse(m.argText, exactNumbers as (key: string, value: unknown) => unknown));
+    if (m.op === 'push') pending = port.push(arg, ctx);
     else if (m.op === 'testConnection') pending = port.testConnection(ctx);
-    else pending = port.checkDelivery?.(deepFreeze(m.arg), ctx);
+    else pending = port.checkDelivery?.(arg, ctx);
   } catch (err) {
     reply({ t: 'result', id: m.id, ok: false, error: wireError(err) });
     return;
@@ -199,7 +200,7 @@ async function dispose(): Promise<void> {
 }
 
 function wireError(err: unknown): WireError {
-  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; message?: unknown; code?: unknown; retryable?: unknown; details?: unknown };
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; message?: unknown; code?: unknown; retryable?: unknown; operatorFixable?: unknown; details?: unknown };
   const name = err instanceof Error || typeof e.name === 'string' ? String(e.name) : typeof err;
   const message = typeof e.message === 'string' ? e.message : reasonOf(err);
   return {
@@ -207,6 +208,7 @@ function wireError(err: unknown): WireError {
     message,
     ...(typeof e.code === 'string' ? { code: e.code } : {}),
     ...(typeof e.retryable === 'boolean' ? { retryable: e.retryable } : {}),
+    ...(e.operatorFixable === true ? { operatorFixable: true } : {}),
     ...(e.details !== undefined ? { details: plain(e.details) } : {}),
   };
 }
@@ -226,6 +228,16 @@ function reasonOf(err: unknown): string {
   } catch {
     return '(the thrown value cannot be shown)';
   }
+}
+
+/**
+ * The reviver of @erpc/sdk's parseExactJson (ADR 0027), which the sandbox does not import: a
+ * number a JavaScript number does not carry exactly stays its exact text, as `JSON.rawJSON`.
+ */
+function exactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value !== 'number') return value;
+  const source = context?.source;
+  return source === undefined || String(value) === source ? value : (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(source);
 }
 
 function deepFreeze<T>(value: T): T {

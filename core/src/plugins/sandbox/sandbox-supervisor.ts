@@ -223,7 +223,7 @@ export class SandboxSupervisor {
           connectorType: call.plugin.connectorType,
           connection: call.connection,
           config: call.config,
-          arg: call.arg,
+          ...(call.arg === undefined ? {} : { argText: JSON.stringify(call.arg) }),
           timeoutMs: call.timeoutMs,
           ...(call.signal.aborted ? { aborted: true } : {}),
         },

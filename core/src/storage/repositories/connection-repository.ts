@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { LEGACY_KEY_ID } from '../../crypto/index.js';
 import { inTransaction, isUuid, toBuffer, toDate, toDateOrNull, uuidArray, type PageOptions } from './rows.js';
+import { retryingTransaction } from '../errors.js';
 
 /** Status of an ERP connection: at most one ACTIVE per organisation. */
 export type ConnectionStatus = 'ACTIVE' | 'DISABLED';
@@ -169,7 +170,7 @@ export class ConnectionRepository {
 
   /** Runs `fn` in one transaction, on a repository bound to it. */
   transaction<T>(fn: (tx: ConnectionRepository) => Promise<T>): Promise<T> {
-    return this.db.transaction((trx) => fn(new ConnectionRepository(trx)));
+    return retryingTransaction(this.db, (trx) => fn(new ConnectionRepository(trx)));
   }
 
   /** Inserts one row as given (status default DISABLED). */

@@ -3,6 +3,7 @@ import { ApiKeyRepository } from './api-key-repository.js';
 import { ConnectionRepository } from './connection-repository.js';
 import { OrganizationRepository } from './organization-repository.js';
 import { PushRepository } from './push-repository.js';
+import { retryingTransaction } from '../errors.js';
 
 /**
  * Every repository, bound to one database handle: the database itself, or, inside
@@ -24,7 +25,7 @@ export class Repositories {
 
   /** Runs `fn` in one transaction, with every repository bound to it. */
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
-    return this.db.transaction((trx) => fn(new Repositories(trx)));
+    return retryingTransaction(this.db, (trx) => fn(new Repositories(trx)));
   }
 
   /** One round trip, for health checks. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { ApiKeyRepository } from './api-key-repository.js';
 import { isUuid, toDate, type Db, type PageOptions } from './rows.js';
+import { retryingTransaction } from '../errors.js';
 
 /** An organisation (tenant). */
 export interface OrganizationRow {
@@ -47,7 +48,7 @@ export class OrganizationRepository {
       await new ApiKeyRepository(this.db).create({ id: input.key.id, orgId: row.id, secretHash: input.key.secretHash, now: input.now }, t);
       return row;
     };
-    return trx === undefined ? this.db.transaction(write) : write(trx);
+    return trx === undefined ? retryingTransaction(this.db, write) : write(trx);
   }
 
   async findById(id: string, trx?: Knex.Transaction): Promise<OrganizationRow | undefined> {

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
+import { parseExactJson } from '@erpc/sdk';
 import { PUSH_REASON, PUSH_STATUSES, type PushStatus } from '../../push/push-types.js';
 import type { BoundConnection } from './connection-repository.js';
+import { retryingTransaction } from '../errors.js';
 
 export type { BoundConnection };
 
@@ -22,6 +24,10 @@ export interface PushRow {
   lockedUntil: Date | null;
   lastErrorCode: string | null;
   lastErrorMessage: string | null;
+  /** The most recent failed attempt; kept when delivery clears lastError. */
+  lastFailureCode: string | null;
+  lastFailureMessage: string | null;
+  lastFailureAt: Date | null;
   externalRef: string | null;
   receiptDetails: Record<string, unknown> | null;
   ackDetails: Record<string, unknown> | null;
@@ -44,7 +50,11 @@ export interface PushRow {
 export type NewPush = Pick<
   PushRow,
   'id' | 'orgId' | 'connectionId' | 'connectorType' | 'documentType' | 'documentId' | 'idempotencyKey' | 'payload' | 'payloadSha256'
-> & { now: Date };
+> & {
+  /** The payload's exact JSON text (`JSON.stringify` of the exact payload), what is stored. */
+  payloadText: string;
+  now: Date;
+};
 
 /** Filters and page of a keyset listing (newest first). */
 export interface PushListQuery {
@@ -53,6 +63,28 @@ export interface PushListQuery {
   limit: number;
   /** The last row of the previous page. */
   after?: { createdAt: Date; id: string };
+}
+
+/** Which dead letters a bulk retry takes; every field narrows it. */
+export interface DeadLetterFilter {
+  code?: string;
+  connectionId?: string;
+  documentType?: string;
+  /** Dead at or after. */
+  deadAfter?: Date;
+  /** Dead before. */
+  deadBefore?: Date;
+}
+
+function deadLetterWhere(orgId: string, f: DeadLetterFilter): { sql: string; params: (string | Date)[] } {
+  const parts = [`org_id = ?`, `status = 'DEAD'`];
+  const params: (string | Date)[] = [orgId];
+  if (f.code !== undefined) (parts.push('last_error_code = ?'), params.push(f.code));
+  if (f.connectionId !== undefined) (parts.push('connection_id = ?'), params.push(f.connectionId));
+  if (f.documentType !== undefined) (parts.push('document_type = ?'), params.push(f.documentType));
+  if (f.deadAfter !== undefined) (parts.push('dead_at >= ?'), params.push(f.deadAfter));
+  if (f.deadBefore !== undefined) (parts.push('dead_at < ?'), params.push(f.deadBefore));
+  return { sql: parts.join(' AND '), params };
 }
 
 /** Outcomes the worker records in batches, each fenced by (locked_by, attempts). */
@@ -96,10 +128,24 @@ export type AckOutcome =
   | { kind: 'pending'; id: string; ackChecks: number; nextCheckAt: Date | null; at: Date; code?: string; message?: string; details?: Record<string, unknown> }
   | { kind: 'dead'; id: string; ackChecks: number; code: string; message: string; at: Date };
 
+const WORKER_LOST_MESSAGE = 'The worker delivering this push stopped (or hung) before recording an outcome; the lease expired.';
+
 /** The channel PushService notifies on PostgreSQL and workers LISTEN to. */
 export const PUSH_NOTIFY_CHANNEL = 'erpc_push';
 
 type DbRow = Record<string, unknown>;
+
+/**
+ * A stored payload: the exact text (ADR 0027) parsed with exact numbers, or the jsonb of a row
+ * accepted before migration 0004. The text is `JSON.stringify` of the exact payload, so when a
+ * plain parse serialises back to the same text every number is a plain one and the (ten times
+ * slower) exact parse is skipped.
+ */
+function storedPayload(text: unknown, jsonb: unknown): unknown {
+  if (typeof text !== 'string') return jsonb;
+  const plain: unknown = JSON.parse(text);
+  return JSON.stringify(plain) === text ? plain : parseExactJson(text);
+}
 
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 
@@ -112,7 +158,7 @@ function toRow(r: DbRow): PushRow {
     documentType: String(r.document_type),
     documentId: String(r.document_id),
     idempotencyKey: String(r.idempotency_key),
-    payload: r.payload,
+    payload: storedPayload(r.payload_text, r.payload),
     payloadSha256: String(r.payload_sha256),
     status: r.status as PushStatus,
     attempts: Number(r.attempts),
@@ -121,6 +167,9 @@ function toRow(r: DbRow): PushRow {
     lockedUntil: date(r.locked_until),
     lastErrorCode: (r.last_error_code as string | null) ?? null,
     lastErrorMessage: (r.last_error_message as string | null) ?? null,
+    lastFailureCode: (r.last_failure_code as string | null) ?? null,
+    lastFailureMessage: (r.last_failure_message as string | null) ?? null,
+    lastFailureAt: date(r.last_failure_at),
     externalRef: (r.external_ref as string | null) ?? null,
     receiptDetails: (r.receipt_details as Record<string, unknown> | null) ?? null,
     ackDetails: (r.ack_details as Record<string, unknown> | null) ?? null,
@@ -173,19 +222,19 @@ export class PushRepository {
 
   /** Runs `fn` in one transaction, on a repository bound to it. */
   transaction<T>(fn: (tx: PushRepository) => Promise<T>): Promise<T> {
-    return this.db.transaction((trx) => fn(new PushRepository(trx)));
+    return retryingTransaction(this.db, (trx) => fn(new PushRepository(trx)));
   }
 
   /** Inserts the push unless (org_id, idempotency_key) exists; returns the new row or undefined. */
   async insertIfAbsent(p: NewPush): Promise<PushRow | undefined> {
     const result = await this.db.raw(
       `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
-                         payload, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, 'PENDING', 0, ?, ?, ?)
+                         payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?)
        ON CONFLICT (org_id, idempotency_key) DO NOTHING
        RETURNING *`,
       [p.id, p.orgId, p.connectionId, p.connectorType, p.documentType, p.documentId, p.idempotencyKey,
-        JSON.stringify(p.payload), p.payloadSha256, p.now, p.now, p.now],
+        p.payloadText, p.payloadSha256, p.now, p.now, p.now],
     );
     const row = rowsOf(result)[0];
     return row === undefined ? undefined : toRow(row);
@@ -196,11 +245,11 @@ export class PushRepository {
     if (pushes.length === 0) return new Set();
     const result = await this.db.raw(
       `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
-                         payload, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
+                         payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
        SELECT v.id, v.org_id, v.connection_id, v.connector_type, v.document_type, v.document_id, v.idempotency_key,
-              v.payload, v.payload_sha256, 'PENDING', 0, v.now, v.now, v.now
+              v.payload_text, v.payload_sha256, 'PENDING', 0, v.now, v.now, v.now
        FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, org_id uuid, connection_id uuid, connector_type text,
-              document_type text, document_id text, idempotency_key text, payload jsonb, payload_sha256 text, now timestamptz)
+              document_type text, document_id text, idempotency_key text, payload_text text, payload_sha256 text, now timestamptz)
        ON CONFLICT (org_id, idempotency_key) DO NOTHING
        RETURNING id`,
       [
@@ -208,7 +257,7 @@ export class PushRepository {
           pushes.map((p) => ({
             id: p.id, org_id: p.orgId, connection_id: p.connectionId, connector_type: p.connectorType,
             document_type: p.documentType, document_id: p.documentId, idempotency_key: p.idempotencyKey,
-            payload: p.payload, payload_sha256: p.payloadSha256, now: p.now,
+            payload_text: p.payloadText, payload_sha256: p.payloadSha256, now: p.now,
           })),
         ),
       ],
@@ -239,7 +288,7 @@ export class PushRepository {
       .select(
         'id', 'org_id', 'connection_id', 'connector_type', 'document_type', 'document_id', 'idempotency_key',
         this.db.raw('NULL AS payload'), 'payload_sha256', 'status', 'attempts', 'next_attempt_at', 'locked_by', 'locked_until',
-        'last_error_code', 'last_error_message', 'external_ref', 'receipt_details', 'ack_details', 'ack_deadline',
+        'last_error_code', 'last_error_message', 'last_failure_code', 'last_failure_message', 'last_failure_at', 'external_ref', 'receipt_details', 'ack_details', 'ack_deadline',
         'next_ack_check_at', 'ack_checks', 'manual_retries', 'retried_at', 'created_at', 'updated_at', 'last_attempt_at',
         'delivered_at', 'acknowledged_at', 'rejected_at', 'dead_at',
       )
@@ -288,6 +337,36 @@ export class PushRepository {
     );
     const row = rowsOf(result)[0];
     return row === undefined ? undefined : toRow(row);
+  }
+
+  /**
+   * Bulk retry, one batch: up to `limit` of `orgId`'s DEAD pushes matching `filter` back to
+   * PENDING (as {@link PushRepository.retry} does one), oldest dead letter first. Pushes retried
+   * at or after `runStartedAt` are skipped, so a run never requeues one push twice (not even one
+   * that died again meanwhile) and always ends. Returns the ids requeued.
+   */
+  async retryDeadBatch(orgId: string, filter: DeadLetterFilter, runStartedAt: Date, now: Date, limit: number): Promise<string[]> {
+    const { sql, params } = deadLetterWhere(orgId, filter);
+    const result = await this.db.raw(
+      `UPDATE push AS p SET status = 'PENDING', attempts = 0, next_attempt_at = ?, locked_by = NULL, locked_until = NULL,
+              dead_at = NULL, manual_retries = p.manual_retries + 1, retried_at = ?, updated_at = ?
+         FROM (SELECT id FROM push
+                WHERE ${sql} AND (retried_at IS NULL OR retried_at < ?)
+                ORDER BY dead_at, id
+                LIMIT ?
+                FOR UPDATE SKIP LOCKED) AS due
+        WHERE p.id = due.id
+        RETURNING p.id`,
+      [now, now, now, ...params, runStartedAt, limit],
+    );
+    return rowsOf(result).map((r) => String(r.id));
+  }
+
+  /** How many of `orgId`'s DEAD pushes match `filter` (a bulk retry's dry run). */
+  async countDead(orgId: string, filter: DeadLetterFilter): Promise<number> {
+    const { sql, params } = deadLetterWhere(orgId, filter);
+    const result = await this.db.raw(`SELECT count(*) AS n FROM push WHERE ${sql}`, params);
+    return Number(rowsOf(result)[0]?.n ?? 0);
   }
 
   /** Wakes LISTENing workers when the surrounding transaction commits (PostgreSQL only). */
@@ -347,7 +426,8 @@ export class PushRepository {
               dead_at = CASE WHEN p.attempts >= ? THEN ?::timestamptz ELSE NULL END,
               next_attempt_at = CASE WHEN p.attempts >= ? THEN NULL ELSE ?::timestamptz END,
               locked_by = NULL, locked_until = NULL, updated_at = ?,
-              last_error_code = ?, last_error_message = ?
+              last_error_code = ?, last_error_message = ?,
+              last_failure_code = ?, last_failure_message = ?, last_failure_at = ?
          FROM (SELECT id FROM push
                 WHERE status = 'PROCESSING' AND locked_until < ?
                 ORDER BY locked_until
@@ -355,8 +435,8 @@ export class PushRepository {
                 FOR UPDATE SKIP LOCKED) AS expired
         WHERE p.id = expired.id
         RETURNING p.id, p.status`,
-      [maxAttempts, maxAttempts, now, maxAttempts, now, now, PUSH_REASON.WORKER_LOST,
-        'The worker delivering this push stopped (or hung) before recording an outcome; the lease expired.', now, limit],
+      [maxAttempts, maxAttempts, now, maxAttempts, now, now, PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE,
+        PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE, now, now, limit],
     );
     return rowsOf(result).map((r) => ({ id: String(r.id), status: r.status as PushStatus }));
   }
@@ -367,6 +447,7 @@ export class PushRepository {
     const result = await this.db.raw(
       `UPDATE push AS p
           SET status = 'DELIVERED', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
+              last_error_code = NULL, last_error_message = NULL,
               external_ref = v.external_ref, receipt_details = v.receipt_details, delivered_at = v.at, updated_at = v.at,
               ack_deadline = v.ack_deadline, next_ack_check_at = v.next_ack_check_at
          FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, external_ref text, receipt_details jsonb,
@@ -390,7 +471,8 @@ export class PushRepository {
     const result = await this.db.raw(
       `UPDATE push AS p
           SET status = 'PENDING', locked_by = NULL, locked_until = NULL, next_attempt_at = v.next_attempt_at,
-              last_error_code = v.code, last_error_message = v.message, updated_at = v.at
+              last_error_code = v.code, last_error_message = v.message, updated_at = v.at,
+              last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
          FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, next_attempt_at timestamptz, code text, message text, at timestamptz)
         WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
         RETURNING p.id`,
@@ -405,7 +487,8 @@ export class PushRepository {
     const result = await this.db.raw(
       `UPDATE push AS p
           SET status = 'DEAD', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
-              last_error_code = v.code, last_error_message = v.message, dead_at = v.at, updated_at = v.at
+              last_error_code = v.code, last_error_message = v.message, dead_at = v.at, updated_at = v.at,
+              last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
          FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, code text, message text, at timestamptz)
         WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
         RETURNING p.id`,
@@ -463,6 +546,9 @@ export class PushRepository {
               dead_at = COALESCE(v.dead_at, p.dead_at),
               last_error_code = COALESCE(v.code, p.last_error_code),
               last_error_message = COALESCE(v.message, p.last_error_message),
+              last_failure_code = COALESCE(v.code, p.last_failure_code),
+              last_failure_message = COALESCE(v.message, p.last_failure_message),
+              last_failure_at = CASE WHEN v.code IS NULL THEN p.last_failure_at ELSE v.at END,
               updated_at = v.at
          FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, ack_checks int, status text, next_ack_check_at timestamptz,
               details jsonb, acknowledged_at timestamptz, rejected_at timestamptz, dead_at timestamptz,

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { isUuid } from '../../uuid.js';
+import { retryingTransaction } from '../errors.js';
 
 /** The root instance or an open transaction: every repository method takes either. */
 export type Db = Knex | Knex.Transaction;
@@ -31,7 +32,7 @@ export function uuidArray(ids: readonly string[]): string {
  * transaction on `db`.
  */
 export function inTransaction<T>(db: Knex, trx: Knex.Transaction | undefined, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-  return trx !== undefined ? fn(trx) : db.transaction(fn);
+  return trx !== undefined ? fn(trx) : retryingTransaction(db, fn);
 }
 
 /** A keyset position: the last row of the previous page. */

@@ -95,7 +95,12 @@ export async function pushChecks(s: Session): Promise<CheckResult[]> {
           if (!isConnectorError(err)) {
             return fail(id, `push() on the unreachable config threw ${describeError(err)}, not a ConnectorError (name "ConnectorError", a string code, a boolean retryable)`);
           }
-          return pass(id, `${err.code} (retryable: ${err.retryable})`);
+          // SDK 1.1: operatorFixable (retried over the host's long horizon) is optional, boolean,
+          // and comes with retryable: true, so hosts before 1.1 still retry instead of burying it.
+          const fixable = (err as { operatorFixable?: unknown }).operatorFixable;
+          if (fixable !== undefined && typeof fixable !== 'boolean') return fail(id, `${err.code}: operatorFixable must be a boolean when present, got ${typeof fixable}`);
+          if (fixable === true && !err.retryable) return fail(id, `${err.code}: operatorFixable: true needs retryable: true too (hosts before SDK 1.1 read only retryable)`);
+          return pass(id, `${err.code} (retryable: ${err.retryable}, operatorFixable: ${fixable === true})`);
         }
       }),
     );
