@@ -1,9 +1,15 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Host, ReadinessCheck } from '../container.js';
 import { installAuth } from './auth.js';
-import { BODY_LIMIT, errorBodySchema, installErrorHandling, toErpcError } from './error-handler.js';
+import { ErpcError } from '../errors/index.js';
+import { requestLogger, type Logger } from '../logging/logger.js';
+import { REQUEST_ID_PATTERN, runInRequestContext } from '../logging/request-context.js';
+import { BODY_LIMIT, errorBodyOf, errorBodySchema, installErrorHandling, toErpcError } from './error-handler.js';
+import { isClosing } from './http-server.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorTypeRoutes } from './routes/connector-types.js';
 import { healthRoutes } from './routes/health.js';
@@ -11,7 +17,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { pushRoutes } from './routes/pushes.js';
 
 export interface BuildAppOptions {
-  /** Readiness checks of /healthz besides the database's (e.g. the keys check of `enforceKeys`). */
+  /** Readiness checks besides the host's own (`host.readiness`: database, plugins, keys, shutdown). */
   healthChecks?: readonly ReadinessCheck[];
 }
 
@@ -24,12 +30,20 @@ export async function buildApp(host: Host, options: BuildAppOptions = {}): Promi
     bodyLimit: BODY_LIMIT,
     // Request schemas reject unknown fields instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
-    // Request ids in log lines, not client-supplied ones.
-    genReqId: undefined,
+    // A valid X-Request-Id is kept (a caller's trace id), anything else gets a UUID.
+    genReqId: requestIdOf,
+    // The id reaches every log line: the request's own logger binds it (Fastify logs "incoming
+    // request" before any hook), services' lines get it from the request context (logger mixin).
+    childLoggerFactory: (parent, bindings, opts, raw) => {
+      const { reqId, ...rest } = bindings as { reqId?: unknown };
+      return requestLogger(parent as Logger, String(reqId ?? (raw as { id?: string }).id ?? ''), rest, opts) as never;
+    },
+    // Requests that arrive once the server is closing get our 503 body (onRequest below).
+    return503OnClosing: false,
     // Errors raised before routing (e.g. FST_ERR_BAD_URL) bypass setErrorHandler; same body anyway.
-    frameworkErrors: (err, _request, reply: FastifyReply) => {
+    frameworkErrors: (err, request, reply: FastifyReply) => {
       const erpc = toErpcError(err);
-      void reply.status(erpc.status).type('application/json; charset=utf-8').send(erpc.toBody());
+      void reply.status(erpc.status).type('application/json; charset=utf-8').send(errorBodyOf(erpc, request.id));
     },
   }) as unknown as FastifyInstance;
 
@@ -37,6 +51,20 @@ export async function buildApp(host: Host, options: BuildAppOptions = {}): Promi
   app.removeContentTypeParser('text/plain');
 
   app.decorateRequest('auth', null);
+  // Everything the request runs (hooks, handler, services) sees its id (@fastify/request-context's pattern).
+  app.addHook('onRequest', (request, _reply, done) => runInRequestContext({ requestId: request.id }, done));
+  app.addHook('onRequest', async () => {
+    if (isClosing(app)) throw new ErpcError('ERPC_ERR_SHUTTING_DOWN');
+  });
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    // From the stop signal on, every answer ends its connection: a keep-alive client reconnects
+    // (elsewhere) instead of holding a socket the server would have to wait for (ADR 0031).
+    if (host.readiness.shuttingDown) void reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    host.metrics.observeHttpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
   installErrorHandling(app);
   app.addSchema(errorBodySchema);
 
@@ -55,8 +83,8 @@ export async function buildApp(host: Host, options: BuildAppOptions = {}): Promi
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   // Operations endpoints, at the root without an organisation's API key.
-  const checks: ReadinessCheck[] = [{ name: 'database', check: () => host.pingDatabase() }, ...(options.healthChecks ?? [])];
-  await app.register(healthRoutes, { checks });
+  for (const check of options.healthChecks ?? []) host.readiness.add(check);
+  await app.register(healthRoutes, { readiness: host.readiness });
   await app.register(metricsRoutes, { metrics: host.metrics, token: host.config.metricsToken });
 
   // The organisation's resources under /v1, behind API-key auth. To add one: write
@@ -76,4 +104,10 @@ export async function buildApp(host: Host, options: BuildAppOptions = {}): Promi
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+/** The request's id: a valid incoming X-Request-Id, else a new UUID. */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
 }

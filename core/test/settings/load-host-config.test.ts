@@ -34,6 +34,8 @@ describe('loadHostConfig defaults', () => {
       schemaCacheDir: path.join(cwd, '.erpc/cache/config-schemas'),
       connectionTestTimeoutMs: 10_000,
       metricsToken: undefined,
+      shutdown: { drainMs: 2_000, timeoutMs: 25_000 },
+      workerHttp: { port: undefined, host: '127.0.0.1' },
       worker: {
         concurrency: 16,
         prefetch: undefined,
@@ -43,6 +45,7 @@ describe('loadHostConfig defaults', () => {
         ackCheckIntervalMs: 10_000,
         ackTimeoutMs: 86_400_000,
         shutdownGraceMs: 10_000,
+        heartbeatMs: 10_000,
         retry: { ...DEFAULT_RETRY_POLICY },
       },
     } satisfies HostConfig);
@@ -114,6 +117,8 @@ describe('loadHostConfig reads each setting', () => {
       schemaCacheDir: path.resolve('/tmp/cache'),
       connectionTestTimeoutMs: 750,
       metricsToken: 'x'.repeat(16),
+      shutdown: { drainMs: 2_000, timeoutMs: 25_000 },
+      workerHttp: { port: undefined, host: '127.0.0.1' },
       worker: {
         concurrency: 64,
         prefetch: 0,
@@ -123,6 +128,7 @@ describe('loadHostConfig reads each setting', () => {
         ackCheckIntervalMs: 60_000,
         ackTimeoutMs: 3_600_000,
         shutdownGraceMs: 1,
+        heartbeatMs: 10_000,
         retry: { baseMs: 0, factor: 1.5, capMs: 60_000, maxAttempts: 3, jitter: 1 },
       },
     } satisfies HostConfig);

@@ -179,4 +179,6 @@ export interface PluginManifest {
   sdk: string;
   /** Document types the connector accepts. */
   documentTypes?: string[];
+  /** ConnectorError codes the connector may fail with: the `code` label of the host's metrics (others are `other`). */
+  errorCodes?: string[];
 }
