@@ -15,6 +15,7 @@ import { orgsListCommand } from './orgs-list.js';
 import { apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand } from './api-keys.js';
 import { serveCommand } from './serve.js';
 import { configCheckCommand } from './config-check.js';
+import { connectionsListCommand, pushesListCommand, pushesShowCommand, workersListCommand } from './operator-lists.js';
 
 /** Every CLI command, in the order `erpc --help` lists them. Add new commands here. */
-export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand, keysGenerateCommand, keysStatusCommand, keysRotateCommand, connectionsImportCommand, workerCommand, pushCommand, configCheckCommand];
+export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, conformanceCommand, migrateCommand, keysGenerateCommand, keysStatusCommand, keysRotateCommand, connectionsListCommand, connectionsImportCommand, workerCommand, workersListCommand, pushCommand, pushesListCommand, pushesShowCommand, configCheckCommand];
