@@ -5,6 +5,8 @@ import { PushMetrics } from './push-metrics.js';
 
 const { version: HOST_VERSION } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
+const GAUGES_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** The `code` label of a failure no connector declared (bounded label values, ADR 0032). */
 export const OTHER_CODE = 'other';
 
@@ -60,7 +62,12 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // Process metrics (CPU, memory, event loop lag) only for a real server: tests build many hosts.
-    if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics === true) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges named like counters, which `promtool check metrics` flags; the same counts stay
+      // available by type in nodejs_active_handles / _requests / _resources (ADR 0032).
+      for (const name of GAUGES_NAMED_TOTAL) this.registry.removeSingleMetric(name);
+    }
     new Gauge({
       name: 'erpc_build_info',
       help: 'Always 1; the labels say which erpc and Node.js versions run.',
@@ -87,7 +94,7 @@ export class Metrics {
     }
   }
 
-  /** The `code` label of a failure: the code when declared for the type (or erpc's own), else `other`. */
+/** The `code` label of a failure: the code when declared for the type (or erpc's own), else `other`. */
   codeLabel(connectorType: string, code: string): string {
     const allowed = this.#codes.get(connectorType);
     if (allowed !== undefined) return allowed.has(code) ? code : OTHER_CODE;
