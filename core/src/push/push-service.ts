@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
+import { currentRequestId } from '../logging/request-context.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
 import { payloadSha256 } from './canonical-json.js';
 import type { NewPush, PushStorage } from './ports.js';
@@ -136,6 +137,7 @@ export class PushService {
             idempotencyKey: input.idempotencyKey,
             payload: input.payload,
             payloadSha256: input.sha,
+            requestId: currentRequestId() ?? null,
             now,
           },
         });
@@ -251,7 +253,7 @@ function newRowView(p: NewPush): PushRow {
     status: 'PENDING', attempts: 0, nextAttemptAt: p.now, lockedBy: null, lockedUntil: null, lastErrorCode: null,
     lastErrorMessage: null, externalRef: null, receiptDetails: null, ackDetails: null, ackDeadline: null,
     nextAckCheckAt: null, ackChecks: 0, manualRetries: 0, retriedAt: null, createdAt: p.now, updatedAt: p.now,
-    lastAttemptAt: null, deliveredAt: null, acknowledgedAt: null, rejectedAt: null, deadAt: null,
+    lastAttemptAt: null, deliveredAt: null, acknowledgedAt: null, rejectedAt: null, deadAt: null, requestId: p.requestId,
   };
 }
 

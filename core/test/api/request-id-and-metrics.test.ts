@@ -36,6 +36,27 @@ describe.each(testBackends())('request ids, readiness and metrics on $name', (ba
     expect(JSON.parse(host.logs[0]!).requestId).toBeUndefined();
   });
 
+  it("a push's log lines carry its id and the id of the request that accepted it; delivery at debug, a dead letter at warn", async () => {
+    await host.app.inject({ method: 'POST', url: '/v1/connections', headers: auth(org.apiKey), payload: { connectorType: 'MOCK', name: 'm', config: {}, activate: true } });
+    const ok = await host.app.inject({ method: 'POST', url: '/v1/pushes', headers: { ...auth(org.apiKey), 'x-request-id': 'push-req-1' }, payload: { documentType: 'invoice', documentId: 'A-1', payload: {} } });
+    expect(ok.statusCode).toBe(202);
+    const pushId = ok.json().id as string;
+    const runtime = host.host.createPushRuntime({ pollIntervalMs: 50 });
+    host.logs.length = 0;
+    expect(await runtime.worker.runOnce()).toBe(1);
+    const delivered = host.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'push delivered');
+    expect(delivered).toMatchObject({ level: 20, pushId, requestId: 'push-req-1' });
+
+    // A connection that rejects: the dead letter is a warning with the same two ids.
+    const c2 = await host.app.inject({ method: 'POST', url: '/v1/connections', headers: auth(org.apiKey), payload: { connectorType: 'MOCK', name: 'n', config: { behavior: 'fail-permanent' }, activate: true } });
+    expect(c2.statusCode).toBe(201);
+    const bad = await host.app.inject({ method: 'POST', url: '/v1/pushes', headers: { ...auth(org.apiKey), 'x-request-id': 'push-req-2' }, payload: { documentType: 'invoice', documentId: 'A-2', payload: {} } });
+    host.logs.length = 0;
+    expect(await runtime.worker.runOnce()).toBe(1);
+    const dead = host.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'push is a dead letter');
+    expect(dead).toMatchObject({ level: 40, pushId: bad.json().id, requestId: 'push-req-2', code: 'MOCK_REJECTED' });
+  });
+
   it('replaces an invalid or absent X-Request-Id by a UUID', async () => {
     for (const headers of [{}, { 'x-request-id': 'has spaces in it' }, { 'x-request-id': 'x'.repeat(200) }]) {
       const res = await host.app.inject({ method: 'GET', url: '/v1/connections', headers });

@@ -37,13 +37,15 @@ export interface PushRow {
   acknowledgedAt: Date | null;
   rejectedAt: Date | null;
   deadAt: Date | null;
+  /** The HTTP request that accepted the push (log lines name it); null outside a request. */
+  requestId: string | null;
 }
 
 
 /** The columns a new push is inserted with. */
 export type NewPush = Pick<
   PushRow,
-  'id' | 'orgId' | 'connectionId' | 'connectorType' | 'documentType' | 'documentId' | 'idempotencyKey' | 'payload' | 'payloadSha256'
+  'id' | 'orgId' | 'connectionId' | 'connectorType' | 'documentType' | 'documentId' | 'idempotencyKey' | 'payload' | 'payloadSha256' | 'requestId'
 > & { now: Date };
 
 /** Filters and page of a keyset listing (newest first). */
@@ -136,6 +138,7 @@ function toRow(r: DbRow): PushRow {
     acknowledgedAt: date(r.acknowledged_at),
     rejectedAt: date(r.rejected_at),
     deadAt: date(r.dead_at),
+    requestId: (r.request_id as string | null | undefined) ?? null,
   };
 }
 
@@ -180,12 +183,12 @@ export class PushRepository {
   async insertIfAbsent(p: NewPush): Promise<PushRow | undefined> {
     const result = await this.db.raw(
       `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
-                         payload, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, 'PENDING', 0, ?, ?, ?)
+                         payload, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at, request_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, 'PENDING', 0, ?, ?, ?, ?)
        ON CONFLICT (org_id, idempotency_key) DO NOTHING
        RETURNING *`,
       [p.id, p.orgId, p.connectionId, p.connectorType, p.documentType, p.documentId, p.idempotencyKey,
-        JSON.stringify(p.payload), p.payloadSha256, p.now, p.now, p.now],
+        JSON.stringify(p.payload), p.payloadSha256, p.now, p.now, p.now, p.requestId],
     );
     const row = rowsOf(result)[0];
     return row === undefined ? undefined : toRow(row);
@@ -196,11 +199,12 @@ export class PushRepository {
     if (pushes.length === 0) return new Set();
     const result = await this.db.raw(
       `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
-                         payload, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
+                         payload, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at, request_id)
        SELECT v.id, v.org_id, v.connection_id, v.connector_type, v.document_type, v.document_id, v.idempotency_key,
-              v.payload, v.payload_sha256, 'PENDING', 0, v.now, v.now, v.now
+              v.payload, v.payload_sha256, 'PENDING', 0, v.now, v.now, v.now, v.request_id
        FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, org_id uuid, connection_id uuid, connector_type text,
-              document_type text, document_id text, idempotency_key text, payload jsonb, payload_sha256 text, now timestamptz)
+              document_type text, document_id text, idempotency_key text, payload jsonb, payload_sha256 text, now timestamptz,
+              request_id text)
        ON CONFLICT (org_id, idempotency_key) DO NOTHING
        RETURNING id`,
       [
@@ -208,7 +212,7 @@ export class PushRepository {
           pushes.map((p) => ({
             id: p.id, org_id: p.orgId, connection_id: p.connectionId, connector_type: p.connectorType,
             document_type: p.documentType, document_id: p.documentId, idempotency_key: p.idempotencyKey,
-            payload: p.payload, payload_sha256: p.payloadSha256, now: p.now,
+            payload: p.payload, payload_sha256: p.payloadSha256, now: p.now, request_id: p.requestId,
           })),
         ),
       ],
