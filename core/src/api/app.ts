@@ -10,6 +10,7 @@ import { requestLogger, type Logger } from '../logging/logger.js';
 import { REQUEST_ID_PATTERN, runInRequestContext } from '../logging/request-context.js';
 import { BODY_LIMIT, errorBodyOf, errorBodySchema, installErrorHandling, toErpcError } from './error-handler.js';
 import { isClosing } from './http-server.js';
+import { finishOpenApiDocument } from './openapi.js';
 import { connectionRoutes } from './routes/connections.js';
 import { connectorTypeRoutes } from './routes/connector-types.js';
 import { healthRoutes } from './routes/health.js';
@@ -74,10 +75,17 @@ export async function buildApp(host: Host, options: BuildAppOptions = {}): Promi
       info: {
         title: 'erpc API',
         version: '1.0.0',
+        license: { name: 'MIT', identifier: 'MIT' },
         description: 'Store ERP connections per organisation (credentials encrypted) and push business documents to them. Authenticate with `Authorization: Bearer <api key>`.',
       },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'erpc_<keyId>_<secret>' } } },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'erpc_<keyId>_<secret>' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'The value of ERPC_METRICS_TOKEN (when set).' },
+        },
+      },
     },
+    transformObject: (documentObject) => finishOpenApiDocument((documentObject as { openapiObject: Record<string, unknown> }).openapiObject, host.registry) as never,
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
