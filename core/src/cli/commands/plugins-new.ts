@@ -53,8 +53,9 @@ export const pluginsNewCommand: CliCommand = {
       .addHelpText('after', '\nExamples:\n  erpc plugins new ../acme-erp --type ACME_ERP_V1\n  erpc plugins new ../acme-erp --type ACME_ERP_V1 --from-registry\n')
       .action(
         action(async (folder: string, opts: Options) => {
+          let vendor: Awaited<ReturnType<typeof packHostPackages>> | undefined;
           try {
-            const vendor = opts.fromRegistry === true || opts.sdk !== undefined ? undefined : await packHostPackages();
+            vendor = opts.fromRegistry === true || opts.sdk !== undefined ? undefined : await packHostPackages();
             const result = await scaffoldPlugin(folder, {
               type: opts.type,
               ...(opts.name ? { name: opts.name } : {}),
@@ -67,7 +68,6 @@ export const pluginsNewCommand: CliCommand = {
                 await rename(path.join(vendor.dir, f), path.join(result.dir, 'vendor', f));
                 result.files.push(`vendor/${f}`);
               }
-              await rm(vendor.dir, { recursive: true, force: true });
               // The kit depends on @erpc/sdk by name: point that at the vendored tarball too.
               const pkgPath = path.join(result.dir, 'package.json');
               const pkg = JSON.parse(await readFile(pkgPath, 'utf8')) as Record<string, unknown>;
@@ -82,6 +82,8 @@ export const pluginsNewCommand: CliCommand = {
           } catch (err) {
             if (err instanceof ScaffoldError) throw new ErpcError('ERPC_ERR_USAGE', { reason: err.message });
             throw err;
+          } finally {
+            if (vendor !== undefined) await rm(vendor.dir, { recursive: true, force: true });
           }
         }),
       );
