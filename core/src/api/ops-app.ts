@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Host } from '../container.js';
 import { ErpcError } from '../errors/index.js';
-import { installErrorHandling } from './error-handler.js';
+import { errorBodySchema, installErrorHandling } from './error-handler.js';
 import { isClosing } from './http-server.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -14,6 +14,7 @@ import { metricsRoutes } from './routes/metrics.js';
 export async function buildOpsApp(host: Host): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: host.logger.child({ component: 'ops-http' }), return503OnClosing: false, disableRequestLogging: true }) as unknown as FastifyInstance;
   installErrorHandling(app);
+  app.addSchema(errorBodySchema);
   app.addHook('onRequest', async () => {
     if (isClosing(app)) throw new ErpcError('ERPC_ERR_SHUTTING_DOWN');
   });
