@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { Knex } from 'knex';
 import type { Clock, ERPConnectorPort, HostServices } from '@erpc/sdk';
 import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from './di.js';
@@ -10,6 +11,7 @@ import { ConfigCipher, keyringFromEnv, loadOrCreateLocalKey, type Keyring } from
 import { ErpcError } from './errors/index.js';
 import { KeyHealth, checkKeysAtStartup, describeMissingKeys, readKeyStatus, type KeyStatus } from './keys/key-status.js';
 import { KeyRotationService } from './keys/key-rotation-service.js';
+import { Readiness, type ReadinessCheck } from './health/readiness.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger, toConnectorLogger, type Logger } from './logging/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -28,6 +30,7 @@ import type { HostConfig, LogLevel } from './settings/index.js';
 import { PushListener, createDatabase, databaseKind, migrateLatest, type DatabaseKind } from './storage/index.js';
 import { Repositories } from './storage/repositories/index.js';
 import { TOKENS, type Token } from './tokens.js';
+import { WorkerHeartbeat, listWorkers, type WorkerView } from './workers/worker-heartbeat.js';
 
 /**
  * The composition root: the one place that builds services and knows tsyringe. `openHost` turns
@@ -48,21 +51,22 @@ export interface Services {
   readonly keyHealth: KeyHealth;
   /** What `erpc keys status` reports. */
   keyStatus(): Promise<KeyStatus>;
+  /** What `erpc workers list` reports: every worker's heartbeat, live or stale. */
+  workers(): Promise<WorkerView[]>;
 }
 
 /** A push worker with its wake-up sources: LISTEN on PostgreSQL, the in-process signal always. */
 export interface PushRuntime {
   readonly worker: PushWorker;
   start(): Promise<void>;
-  /** Graceful: stops claiming, finishes or releases in-flight pushes, stops listening. */
-  stop(): Promise<void>;
+  /**
+   * Graceful: stops claiming, finishes in-flight pushes within `graceMs` (default
+   * ERPC_PUSH_SHUTDOWN_GRACE_MS) or releases them, stops listening, removes its heartbeat.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
 }
 
-/** A readiness check of /healthz. */
-export interface ReadinessCheck {
-  name: string;
-  check(): Promise<boolean | void | { ok: boolean; details?: Record<string, unknown> }>;
-}
+export type { ReadinessCheck } from './health/readiness.js';
 
 /** An opened host. `close()` (= `lifecycle.stop()`) releases everything it opened, in reverse order. */
 export interface Host {
@@ -77,6 +81,11 @@ export interface Host {
   readonly databaseKind: DatabaseKind;
   readonly services: Services;
   readonly lifecycle: Lifecycle;
+  /**
+   * The readiness checks of /readyz (database and plugins from the start, keys once
+   * `enforceKeys` ran, `shutdown` once a stop signal came). Owners of other parts add theirs.
+   */
+  readonly readiness: Readiness;
   /** One round trip to the database (the /healthz database check). */
   pingDatabase(): Promise<void>;
   /** The /healthz entry of the plugin sandboxes: per connector type, healthy or in its restart backoff (details; never fails the check). */
@@ -84,7 +93,7 @@ export interface Host {
   /**
    * The start-up key check of `serve` and `worker`: throws ERPC_ERR_KEY_NOT_LOADED when rows are
    * under keys that are not loaded, unless `config.allowMissingKeys` (then a warning). Returns
-   * the /healthz check reporting the same.
+   * the readiness check reporting the same (also added to `readiness`).
    */
   enforceKeys(): Promise<ReadinessCheck>;
   /** A push worker over this host's services, configured from `config.worker` plus `overrides`. */
@@ -165,6 +174,7 @@ export async function openHost(config: HostConfig, options: OpenHostOptions = {}
       });
     }
     lifecycle.own('sandboxes', () => resolve(c, TOKENS.SandboxSupervisor).stop());
+    resolve(c, TOKENS.Metrics).initConnectors(registry.list().map((p) => ({ connectorType: p.connectorType, errorCodes: p.manifest.errorCodes })));
     return hostOf(c, { config, logger, lifecycle, registry, pluginReport, db, keyring });
   } catch (err) {
     await lifecycle.stop();
@@ -324,9 +334,23 @@ function hostOf(
     get keyHealth() {
       return resolve(c, TOKENS.KeyHealth);
     },
+    workers: () => listWorkers(resolve(c, TOKENS.Repositories).workers),
     keyStatus: () => readKeyStatus(resolve(c, TOKENS.Repositories).connections, h.keyring, resolve(c, TOKENS.ConfigCipher)),
   };
   const repositories = resolve(c, TOKENS.Repositories);
+  const readiness = new Readiness();
+  readiness.add({ name: 'database', check: () => repositories.ping() });
+  readiness.add(pluginsCheck(h.registry, h.pluginReport));
+  const sandboxCheck: ReadinessCheck = {
+    name: 'sandboxes',
+    async check() {
+      const health = resolve(c, TOKENS.SandboxSupervisor).health();
+      // Shown, never failing: one plugin that keeps crashing must not take the host (and every
+      // other plugin) out of a load balancer.
+      return { ok: true, details: Object.fromEntries(health.map((p) => [p.connectorType, { healthy: p.healthy, processes: p.processes, crashes: p.crashes, restartInMs: p.restartInMs }])) };
+    },
+  };
+  readiness.add(sandboxCheck);
   return {
     config: h.config,
     logger: h.logger,
@@ -340,16 +364,9 @@ function hostOf(
     databaseKind: databaseKind(h.db),
     services,
     lifecycle: h.lifecycle,
+    readiness,
     pingDatabase: () => repositories.ping(),
-    sandboxCheck: {
-      name: 'plugins',
-      async check() {
-        const health = resolve(c, TOKENS.SandboxSupervisor).health();
-        // Shown, never failing: one plugin that keeps crashing must not take the host (and every
-        // other plugin) out of a load balancer.
-        return { ok: true, details: Object.fromEntries(health.map((p) => [p.connectorType, { healthy: p.healthy, processes: p.processes, crashes: p.crashes, restartInMs: p.restartInMs }])) };
-      },
-    },
+    sandboxCheck,
     async enforceKeys() {
       const cipher = resolve(c, TOKENS.ConfigCipher);
       const result = await checkKeysAtStartup(repositories.connections, h.keyring, cipher, h.config.allowMissingKeys);
@@ -360,16 +377,38 @@ function hostOf(
         );
       }
       const health = services.keyHealth;
-      return {
+      const check: ReadinessCheck = {
         name: 'keys',
         async check() {
           const { degraded, keys } = await health.check();
-          return { ok: !degraded, details: { ...keys } };
+          return { ok: !degraded, details: { ...keys }, ...(degraded ? { reason: 'connection rows are under encryption keys that are not loaded' } : {}) };
         },
       };
+      readiness.add(check);
+      return check;
     },
     createPushRuntime: (overrides = {}) => createPushRuntime(c, h.config, h.logger, overrides),
     close: () => h.lifecycle.stop(),
+  };
+}
+
+/**
+ * Plugins are ready when at least one connector type is loaded: a bad plugin never stops the
+ * host (ARCHITECTURE), so failures are listed in the details but fail readiness only when
+ * nothing loaded at all.
+ */
+function pluginsCheck(registry: ConnectorRegistry, report: PluginLoadReport): ReadinessCheck {
+  return {
+    name: 'plugins',
+    async check() {
+      const loaded = registry.types();
+      const failed = report.failed.map((f) => ({ plugin: f.name ?? basename(f.dir), code: f.error.code }));
+      return {
+        ok: loaded.length > 0,
+        details: { loaded, ...(failed.length > 0 ? { failed } : {}) },
+        ...(loaded.length === 0 ? { reason: 'no connector plugin is loaded' } : {}),
+      };
+    },
   };
 }
 
@@ -392,8 +431,8 @@ function createPushRuntime(c: DependencyContainer, config: HostConfig, hostLogge
           metrics.push.deliverySeconds.observe({ connector_type: type }, pushSeconds);
           metrics.push.endToEndSeconds.observe({ connector_type: type }, endToEndSeconds);
         },
-        retried: (type, code) => metrics.push.retried.inc({ connector_type: type, code }),
-        dead: (type, code) => metrics.push.dead.inc({ connector_type: type, code }),
+        retried: (type, code) => metrics.push.retried.inc({ connector_type: type, code: metrics.codeLabel(type, code) }),
+        dead: (type, code) => metrics.push.dead.inc({ connector_type: type, code: metrics.codeLabel(type, code) }),
       },
     },
     {
@@ -413,6 +452,7 @@ function createPushRuntime(c: DependencyContainer, config: HostConfig, hostLogge
   // On PostgreSQL, other processes' pushes wake it through LISTEN; the in-process signal always.
   const listener =
     config.databaseUrl === undefined ? undefined : new PushListener({ connectionString: config.databaseUrl, onWake: () => worker.wake(), logger });
+  const heartbeat = new WorkerHeartbeat(resolve(c, TOKENS.Repositories).workers, worker, w.heartbeatMs, logger);
   let unsubscribe: (() => void) | undefined;
   return {
     worker,
@@ -420,12 +460,14 @@ function createPushRuntime(c: DependencyContainer, config: HostConfig, hostLogge
       unsubscribe = signal.subscribe(() => worker.wake());
       await listener?.start();
       worker.start();
+      await heartbeat.start();
       logger.info({ workerId: worker.workerId, listen: listener !== undefined }, 'push worker started');
     },
-    async stop() {
+    async stop(options = {}) {
       unsubscribe?.();
       await listener?.stop();
-      await worker.stop();
+      await worker.stop(options.graceMs);
+      await heartbeat.stop();
       logger.info({ workerId: worker.workerId }, 'push worker stopped');
     },
   };

@@ -76,3 +76,31 @@ export class Lifecycle {
     this.#started.push(hook);
   }
 }
+
+/**
+ * Hooks that start in order and stop in parallel: the HTTP server and the worker of `serve`,
+ * so neither waits for the other within the shutdown budget (ADR 0031).
+ */
+export function together(name: string, hooks: readonly LifecycleHook[]): LifecycleHook {
+  const started: LifecycleHook[] = [];
+  return {
+    name,
+    async start() {
+      for (const hook of hooks) {
+        try {
+          await hook.start?.();
+        } catch (err) {
+          await Promise.allSettled(started.map((h) => h.stop?.()));
+          throw err;
+        }
+        started.push(hook);
+      }
+    },
+    async stop() {
+      const results = await Promise.allSettled(started.map((h) => h.stop?.()));
+      started.length = 0;
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    },
+  };
+}

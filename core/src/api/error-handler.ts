@@ -17,6 +17,7 @@ export const errorBodySchema = {
         code: { type: 'string', description: 'A stable ERPC_ERR_* code (docs/errors.md).' },
         message: { type: 'string' },
         details: {},
+        requestId: { type: 'string', description: 'The request id (also in the X-Request-Id header): quote it when reporting a problem.' },
       },
     },
   },
@@ -76,6 +77,12 @@ export function toErpcError(err: unknown): ErpcError {
 /** Seconds a client is asked to wait (Retry-After) before repeating a request answered 503. */
 export const RETRY_AFTER_SECONDS = 5;
 
+/** The body of an error answer: the error's code, message and details, plus the request id. */
+export function errorBodyOf(erpc: ErpcError, requestId: string): { error: { code: string; message: string; details?: unknown; requestId: string } } {
+  const { error } = erpc.toBody();
+  return { error: { ...error, requestId } };
+}
+
 /** The request body limit: 1 MiB. */
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -90,11 +97,11 @@ export function installErrorHandling(app: FastifyInstance): void {
       request.log.info({ code: erpc.code, status: erpc.status }, 'request rejected');
     }
     if (erpc.status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    void reply.status(erpc.status).type('application/json; charset=utf-8').send(erpc.toBody());
+    void reply.status(erpc.status).type('application/json; charset=utf-8').send(errorBodyOf(erpc, request.id));
   });
   app.setNotFoundHandler((request, reply) => {
     const url = request.url.split('?')[0] ?? request.url;
     const err = new ErpcError('ERPC_ERR_ROUTE_NOT_FOUND', { method: request.method, url });
-    void reply.status(404).send(err.toBody());
+    void reply.status(404).send(errorBodyOf(err, request.id));
   });
 }

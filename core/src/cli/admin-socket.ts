@@ -4,6 +4,7 @@ import { createServer, request, type Server } from 'node:http';
 import path from 'node:path';
 import type { Host } from '../container.js';
 import { ERROR_REGISTRY, ErpcError, isErpcError, type ErrorCode } from '../errors/index.js';
+import { listConnections, listPushes, listWorkerHeartbeats, showPush } from './operator-queries.js';
 
 /**
  * The embedded database (PGlite) belongs to one process. While `erpc serve` runs on it, the admin
@@ -13,7 +14,7 @@ import { ERROR_REGISTRY, ErpcError, isErpcError, type ErrorCode } from '../error
  */
 export const ADMIN_SOCKET_FILE = 'admin.sock';
 
-export type AdminOp = 'orgs.create' | 'orgs.list' | 'apiKeys.create' | 'apiKeys.revoke' | 'apiKeys.list';
+export type AdminOp = 'orgs.create' | 'orgs.list' | 'apiKeys.create' | 'apiKeys.revoke' | 'apiKeys.list' | 'connections.list' | 'pushes.list' | 'pushes.show' | 'workers.list';
 
 async function dispatch(host: Host, op: AdminOp, args: Record<string, string>): Promise<unknown> {
   const { organizations: orgs, apiKeys: keys } = host.services;
@@ -28,6 +29,14 @@ async function dispatch(host: Host, op: AdminOp, args: Record<string, string>): 
       return keys.revoke(String(args.keyId)).then(() => ({}));
     case 'apiKeys.list':
       return keys.list(String(args.orgId));
+    case 'connections.list':
+      return listConnections(host, args);
+    case 'pushes.list':
+      return listPushes(host, args);
+    case 'pushes.show':
+      return showPush(host, args);
+    case 'workers.list':
+      return listWorkerHeartbeats(host);
     default:
       throw new ErpcError('ERPC_ERR_USAGE', { reason: 'unknown admin operation' });
   }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isErpcError } from '../errors/index.js';
+import { ErpcError, isErpcError } from '../errors/index.js';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = {
@@ -27,7 +27,8 @@ export function exitCode(): number {
 /**
  * Wraps a command action: its returned number becomes the exit code; an ErpcError is printed as
  * `error CODE: message` on stderr (never a stack, never a secret) and exits with EXIT.ERROR
- * (EXIT.USAGE for ERPC_ERR_USAGE).
+ * (EXIT.USAGE for ERPC_ERR_USAGE). Under `--json` the error is one JSON document on stdout
+ * instead, `{"error":{"code","message","details"?}}`, with the same exit code.
  */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
@@ -35,15 +36,18 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       const code = await fn(...args);
       pendingExitCode = code ?? EXIT.OK;
     } catch (err) {
-      if (isErpcError(err)) {
-        process.stderr.write(`error ${err.code}: ${err.message}\n`);
-        pendingExitCode = err.code === 'ERPC_ERR_USAGE' ? EXIT.USAGE : EXIT.ERROR;
-      } else {
-        process.stderr.write(`error ERPC_ERR_INTERNAL: ${err instanceof Error ? err.message : String(err)}\n`);
-        pendingExitCode = EXIT.ERROR;
-      }
+      const erpc = isErpcError(err) ? err : new ErpcError('ERPC_ERR_INTERNAL', {}, { cause: err });
+      if (wantsJson(args)) process.stdout.write(`${JSON.stringify(erpc.toBody())}\n`);
+      else if (isErpcError(err)) process.stderr.write(`error ${err.code}: ${err.message}\n`);
+      else process.stderr.write(`error ERPC_ERR_INTERNAL: ${err instanceof Error ? err.message : String(err)}\n`);
+      pendingExitCode = erpc.code === 'ERPC_ERR_USAGE' ? EXIT.USAGE : EXIT.ERROR;
     }
   };
+}
+
+/** Whether the command was given `--json` (commander passes the options, then the command, last). */
+function wantsJson(args: readonly unknown[]): boolean {
+  return args.some((a) => typeof a === 'object' && a !== null && !Array.isArray(a) && (a as { json?: unknown }).json === true);
 }
 
 /** Collects a repeatable option (`--plugins-dir a --plugins-dir b`). */

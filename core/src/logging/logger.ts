@@ -1,6 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { ConnectorLogger } from '@erpc/sdk';
 import type { LogLevel } from '../settings/index.js';
+import { currentRequestId } from './request-context.js';
 import { createScrubbingLogger } from './scrubbing.js';
 
 export type { Logger } from 'pino';
@@ -41,6 +42,8 @@ export interface LoggerOptions {
 
 /**
  * The host's logger: JSON lines on stderr by default, so a CLI's stdout carries only its output.
+ * A line written while an HTTP request is served (by a route or any service it calls) carries
+ * that request's `requestId` (AsyncLocalStorage, see request-context.ts).
  */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
@@ -49,9 +52,29 @@ export function createLogger(options: LoggerOptions): Logger {
       base: options.base ?? { pid: process.pid },
       redact: { paths: [...REDACT_PATHS], censor: '[REDACTED]' },
       serializers: { err: serializeError },
+      mixin: requestIdMixin,
     },
     options.destination ?? pino.destination({ fd: 2, sync: true }),
   );
+}
+
+const BOUND_REQUEST_ID = Symbol('erpc.boundRequestId');
+
+/**
+ * A child logger that carries `requestId` in its bindings (Fastify's request logger, which also
+ * logs before the request context exists); the mixin then does not add it a second time.
+ */
+export function requestLogger(parent: Logger, requestId: string, bindings: Record<string, unknown>, options?: object): Logger {
+  const child = parent.child({ ...bindings, requestId }, options);
+  (child as unknown as Record<symbol, boolean>)[BOUND_REQUEST_ID] = true;
+  return child;
+}
+
+// pino merges the line's own fields into what the mixin returns: a fresh object every time.
+function requestIdMixin(_obj: object, _level: number, logger: unknown): object {
+  const requestId = currentRequestId();
+  if (requestId === undefined || (logger as Record<symbol, boolean>)[BOUND_REQUEST_ID] === true) return {};
+  return { requestId };
 }
 
 /**

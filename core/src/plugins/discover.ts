@@ -1,4 +1,4 @@
-import { readdirSync, statSync, type Dirent } from 'node:fs';
+import { readFileSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { ErpcError } from '../errors/index.js';
@@ -65,6 +65,10 @@ function discoverIn(dir: string): { candidates: PluginCandidate[] } | { dir: str
   try {
     const s = statSync(dir);
     if (!s.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    // `--plugins-dir ../my-plugin`: the folder is a plugin itself (its package.json has a manifest).
+    if (isPluginPackage(dir)) {
+      return { candidates: [{ dir, packageJsonPath: path.join(dir, 'package.json'), folder: path.dirname(dir), relative: path.basename(dir), plainDirs: false }] };
+    }
     // fast-glob learns each entry's type from readdir; what it saw is kept, so that a package
     // directory known to be a plain directory needs no lstat later.
     const plain = new Set<string>();
@@ -103,5 +107,15 @@ function discoverIn(dir: string): { candidates: PluginCandidate[] } | { dir: str
     const reason =
       code === 'ENOENT' ? 'it does not exist' : code === 'ENOTDIR' ? 'it is not a directory' : code === 'EACCES' ? 'permission denied' : String((cause as Error).message ?? cause);
     return { dir, error: new ErpcError('ERPC_ERR_PLUGIN_DIR_UNREADABLE', { dir, reason }, { cause }) };
+  }
+}
+
+/** Whether `dir` holds a package.json with an `erpc` manifest field (a plugin, not a folder of plugins). */
+function isPluginPackage(dir: string): boolean {
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { erpc?: unknown };
+    return typeof pkg === 'object' && pkg !== null && pkg.erpc !== undefined;
+  } catch {
+    return false;
   }
 }

@@ -36,12 +36,11 @@ export class OutcomeWriter {
   /** Queues the outcome of a delivery (dead letters and retries are logged) and schedules a write. */
   record(row: PushRow, outcome: Outcome): void {
     this.#pending.push(outcome);
-    if (outcome.kind === 'dead' || outcome.kind === 'retry') {
-      this.#deps.logger.info(
-        { pushId: row.id, orgId: row.orgId, connectorType: row.connectorType, attempts: row.attempts, outcome: outcome.kind, code: outcome.value.code },
-        outcome.kind === 'dead' ? 'push is a dead letter' : 'push failed; will retry',
-      );
-    }
+    // Each line names the push and the request that accepted it; a dead letter needs an operator (warn).
+    const about = { pushId: row.id, requestId: row.requestId ?? undefined, orgId: row.orgId, connectorType: row.connectorType, attempts: row.attempts, outcome: outcome.kind };
+    if (outcome.kind === 'dead') this.#deps.logger.warn({ ...about, code: outcome.value.code }, 'push is a dead letter');
+    else if (outcome.kind === 'retry') this.#deps.logger.info({ ...about, code: outcome.value.code }, 'push failed; will retry');
+    else if (outcome.kind === 'delivered') this.#deps.logger.debug(about, 'push delivered');
     this.#schedule();
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
+import { currentRequestId } from '../logging/request-context.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
 import { payloadSha256 } from './canonical-json.js';
 import { DEFAULT_MAX_JSON_DEPTH, findJsonProblem, inputRefused, stringProblem } from '../input/json-input.js';
@@ -166,6 +167,7 @@ export class PushService {
             payload: input.payload,
             payloadText: input.payloadText,
             payloadSha256: input.sha,
+            requestId: currentRequestId() ?? null,
             now,
           },
         });
@@ -347,7 +349,7 @@ function newRowView(p: NewPush): PushRow {
     status: 'PENDING', attempts: 0, nextAttemptAt: p.now, lockedBy: null, lockedUntil: null, lastErrorCode: null,
     lastErrorMessage: null, lastFailureCode: null, lastFailureMessage: null, lastFailureAt: null, externalRef: null, receiptDetails: null, ackDetails: null, ackDeadline: null,
     nextAckCheckAt: null, ackChecks: 0, manualRetries: 0, retriedAt: null, createdAt: p.now, updatedAt: p.now,
-    lastAttemptAt: null, deliveredAt: null, acknowledgedAt: null, rejectedAt: null, deadAt: null,
+    lastAttemptAt: null, deliveredAt: null, acknowledgedAt: null, rejectedAt: null, deadAt: null, requestId: p.requestId,
   };
 }
 

@@ -191,10 +191,11 @@ export class PushWorker {
   }
 
   /**
-   * Graceful stop: no new claims; in-flight deliveries get `shutdownGraceMs` to finish, then are
-   * aborted and released (PENDING again, the attempt not counted); outcomes are flushed.
+   * Graceful stop: no new claims; in-flight deliveries get `graceMs` (default `shutdownGraceMs`)
+   * to finish, then are aborted and released (PENDING again, the attempt not counted); outcomes
+   * are flushed.
    */
-  async stop(): Promise<void> {
+  async stop(graceMs: number = this.#shutdownGraceMs): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#wakeup.wake();
@@ -206,7 +207,7 @@ export class PushWorker {
     if (this.#inflight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#shutdownGraceMs);
+        timer = setTimeout(resolve, Math.max(0, graceMs));
       });
       await Promise.race([Promise.allSettled([...this.#inflight]), grace]);
       clearTimeout(timer);

@@ -65,6 +65,7 @@ function text(base: Base & { default?: string }, type: 'string' | 'path', extra:
 
 const DATABASE = 'Database and encryption keys';
 const SERVER = 'HTTP server';
+const SHUTDOWN = 'Shutdown';
 const LOGGING = 'Logging';
 const PLUGINS = 'Plugins and connections';
 const WORKER = 'Push worker';
@@ -155,6 +156,22 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     },
     'string',
   ),
+  positiveInt({
+    name: 'ERPC_SHUTDOWN_DRAIN_MS',
+    secret: false,
+    group: SHUTDOWN,
+    default: 2_000,
+    description: 'After SIGTERM/SIGINT, how long readiness answers 503 while new requests are still served, so a load balancer can stop sending (ms).',
+    read: (c) => c.shutdown.drainMs,
+  }),
+  positiveInt({
+    name: 'ERPC_SHUTDOWN_TIMEOUT_MS',
+    secret: false,
+    group: SHUTDOWN,
+    default: 25_000,
+    description: 'After SIGTERM/SIGINT, the process exits within this, whatever clients or connectors do; must be longer than `ERPC_SHUTDOWN_DRAIN_MS` (ms).',
+    read: (c) => c.shutdown.timeoutMs,
+  }),
   text(
     {
       name: 'ERPC_METRICS_TOKEN',
@@ -363,6 +380,40 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     MAX_INT,
     'expected a whole number, 0 or more',
   ),
+  integer(
+    {
+      name: 'ERPC_WORKER_HTTP_PORT',
+      secret: false,
+      group: WORKER,
+      defaultText: 'unset: `erpc worker` opens no port',
+      option: '--http-port',
+      description: '`erpc worker` serves `/healthz`, `/livez`, `/readyz` and `/metrics` on this port (0: any free port).',
+      read: (c) => c.workerHttp.port,
+    },
+    0,
+    65535,
+    'expected an integer from 0 to 65535',
+  ),
+  text(
+    {
+      name: 'ERPC_WORKER_HTTP_HOST',
+      secret: false,
+      group: WORKER,
+      default: '127.0.0.1',
+      option: '--http-host',
+      description: 'Address of `erpc worker`\'s health and metrics port (loopback by default; `0.0.0.0` for a scraper on another machine).',
+      read: (c) => c.workerHttp.host,
+    },
+    'string',
+  ),
+  positiveInt({
+    name: 'ERPC_WORKER_HEARTBEAT_MS',
+    secret: false,
+    group: WORKER,
+    default: 10_000,
+    description: 'How often a worker writes its heartbeat to the database; `erpc workers list` calls it stale after 3 missed heartbeats (ms).',
+    read: (c) => c.worker.heartbeatMs,
+  }),
   positiveInt({
     name: 'ERPC_PUSH_TIMEOUT_MS',
     secret: false,

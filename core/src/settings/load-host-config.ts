@@ -117,6 +117,13 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
   if (leaseMs !== undefined && leaseMs <= pushTimeoutMs) {
     throw invalid('ERPC_PUSH_LEASE_MS', `must be longer than ERPC_PUSH_TIMEOUT_MS (${sources.get('ERPC_PUSH_TIMEOUT_MS') === 'default' ? 'default ' : ''}${pushTimeoutMs})`);
   }
+  const drainMs = int('ERPC_SHUTDOWN_DRAIN_MS');
+  const shutdownTimeoutMs = int('ERPC_SHUTDOWN_TIMEOUT_MS');
+  if (drainMs >= shutdownTimeoutMs) {
+    throw sources.get('ERPC_SHUTDOWN_TIMEOUT_MS') === 'default'
+      ? invalid('ERPC_SHUTDOWN_DRAIN_MS', `must be shorter than ERPC_SHUTDOWN_TIMEOUT_MS (default ${shutdownTimeoutMs})`)
+      : invalid('ERPC_SHUTDOWN_TIMEOUT_MS', `must be longer than ERPC_SHUTDOWN_DRAIN_MS (${drainMs})`);
+  }
   const retry = {
     baseMs: int('ERPC_PUSH_RETRY_BASE_MS'),
     factor: int('ERPC_PUSH_RETRY_FACTOR'),
@@ -171,6 +178,8 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
       restartMaxMs: int('ERPC_SANDBOX_RESTART_MAX_MS'),
     },
     payloadMaxDepth: int('ERPC_PAYLOAD_MAX_DEPTH'),
+    shutdown: { drainMs, timeoutMs: shutdownTimeoutMs },
+    workerHttp: { port: optionalInt('ERPC_WORKER_HTTP_PORT'), host: v.ERPC_WORKER_HTTP_HOST as string },
     worker: {
       concurrency: int('ERPC_WORKER_CONCURRENCY'),
       prefetch: optionalInt('ERPC_WORKER_PREFETCH'),
@@ -180,6 +189,7 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
       ackCheckIntervalMs: int('ERPC_PUSH_ACK_CHECK_MS'),
       ackTimeoutMs: int('ERPC_PUSH_ACK_TIMEOUT_MS'),
       shutdownGraceMs: int('ERPC_PUSH_SHUTDOWN_GRACE_MS'),
+      heartbeatMs: int('ERPC_WORKER_HEARTBEAT_MS'),
       retry,
     },
   });

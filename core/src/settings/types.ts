@@ -61,6 +61,19 @@ export interface HostConfig {
   };
   /** ERPC_PAYLOAD_MAX_DEPTH: nesting levels accepted in a payload or a config. */
   readonly payloadMaxDepth: number;
+  readonly shutdown: {
+    /** ERPC_SHUTDOWN_DRAIN_MS: readiness 503 while requests are still served. */
+    readonly drainMs: number;
+    /** ERPC_SHUTDOWN_TIMEOUT_MS: the process exits within this after the signal. Longer than drainMs. */
+    readonly timeoutMs: number;
+  };
+  /** `erpc worker`'s health and metrics port. */
+  readonly workerHttp: {
+    /** ERPC_WORKER_HTTP_PORT / --http-port; undefined: no port. */
+    readonly port: number | undefined;
+    /** ERPC_WORKER_HTTP_HOST / --http-host. */
+    readonly host: string;
+  };
   readonly worker: {
     /** ERPC_WORKER_CONCURRENCY / --concurrency. */
     readonly concurrency: number;
@@ -78,6 +91,8 @@ export interface HostConfig {
     readonly ackTimeoutMs: number;
     /** ERPC_PUSH_SHUTDOWN_GRACE_MS. */
     readonly shutdownGraceMs: number;
+    /** ERPC_WORKER_HEARTBEAT_MS. */
+    readonly heartbeatMs: number;
     /** ERPC_PUSH_RETRY_{BASE_MS,FACTOR,CAP_MS,MAX_ATTEMPTS,JITTER,HORIZON_MS}; a valid RetryPolicy's options. */
     readonly retry: {
       readonly baseMs: number;

@@ -69,7 +69,7 @@ describe.each(testBackends())('secrets never leak on $name', (backend) => {
     for (const [method, url] of [['GET', `/v1/connections/${victim}`], ['POST', `/v1/connections/${victim}/test`]] as const) {
       const res = await call(method, url);
       expect(res.statusCode).toBe(500);
-      expect(res.json()).toEqual({ error: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error' } });
+      expect(res.json()).toEqual({ error: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error', requestId: expect.any(String) } });
     }
     // The listing still works: the broken row is marked, without any config; the others are whole.
     const marker = { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error' };
@@ -87,13 +87,13 @@ describe.each(testBackends())('secrets never leak on $name', (backend) => {
     expect(disabled.json()).toMatchObject({ status: 'DISABLED', configError: marker });
     const activated = await call('POST', `/v1/connections/${victim}/activate`);
     expect(activated.statusCode).toBe(500);
-    expect(activated.json()).toEqual({ error: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error' } });
+    expect(activated.json()).toEqual({ error: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error', requestId: expect.any(String) } });
     expect((await host.database.db('erp_connection').where({ id: victim }).first()).status).toBe('DISABLED');
     // A patch cannot be merged into a config nobody can read: refused, the stored bytes untouched
     // (a missing key may still turn up). replaceConfig re-enters the whole config instead.
     const patchedBroken = await call('PATCH', `/v1/connections/${victim}`, { config: { behavior: 'ok' } });
     expect(patchedBroken.statusCode).toBe(500);
-    expect(patchedBroken.json()).toEqual({ error: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error' } });
+    expect(patchedBroken.json()).toEqual({ error: { code: 'ERPC_ERR_CONFIG_DECRYPT_FAILED', message: 'Configuration error', requestId: expect.any(String) } });
     expect(Buffer.from((await host.database.db('erp_connection').where({ id: victim }).first()).config_encrypted)).toEqual(corrupted);
     const replaced = await call('PATCH', `/v1/connections/${victim}`, { config: { apiKey: canaries[5], echoSecret: true }, replaceConfig: true });
     expect(replaced.statusCode).toBe(200);

@@ -173,7 +173,7 @@ describe.each(testBackends())('connections API on $name', (backend) => {
     expect(big.json().error.code).toBe('ERPC_ERR_PAYLOAD_TOO_LARGE');
     const nowhere = await host.app.inject({ method: 'GET', url: '/v2/nothing?x=1' });
     expect(nowhere.statusCode).toBe(404);
-    expect(nowhere.json()).toEqual({ error: { code: 'ERPC_ERR_ROUTE_NOT_FOUND', message: expect.stringContaining('/v2/nothing') } });
+    expect(nowhere.json()).toEqual({ error: { code: 'ERPC_ERR_ROUTE_NOT_FOUND', message: expect.stringContaining('/v2/nothing'), requestId: expect.any(String) } });
     const invalid = await create({ connectorType: 'MOCK', config: {}, unexpected: true });
     expect(invalid.statusCode).toBe(400);
     expect(invalid.json().error.code).toBe('ERPC_ERR_VALIDATION');
@@ -181,7 +181,9 @@ describe.each(testBackends())('connections API on $name', (backend) => {
 
   it('serves health, metrics and an OpenAPI document listing every route', async () => {
     const health = await host.app.inject({ method: 'GET', url: '/healthz' });
-    expect(health.json()).toEqual({ status: 'ok', checks: { database: 'ok' } });
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ status: 'ok', checks: { database: 'ok', plugins: 'ok', shutdown: 'ok' }, details: { plugins: { loaded: expect.arrayContaining(['MOCK']) } } });
+    for (const url of ['/livez', '/readyz']) expect((await host.app.inject({ method: 'GET', url })).statusCode).toBe(200);
     const c = (await create({ connectorType: 'MOCK', name: 'm', config: {} })).json();
     await host.app.inject({ method: 'POST', url: `/v1/connections/${c.id}/test`, headers: auth(org.apiKey) });
     const metrics = await host.app.inject({ method: 'GET', url: '/metrics' });

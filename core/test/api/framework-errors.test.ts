@@ -17,7 +17,7 @@ describe('framework-level errors answer {"error":{code,message}}', () => {
   it('a malformed percent-encoding in the path is ERPC_ERR_BAD_REQUEST', async () => {
     const res = await host.app.inject({ method: 'GET', url: '/v1/connections/%E0%A4%A', headers: auth(apiKey) });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: { code: 'ERPC_ERR_BAD_REQUEST', message: expect.any(String) } });
+    expect(res.json()).toEqual({ error: { code: 'ERPC_ERR_BAD_REQUEST', message: expect.any(String), requestId: expect.any(String) } });
   });
 
   it('a text/plain body is 415 ERPC_ERR_UNSUPPORTED_MEDIA_TYPE, like any non-JSON body', async () => {

@@ -55,7 +55,9 @@ describe('erpc conformance / erpc plugins new', () => {
   it('plugins new writes a plugin; a bad type is a usage error', async () => {
     const ok = await erpc(['plugins', 'new', 'acme', '--type', 'ACME_THING_V1'], root);
     expect(ok.code).toBe(0);
-    expect((await readdir(path.join(root, 'acme'))).sort()).toEqual(['.gitignore', 'README.md', 'config.schema.json', 'package.json', 'src', 'test', 'tsconfig.json']);
+    expect((await readdir(path.join(root, 'acme'))).sort()).toEqual(['.gitignore', 'README.md', 'config.schema.json', 'package.json', 'src', 'test', 'tsconfig.json', 'vendor']);
+    // This host's SDK and kit, vendored: nothing of erpc is fetched from the registry (docs/plugin-authoring.md).
+    expect((await readdir(path.join(root, 'acme', 'vendor'))).sort()).toEqual([expect.stringMatching(/^erpc-conformance-.*\.tgz$/), expect.stringMatching(/^erpc-sdk-.*\.tgz$/)]);
     const bad = await erpc(['plugins', 'new', 'other', '--type', 'acme'], root);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error ERPC_ERR_USAGE: --type must be UPPER_SNAKE/m);

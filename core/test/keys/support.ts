@@ -86,18 +86,29 @@ export function runCli(args: string[], env: Record<string, string>, onLine?: (li
     });
     let stdout = '';
     let stderr = '';
-    let pending = '';
+    // onLine sees the lines of both streams (progress is on stderr, output on stdout).
+    const lineReader = () => {
+      let pending = '';
+      return (chunk: string) => {
+        pending += chunk;
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          onLine?.(line, child);
+        }
+      };
+    };
+    const outLines = lineReader();
+    const errLines = lineReader();
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        onLine?.(line, child);
-      }
+      outLines(chunk);
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      errLines(chunk);
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });

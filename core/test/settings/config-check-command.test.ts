@@ -64,9 +64,16 @@ describe('erpc config check', () => {
   it.each([[[]], [['--json']]])('exits 3 naming an invalid setting (args %j), never echoing a secret', async (args) => {
     const result = await check(args, { ERPC_WORKER_CONCURRENCY: 'lots', ERPC_METRICS_TOKEN: CANARY });
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('error ERPC_ERR_SETTING_INVALID: The setting ERPC_WORKER_CONCURRENCY is invalid');
-    expect(result.stdout).toBe('');
-    expect(result.stderr).not.toContain('canary');
+    if (args.includes('--json')) {
+      // Under --json the error is one JSON document on stdout (docs/cli.md).
+      const { error } = JSON.parse(result.stdout) as { error: { code: string; message: string } };
+      expect(error.code).toBe('ERPC_ERR_SETTING_INVALID');
+      expect(error.message).toContain('The setting ERPC_WORKER_CONCURRENCY is invalid');
+    } else {
+      expect(result.stderr).toContain('error ERPC_ERR_SETTING_INVALID: The setting ERPC_WORKER_CONCURRENCY is invalid');
+      expect(result.stdout).toBe('');
+    }
+    expect(result.stdout + result.stderr).not.toContain('canary');
   }, 90_000);
 
   it('exits 3 for a bad secret without printing it', async () => {

@@ -38,6 +38,8 @@ describe('loadHostConfig defaults', () => {
       metricsToken: undefined,
       sandbox: { isolation: 'process', trusted: [], grants: {}, grantsText: undefined, scope: 'plugin', maxProcesses: 32, idleMs: 300_000, memoryMb: 256, uid: undefined, gid: undefined, restartMaxMs: 30_000 },
       payloadMaxDepth: 64,
+      shutdown: { drainMs: 2_000, timeoutMs: 25_000 },
+      workerHttp: { port: undefined, host: '127.0.0.1' },
       worker: {
         concurrency: 16,
         prefetch: undefined,
@@ -47,6 +49,7 @@ describe('loadHostConfig defaults', () => {
         ackCheckIntervalMs: 10_000,
         ackTimeoutMs: 86_400_000,
         shutdownGraceMs: 10_000,
+        heartbeatMs: 10_000,
         retry: { ...DEFAULT_RETRY_POLICY },
       },
     } satisfies HostConfig);
@@ -132,6 +135,8 @@ describe('loadHostConfig reads each setting', () => {
       metricsToken: 'x'.repeat(16),
       sandbox: { isolation: 'in-process', trusted: ['MOCK', 'ACME_V1'], grants: { MOCK: { network: true }, DROP_V1: { fsWrite: ['/srv/drops/{orgId}'] } }, grantsText: GRANTS, scope: 'connection', maxProcesses: 4, idleMs: 1_000, memoryMb: 64, uid: 'erpc', gid: '1000', restartMaxMs: 5_000 },
       payloadMaxDepth: 10,
+      shutdown: { drainMs: 2_000, timeoutMs: 25_000 },
+      workerHttp: { port: undefined, host: '127.0.0.1' },
       worker: {
         concurrency: 64,
         prefetch: 0,
@@ -141,6 +146,7 @@ describe('loadHostConfig reads each setting', () => {
         ackCheckIntervalMs: 60_000,
         ackTimeoutMs: 3_600_000,
         shutdownGraceMs: 1,
+        heartbeatMs: 10_000,
         retry: { baseMs: 0, factor: 1.5, capMs: 60_000, maxAttempts: 3, jitter: 1, horizonMs: 7_200_000 },
       },
     } satisfies HostConfig);

@@ -204,13 +204,16 @@ export interface PluginManifest {
   sdk: string;
   /** Document types the connector accepts. */
   documentTypes?: string[];
-  /** What the plugin needs (network, paths it writes under); declared for the operator to grant. */
+  /** ConnectorError codes the connector may fail with: the `code` label of the host's metrics (others are `other`). */
+  errorCodes?: string[];
+  /** What the plugin needs (network, paths it writes under); declared for the operator to grant (ERPC_PLUGIN_GRANTS). */
   capabilities?: PluginCapabilities;
 }
 
 /**
  * The manifest's `capabilities`: what a plugin needs beyond computing. Declared by the plugin,
- * granted by the operator; this host version records them but does not enforce them yet.
+ * granted by the operator (ERPC_PLUGIN_GRANTS); the host's sandbox gives a plugin only what it
+ * declared and was granted (docs/security.md).
  */
 export interface PluginCapabilities {
   /** The plugin opens network connections (to the ERP). */

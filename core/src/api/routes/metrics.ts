@@ -12,14 +12,30 @@ import type { Metrics } from '../../observability/metrics.js';
 export const metricsRoutes: FastifyPluginAsync<{ metrics: Metrics; token: string | undefined }> = async (app, { metrics, token }) => {
   // Compared as SHA-256 digests: constant time whatever the presented length.
   const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format); needs the metrics token when ERPC_METRICS_TOKEN is set' } }, async (request, reply) => {
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics (text exposition format); needs the metrics token when ERPC_METRICS_TOKEN is set',
+        // Open unless ERPC_METRICS_TOKEN is set: no security, or the metrics token.
+        security: [{}, { metricsToken: [] }],
+        produces: ['text/plain'],
+        response: {
+          200: { description: 'The Prometheus text exposition (version 0.0.4).', content: { 'text/plain': { schema: { type: 'string' } } } },
+          401: { description: 'ERPC_METRICS_TOKEN is set and the bearer token is missing or wrong.', content: { 'application/json': { schema: { $ref: 'ErrorBody#' } } } },
+        },
+      },
+    },
+    async (request, reply) => {
     if (expected !== undefined) {
       const presented = request.headers.authorization;
       if (typeof presented !== 'string' || !timingSafeEqual(digest(presented), expected)) throw new ErpcError('ERPC_ERR_METRICS_AUTH');
     }
     const { contentType, body } = await metrics.render();
     return reply.type(contentType).send(body);
-  });
+  },
+  );
 };
 
 function digest(text: string): Buffer {

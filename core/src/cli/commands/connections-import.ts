@@ -13,7 +13,7 @@ interface Options {
 }
 
 /** The `erpc connections` command group; whichever subcommand registers first creates it. */
-function connectionsGroup(program: Command): Command {
+export function connectionsGroup(program: Command): Command {
   const existing = program.commands.find((c) => c.name() === 'connections');
   if (existing !== undefined) return existing;
   return program.command('connections').description('manage ERP connections');

@@ -44,8 +44,8 @@ export const keysRotateCommand: CliCommand = {
           };
           process.on('SIGINT', stop);
           process.on('SIGTERM', stop);
-          const out = opts.json ? process.stderr : process.stdout;
-          const display = progressDisplay(out, opts.dryRun === true);
+          // Progress is never output: stderr, a bar on a terminal, one line per batch otherwise.
+          const display = progressDisplay(process.stderr, opts.dryRun === true);
           try {
             const report = await host.services.keyRotation.rotate({
               batchSize,

@@ -66,8 +66,9 @@ export const pushCommand: CliCommand = {
             }
           }
           const total = stdinText !== undefined ? stdinText.split(/\r?\n/).filter((l) => l.trim() !== '').length : await countLines(opts.file);
-          const tty = process.stdout.isTTY === true && opts.json !== true;
-          const bar = tty ? new cliProgress.SingleBar({ format: 'push [{bar}] {value}/{total} lines | {failed} failed | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+          // Progress on stderr only: a bar on a terminal, one line per batch otherwise.
+          const tty = process.stderr.isTTY === true;
+          const bar = tty ? new cliProgress.SingleBar({ stream: process.stderr, format: 'push [{bar}] {value}/{total} lines | {failed} failed | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
 
           const errors: LineError[] = [];
           let created = 0;
@@ -90,7 +91,7 @@ export const pushCommand: CliCommand = {
               done += batch.length;
               batch = [];
               if (bar !== undefined) bar.update(done, { failed: errors.length });
-              else if (opts.json !== true) process.stdout.write(`pushed ${done}/${total} lines (${errors.length} failed)\n`);
+              else process.stderr.write(`pushed ${done}/${total} lines (${errors.length} failed)\n`);
             };
             let lineNo = 0;
             for await (const text of linesOf(opts.file, stdinText)) {

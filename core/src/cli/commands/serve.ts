@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { buildApp } from '../../api/app.js';
+import { closeHttp, listenHttp } from '../../api/http-server.js';
 import { openHost, type Host } from '../../container.js';
+import { together } from '../../lifecycle.js';
+import { Shutdown } from '../../shutdown.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 import { startAdminSocket } from '../admin-socket.js';
 import { commandLogger, commandSettings, nextStopSignal } from '../host.js';
@@ -15,7 +18,10 @@ interface Options {
 /**
  * `erpc serve [--port N] [--host H]`: check the keys, migrate, load the plugins, serve the HTTP API
  * (and deliver pushes in-process unless --no-worker) until SIGINT/SIGTERM. Everything it opens is
- * in the host's lifecycle: it stops in reverse order, on a signal or when start-up fails.
+ * in the host's lifecycle: it stops in reverse order, on a signal or when start-up fails. On a
+ * signal the shutdown is bounded (ADR 0031): readiness 503 at once, the drain delay, then the
+ * HTTP server and the worker stop in parallel, and the process exits within
+ * ERPC_SHUTDOWN_TIMEOUT_MS whatever clients or connectors do.
  */
 export const serveCommand: CliCommand = {
   register(program: Command) {
@@ -55,30 +61,29 @@ export const serveCommand: CliCommand = {
             throw err;
           }
           hostReady(host);
+          const shutdown = new Shutdown(config.shutdown, host.readiness, logger);
           const stopped = (async () => {
             const signal = await nextStopSignal();
-            logger.info({ signal }, 'shutting down');
+            shutdown.begin(signal);
+            await shutdown.drain();
             await host.close();
           })();
           try {
-            const keysCheck = await host.enforceKeys();
-            const app = await buildApp(host, { healthChecks: [keysCheck] });
+            await host.enforceKeys();
+            const app = await buildApp(host);
             const worker = opts.worker === false ? undefined : host.createPushRuntime();
-            await host.lifecycle.add({
+            const http = {
               name: 'http',
               start: async () => {
-                await app.listen({ port: config.port, host: config.host });
-                const address = app.server.address();
-                const boundPort = typeof address === 'object' && address !== null ? address.port : config.port;
-                const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
-                const url = `http://${shownHost}:${boundPort}`;
+                const url = await listenHttp(app, config.port, config.host);
                 logger.info({ url, docs: `${url}/docs` }, `erpc listening on ${url}`);
                 process.stdout.write(`erpc listening on ${url} (API docs: ${url}/docs)\n`);
               },
-              stop: () => app.close(),
-            });
-            // Started once the server listens; stopped before it closes (reverse order).
-            if (worker !== undefined) await host.lifecycle.add({ name: 'push-worker', start: () => worker.start(), stop: () => worker.stop() });
+              stop: () => closeHttp(app, shutdown.servicesBudgetMs(), logger),
+            };
+            // The worker starts once the server listens; both stop at once, each within the budget.
+            const pushWorker = worker === undefined ? [] : [{ name: 'push-worker', start: () => worker.start(), stop: () => worker.stop({ graceMs: Math.min(config.worker.shutdownGraceMs, shutdown.servicesBudgetMs()) }) }];
+            await host.lifecycle.add(together('http+push-worker', [http, ...pushWorker]));
             await host.lifecycle.start();
           } catch (err) {
             await host.close();
@@ -88,6 +93,7 @@ export const serveCommand: CliCommand = {
             process.stdout.write('No organisation yet. Create one (it prints an API key) with:\n\n  pnpm erpc orgs create Acme --json\n\n');
           }
           await stopped;
+          shutdown.done();
           return EXIT.OK;
         }),
       );

@@ -34,6 +34,10 @@ export const apiErrors = {
     status: 400,
     message: 'The request body is not valid JSON.',
   },
+  ERPC_ERR_SHUTTING_DOWN: {
+    status: 503,
+    message: 'This server is shutting down and takes no new requests; retry, another instance will answer.',
+  },
   ERPC_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: 'Content-Type {contentType} is not supported; send `Content-Type: application/json`.',

@@ -4,6 +4,7 @@ import { ConnectionRepository } from './connection-repository.js';
 import { OrganizationRepository } from './organization-repository.js';
 import { PushRepository } from './push-repository.js';
 import { retryingTransaction } from '../errors.js';
+import { WorkerRepository } from './worker-repository.js';
 
 /**
  * Every repository, bound to one database handle: the database itself, or, inside
@@ -15,12 +16,14 @@ export class Repositories {
   readonly apiKeys: ApiKeyRepository;
   readonly connections: ConnectionRepository;
   readonly pushes: PushRepository;
+  readonly workers: WorkerRepository;
 
   constructor(private readonly db: Knex) {
     this.organizations = new OrganizationRepository(db);
     this.apiKeys = new ApiKeyRepository(db);
     this.connections = new ConnectionRepository(db);
     this.pushes = new PushRepository(db);
+    this.workers = new WorkerRepository(db);
   }
 
   /** Runs `fn` in one transaction, with every repository bound to it. */

@@ -43,13 +43,15 @@ export interface PushRow {
   acknowledgedAt: Date | null;
   rejectedAt: Date | null;
   deadAt: Date | null;
+  /** The HTTP request that accepted the push (log lines name it); null outside a request. */
+  requestId: string | null;
 }
 
 
 /** The columns a new push is inserted with. */
 export type NewPush = Pick<
   PushRow,
-  'id' | 'orgId' | 'connectionId' | 'connectorType' | 'documentType' | 'documentId' | 'idempotencyKey' | 'payload' | 'payloadSha256'
+  'id' | 'orgId' | 'connectionId' | 'connectorType' | 'documentType' | 'documentId' | 'idempotencyKey' | 'payload' | 'payloadSha256' | 'requestId'
 > & {
   /** The payload's exact JSON text (`JSON.stringify` of the exact payload), what is stored. */
   payloadText: string;
@@ -185,6 +187,7 @@ function toRow(r: DbRow): PushRow {
     acknowledgedAt: date(r.acknowledged_at),
     rejectedAt: date(r.rejected_at),
     deadAt: date(r.dead_at),
+    requestId: (r.request_id as string | null | undefined) ?? null,
   };
 }
 
@@ -229,12 +232,12 @@ export class PushRepository {
   async insertIfAbsent(p: NewPush): Promise<PushRow | undefined> {
     const result = await this.db.raw(
       `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
-                         payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?)
+                         payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at, request_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?)
        ON CONFLICT (org_id, idempotency_key) DO NOTHING
        RETURNING *`,
       [p.id, p.orgId, p.connectionId, p.connectorType, p.documentType, p.documentId, p.idempotencyKey,
-        p.payloadText, p.payloadSha256, p.now, p.now, p.now],
+        p.payloadText, p.payloadSha256, p.now, p.now, p.now, p.requestId],
     );
     const row = rowsOf(result)[0];
     return row === undefined ? undefined : toRow(row);
@@ -245,11 +248,12 @@ export class PushRepository {
     if (pushes.length === 0) return new Set();
     const result = await this.db.raw(
       `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
-                         payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at)
+                         payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at, request_id)
        SELECT v.id, v.org_id, v.connection_id, v.connector_type, v.document_type, v.document_id, v.idempotency_key,
-              v.payload_text, v.payload_sha256, 'PENDING', 0, v.now, v.now, v.now
+              v.payload_text, v.payload_sha256, 'PENDING', 0, v.now, v.now, v.now, v.request_id
        FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, org_id uuid, connection_id uuid, connector_type text,
-              document_type text, document_id text, idempotency_key text, payload_text text, payload_sha256 text, now timestamptz)
+              document_type text, document_id text, idempotency_key text, payload_text text, payload_sha256 text, now timestamptz,
+              request_id text)
        ON CONFLICT (org_id, idempotency_key) DO NOTHING
        RETURNING id`,
       [
@@ -257,7 +261,7 @@ export class PushRepository {
           pushes.map((p) => ({
             id: p.id, org_id: p.orgId, connection_id: p.connectionId, connector_type: p.connectorType,
             document_type: p.documentType, document_id: p.documentId, idempotency_key: p.idempotencyKey,
-            payload_text: p.payloadText, payload_sha256: p.payloadSha256, now: p.now,
+            payload_text: p.payloadText, payload_sha256: p.payloadSha256, now: p.now, request_id: p.requestId,
           })),
         ),
       ],
