@@ -82,7 +82,10 @@ describe('README quick start against a real server', () => {
     // The drop folder push: one JSON file below <data dir>/drops/<org id>, written by the sandboxed DROPZONE_JSON_V1.
     const dropped = lines.filter((l) => l.includes(`${path.join(dataDir, 'data', 'drops')}/`) && l.endsWith('.json'));
     expect(dropped).toHaveLength(1);
-    expect(JSON.parse(await readFile(dropped[0]!, 'utf8'))).toMatchObject({ payload: { total: '42.00', currency: 'EUR' } });
+    const file = await readFile(dropped[0]!, 'utf8');
+    expect(JSON.parse(file)).toMatchObject({ payload: { currency: 'EUR' } });
+    // Exact digits end to end (API, outbox, sandbox boundary, the connector's file): 42.00, not 42.
+    expect(file).toContain('"total":42.00');
     // The pushed document: accepted, then delivered by the server's in-process worker to MOCK.
     const pushId = /PUSH_ID=(\S+)/.exec(stdout)?.[1];
     expect(pushId).toMatch(/^[0-9a-f-]{36}$/);

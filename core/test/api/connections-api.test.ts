@@ -182,7 +182,7 @@ describe.each(testBackends())('connections API on $name', (backend) => {
   it('serves health, metrics and an OpenAPI document listing every route', async () => {
     const health = await host.app.inject({ method: 'GET', url: '/healthz' });
     expect(health.statusCode).toBe(200);
-    expect(health.json()).toEqual({ status: 'ok', checks: { database: 'ok', plugins: 'ok', shutdown: 'ok' }, details: { plugins: { loaded: expect.arrayContaining(['MOCK']) } } });
+    expect(health.json()).toEqual({ status: 'ok', checks: { database: 'ok', plugins: 'ok', sandboxes: 'ok', shutdown: 'ok' }, details: { plugins: { loaded: expect.arrayContaining(['MOCK']) }, sandboxes: {} } });
     for (const url of ['/livez', '/readyz']) expect((await host.app.inject({ method: 'GET', url })).statusCode).toBe(200);
     const c = (await create({ connectorType: 'MOCK', name: 'm', config: {} })).json();
     await host.app.inject({ method: 'POST', url: `/v1/connections/${c.id}/test`, headers: auth(org.apiKey) });
