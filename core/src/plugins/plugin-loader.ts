@@ -20,7 +20,7 @@ import { openSchemaCache, type SchemaCache } from './schema-cache.js';
 import type { ConnectorRegistry } from './connector-registry.js';
 import { discoverPlugins, type PluginCandidate } from './discover.js';
 import type { FailedPlugin, LoadedPlugin, PluginLoadReport } from './types.js';
-import { checkEntriesInSandboxes, type CheckOutcome } from './sandbox/import-check.js';
+import { prepareEntryCheck, type CheckOutcome } from './sandbox/import-check.js';
 import type { SandboxIdentity } from './sandbox/permissions.js';
 
 export interface LoadPluginsOptions {
@@ -82,6 +82,14 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
 
   const schemas = openSchemaCache(options.schemaCacheDir);
   const realFolders = new Map<string, string>();
+  // The check sandbox boots on the other core while this one validates the manifests.
+  const sandboxCheck =
+    options.sandbox === undefined || candidates.length === 0
+      ? undefined
+      : prepareEntryCheck(
+          candidates.map((c) => c.dir),
+          { timeoutMs: options.importTimeoutMs, memoryMb: options.sandbox.memoryMb, identity: options.sandbox.identity, logger: (logger ?? silentLogger()).child({ component: 'plugins' }) },
+        );
   const checked = candidates.map((c) => checkPlugin(c, schemas, realFolders));
   // Every import starts now, in this tick, so one timer bounds each of them by importTimeoutMs
   // (200 plugins: one timer, not 200). Unref'd: it never keeps the process alive.
@@ -102,11 +110,8 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
     ).finally(() => clearTimeout(timer)),
     (async () => {
       const toCheck = checked.filter(inSandbox).map((s) => (s as { ok: true; value: CheckedPlugin }).value);
-      if (toCheck.length === 0 || options.sandbox === undefined) return;
-      const outcomes = await checkEntriesInSandboxes(
-        toCheck.map((p, key) => ({ key, connectorType: p.manifest.connectorType, entryPath: p.entryPath, root: p.dir })),
-        { timeoutMs: options.importTimeoutMs, memoryMb: options.sandbox.memoryMb, identity: options.sandbox.identity, logger: (logger ?? silentLogger()).child({ component: 'plugins' }) },
-      );
+      if (sandboxCheck === undefined) return;
+      const outcomes = await sandboxCheck.run(toCheck.map((p, key) => ({ key, connectorType: p.manifest.connectorType, entryPath: p.entryPath, root: p.dir })));
       toCheck.forEach((p, key) => sandboxed.set(p, outcomes.get(key) ?? { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED', reason: 'no answer' }));
     })(),
   ]);

@@ -27,22 +27,51 @@ export interface ImportCheckOptions {
  * 200 plugins cost one process start, not 200.
  */
 export async function checkEntriesInSandboxes(plugins: readonly SandboxPluginSpec[], options: ImportCheckOptions): Promise<Map<number, CheckOutcome>> {
+  return prepareEntryCheck(plugins.map(pluginRootOf), options).run(plugins);
+}
+
+/**
+ * Starts the first check sandbox now, for plugins in `roots` (their folders), so that it boots
+ * while the host validates manifests and schemas; `run` then hands it the plugins that passed.
+ */
+export function prepareEntryCheck(roots: readonly string[], options: ImportCheckOptions): { run(plugins: readonly SandboxPluginSpec[]): Promise<Map<number, CheckOutcome>> } {
+  let first: SandboxProcess | undefined = roots.length === 0 ? undefined : spawnChecker(roots, options);
+  return {
+    async run(plugins) {
+      const spawned = first;
+      first = undefined;
+      if (plugins.length === 0) {
+        void spawned?.stop(1_000);
+        return new Map();
+      }
+      return runChecks(plugins, options, spawned);
+    },
+  };
+}
+
+function spawnChecker(roots: readonly string[], options: ImportCheckOptions): SandboxProcess {
+  const read = [path.dirname(sandboxEntry()), ...new Set(roots.flatMap((r) => readablePackageFolders(r).concat(r)))];
+  return new SandboxProcess({
+    label: 'plugin check',
+    execArgv: sandboxExecArgv({ read, write: [], network: false, memoryMb: options.memoryMb }),
+    identity: reachableIdentity(options.identity, [sandboxEntry(), ...roots], (m) => options.logger.warn(m)),
+    logger: options.logger,
+    scrub: (text) => text,
+    onSync: () => Promise.reject(Object.assign(new Error('no files are granted while a plugin is imported'), { code: 'EACCES' })),
+    onLog: (_id, level, obj, msg) => options.logger[level]({ component: 'plugin-check', ...(typeof obj === 'object' && obj !== null ? { plugin: obj } : {}) }, msg ?? 'plugin log line at import'),
+    onExit: () => undefined,
+  });
+}
+
+async function runChecks(plugins: readonly SandboxPluginSpec[], options: ImportCheckOptions, spawned: SandboxProcess | undefined): Promise<Map<number, CheckOutcome>> {
   const outcomes = new Map<number, CheckOutcome>();
   let remaining = [...plugins];
   let sequential = false;
+  let ready = spawned;
   while (remaining.length > 0) {
     const batch = remaining;
-    const read = [path.dirname(sandboxEntry()), ...new Set(batch.flatMap((p) => readablePackageFolders(pluginRootOf(p)).concat(pluginRootOf(p))))];
-    const process = new SandboxProcess({
-      label: 'plugin check',
-      execArgv: sandboxExecArgv({ read, write: [], network: false, memoryMb: options.memoryMb }),
-      identity: reachableIdentity(options.identity, [sandboxEntry(), ...batch.map(pluginRootOf)], (m) => options.logger.warn(m)),
-      logger: options.logger,
-      scrub: (text) => text,
-      onSync: () => Promise.reject(Object.assign(new Error('no files are granted while a plugin is imported'), { code: 'EACCES' })),
-      onLog: (_id, level, obj, msg) => options.logger[level]({ component: 'plugin-check', ...(typeof obj === 'object' && obj !== null ? { plugin: obj } : {}) }, msg ?? 'plugin log line at import'),
-      onExit: () => undefined,
-    });
+    const process = ready ?? spawnChecker(batch.map(pluginRootOf), options);
+    ready = undefined;
     let timedOut = false;
     const result = await runWithWatchdog(process, batch, sequential, options.timeoutMs, () => (timedOut = true));
     for (const [key, outcome] of result.outcomes) outcomes.set(key, outcome);
