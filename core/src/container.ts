@@ -170,7 +170,7 @@ export async function openHost(config: HostConfig, options: OpenHostOptions = {}
         hostServices: resolve(c, TOKENS.HostServices),
         registry,
         logger: logger.child({ component: 'plugins' }),
-        sandbox: sandboxOptions(config, resolve(c, TOKENS.SandboxSupervisor).identity),
+        ...sandboxLoading(config, () => resolve(c, TOKENS.SandboxSupervisor).identity),
       });
     }
     lifecycle.own('sandboxes', () => resolve(c, TOKENS.SandboxSupervisor).stop());
@@ -199,7 +199,7 @@ export async function openPluginHost(
     hostServices: resolve(c, TOKENS.HostServices),
     registry,
     logger: logger.child({ component: 'plugins' }),
-    sandbox: sandboxOptions(config, sandboxIdentity(config.sandbox.uid, config.sandbox.gid)),
+    ...sandboxLoading(config, () => sandboxIdentity(config.sandbox.uid, config.sandbox.gid)),
   });
   return { registry, report, grants: new GrantPolicy(config), close: async () => void (await registry.dispose()) };
 }
@@ -209,7 +209,16 @@ export async function openPluginHost(
 /** Which plugins are imported in sandboxes (every one unless isolation is off or the type is trusted). */
 function sandboxOptions(config: HostConfig, identity: SandboxIdentity | undefined) {
   const { isolation, trusted, memoryMb } = config.sandbox;
-  return { isolated: (type: string) => isolation === 'process' && !trusted.includes(type), memoryMb, identity };
+  // In-process isolation: no sandbox at all (not even a check sandbox started ahead).
+  if (isolation === 'in-process') return undefined;
+  return { isolated: (type: string) => !trusted.includes(type), memoryMb, identity };
+}
+
+/** The `sandbox` option of loadPlugins, when plugins are to be checked in sandboxes. */
+function sandboxLoading(config: HostConfig, identity: () => SandboxIdentity | undefined) {
+  if (config.sandbox.isolation === 'in-process') return {};
+  const sandbox = sandboxOptions(config, identity());
+  return sandbox === undefined ? {} : { sandbox };
 }
 
 function resolve<T>(c: DependencyContainer, token: Token<T>): T {
