@@ -54,3 +54,11 @@ function wantsJson(args: readonly unknown[]): boolean {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/**
+ * The command group `name` (`erpc keys`, `erpc pushes`…): the one its first subcommand created,
+ * or a new one. Subcommands live in modules of their own, so whichever registers first creates it.
+ */
+export function commandGroup(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}

@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import { describeSettings, loadHostConfig, unknownSettings, type DescribedSetting } from '../../settings/index.js';
 import { DEFINITION_BY_NAME } from '../../settings/definitions.js';
 import { unknownSettingMessage } from '../../settings/unknown-settings.js';
-import { EXIT, action, type CliCommand } from '../command.js';
+import { action, type CliCommand, commandGroup, EXIT } from '../command.js';
 
 /** The `erpc config` command group (created by whichever subcommand registers first). */
 export function configGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'config') ?? program.command('config').description("the host's settings (docs/configuration.md)");
+  return commandGroup(program, 'config', "the host's settings (docs/configuration.md)");
 }
 
 /**

@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import { isErpcError } from '../../errors/index.js';
 import { openHost } from '../../container.js';
 import type { ImportProblem } from '../../connections/connection-import-service.js';
-import { EXIT, action, type CliCommand } from '../command.js';
+import { action, type CliCommand, commandGroup, EXIT } from '../command.js';
 import { commandLogger, commandSettings, refuseWhileServing } from '../host.js';
 
 interface Options {
@@ -14,9 +14,7 @@ interface Options {
 
 /** The `erpc connections` command group; whichever subcommand registers first creates it. */
 export function connectionsGroup(program: Command): Command {
-  const existing = program.commands.find((c) => c.name() === 'connections');
-  if (existing !== undefined) return existing;
-  return program.command('connections').description('manage ERP connections');
+  return commandGroup(program, 'connections', 'manage ERP connections');
 }
 
 /**

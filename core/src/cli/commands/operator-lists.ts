@@ -1,20 +1,16 @@
 import type { Command } from 'commander';
-import { EXIT, action, type CliCommand } from '../command.js';
+import { action, type CliCommand, commandGroup, EXIT } from '../command.js';
 import { commandSettings, runAdmin } from '../host.js';
 import { listConnections, listPushes, listWorkerHeartbeats, showPush } from '../operator-queries.js';
 import { connectionsGroup } from './connections-import.js';
 
 /** The `pushes` group, found or created (issue I's `pushes retry` adds itself to the same one). */
 export function pushesGroup(program: Command): Command {
-  const existing = program.commands.find((c) => c.name() === 'pushes');
-  if (existing !== undefined) return existing;
-  return program.command('pushes').description('inspect pushes (operator commands: no API key, every organisation unless --org)');
+  return commandGroup(program, 'pushes', 'the push outbox: inspect pushes and retry dead letters (operator commands, no API key)');
 }
 
 function workersGroup(program: Command): Command {
-  const existing = program.commands.find((c) => c.name() === 'workers');
-  if (existing !== undefined) return existing;
-  return program.command('workers').description('the push workers sharing this database');
+  return commandGroup(program, 'workers', 'the push workers sharing this database');
 }
 
 const print = (json: boolean | undefined, value: unknown, text: () => string) =>

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
+import { commandGroup } from '../command.js';
 
 /** The `erpc orgs` command group (created by whichever subcommand registers first). */
 export function orgsGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'orgs') ?? program.command('orgs').description('manage organisations (tenants)');
+  return commandGroup(program, 'orgs', 'manage organisations (tenants)');
 }
 
 /** The `erpc api-keys` command group. (`erpc keys` is for encryption keys.) */
 export function apiKeysGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'api-keys') ?? program.command('api-keys').description('manage the API keys of organisations');
+  return commandGroup(program, 'api-keys', 'manage the API keys of organisations');
 }

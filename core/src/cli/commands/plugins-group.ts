@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
+import { commandGroup } from '../command.js';
 
 /**
  * The `erpc plugins` command group. Subcommand modules (`plugins list`, `plugins new`…) attach to
  * it through this function, whichever registers first creates it.
  */
 export function pluginsGroup(program: Command): Command {
-  const existing = program.commands.find((c) => c.name() === 'plugins');
-  if (existing !== undefined) return existing;
-  return program.command('plugins').description('inspect and create connector plugins');
+  return commandGroup(program, 'plugins', 'inspect and create connector plugins');
 }

@@ -2,13 +2,7 @@ import type { Command } from 'commander';
 import type { BulkRetryFilter } from '../../push/push-service.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 import { commandSettings, withHost } from '../host.js';
-
-/** The `erpc pushes` command group (the outbox: bulk recovery). */
-export function pushesGroup(program: Command): Command {
-  const existing = program.commands.find((c) => c.name() === 'pushes');
-  if (existing !== undefined) return existing;
-  return program.command('pushes').description('the push outbox: retry dead letters in bulk');
-}
+import { pushesGroup } from './operator-lists.js';
 
 /**
  * `erpc pushes retry --org ORG [--code C] [--connection ID] [--document-type T] [--dead-after ISO]
