@@ -192,6 +192,9 @@ try {
       try {
         const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
         if (!cmd.includes('sandbox-main.js')) continue;
+        // Only this run's sandboxes (its children), not those of another erpc on the machine.
+        const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+        if (ppid !== process.pid) continue;
         const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
         if (rss) out.push(Math.round(Number(rss[1]) / 1024));
       } catch {

@@ -136,6 +136,9 @@ describe.each(testBackends())('plugin sandbox: hostile plugins are contained, on
     ['push-allocates', 'PLUGIN_CRASHED'],
     ['push-timer-throws', 'PLUGIN_CRASHED'],
     ['push-unhandled-rejection', 'PLUGIN_CRASHED'],
+    // Bytes on the channel that are no message (they threw inside the host with Node's IPC), and a forged message: the sandbox is killed.
+    ['push-channel-garbage', 'PLUGIN_CRASHED'],
+    ['push-channel-forgery', 'PLUGIN_CRASHED'],
     // A busy loop freezes its sandbox: killed as unresponsive, found alone, a crash like the others.
     ['push-busy-loop', 'PLUGIN_CRASHED'],
     ['push-never-settles', 'PUSH_TIMEOUT'],
@@ -150,6 +153,33 @@ describe.each(testBackends())('plugin sandbox: hostile plugins are contained, on
       if (code === 'PLUGIN_CRASHED') expect(r.poison.attempts).toBe(2);
     });
   }
+
+  it('memory outside the V8 heap is bounded by the OS: buffers are refused near 2 x ERPC_SANDBOX_MEMORY_MB + 1 GiB, the host unaffected', { timeout: 60_000 }, async () => {
+    const r = await settle(await start('push-buffers'));
+    // The host keeps answering afterwards too (and the probe gets its samples).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expectContained(r);
+    expect(r.poison.status).toBe('DEAD');
+    expect(r.poison.lastError?.code).toBe('HOSTILE_MEMORY_REFUSED');
+    // ERPC_SANDBOX_MEMORY_MB=64 here: a data-segment limit of 1,152 MiB, part of it V8's own.
+    const mib = Number(/after (\d+) MiB/.exec(r.poison.lastError?.message ?? '')?.[1]);
+    expect(mib).toBeGreaterThan(0);
+    expect(mib).toBeLessThanOrEqual(1_152);
+  });
+
+  it('output floods are cut and rate-limited: an 8 MiB line, 5,000 stderr lines and 5,000 log lines leave the host answering and its log bounded', { timeout: 60_000 }, async () => {
+    const r = await settle(await start('push-floods-output'));
+    // The count of dropped lines is logged when their second is over.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expectContained(r);
+    expect(r.poison).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+    const flood = logs.filter((l) => l.includes('flood l') || l.includes('xxxxxxxx'));
+    // 200 lines a second at most are logged: the flood lasts a second or two.
+    expect(flood.length).toBeGreaterThan(0);
+    expect(flood.length).toBeLessThan(1_000);
+    expect(Math.max(...logs.map((l) => l.length))).toBeLessThan(16 * 1024);
+    expect(logs.some((l) => l.includes('were not logged'))).toBe(true);
+  });
 
   it('a spy finds no environment, no key file, no other package, no database, no pg, no child process', { timeout: 60_000 }, async () => {
     const keyFile = path.join(dataDir, 'spy-key');

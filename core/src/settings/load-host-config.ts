@@ -173,6 +173,7 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
       maxProcesses: int('ERPC_SANDBOX_MAX_PROCESSES'),
       idleMs: int('ERPC_SANDBOX_IDLE_MS'),
       memoryMb: int('ERPC_SANDBOX_MEMORY_MB'),
+      jit: v.ERPC_SANDBOX_JIT as 'lite' | 'full',
       uid: v.ERPC_SANDBOX_UID as string | undefined,
       gid: v.ERPC_SANDBOX_GID as string | undefined,
       restartMaxMs: int('ERPC_SANDBOX_RESTART_MAX_MS'),

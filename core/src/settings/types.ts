@@ -53,6 +53,8 @@ export interface HostConfig {
     readonly idleMs: number;
     /** ERPC_SANDBOX_MEMORY_MB. */
     readonly memoryMb: number;
+    /** V8 tiers of a sandbox: lite (no optimising compilers, less memory) or full. */
+    readonly jit: 'lite' | 'full';
     /** ERPC_SANDBOX_UID / ERPC_SANDBOX_GID as written; undefined: the default. */
     readonly uid: string | undefined;
     readonly gid: string | undefined;

@@ -1,6 +1,7 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../logging/logger.js';
-import { reachableIdentity, readablePackageFolders, sandboxEntry, sandboxExecArgv, type SandboxIdentity } from './permissions.js';
+import { reachableIdentity, readablePackageFolders, sandboxDataLimitMb, sandboxEntry, sandboxExecArgv, type SandboxIdentity } from './permissions.js';
 import type { SandboxPluginSpec } from './protocol.js';
 import { SandboxCrash, SandboxProcess, type LoadOutcome } from './sandbox-process.js';
 
@@ -31,22 +32,57 @@ export async function checkEntriesInSandboxes(plugins: readonly SandboxPluginSpe
 }
 
 /**
- * Starts the first check sandbox now, for plugins in `roots` (their folders), so that it boots
- * while the host validates manifests and schemas; `run` then hands it the plugins that passed.
+ * Starts the check sandboxes now, for plugins in `roots` (their folders), so that they boot while
+ * the host validates manifests and schemas; `run` then hands each the plugins that passed. With
+ * many plugins the imports are split between two sandboxes (start-up has idle cores: the host
+ * itself only waits), each reading only its own share of the plugin folders.
  */
 export function prepareEntryCheck(roots: readonly string[], options: ImportCheckOptions): { run(plugins: readonly SandboxPluginSpec[]): Promise<Map<number, CheckOutcome>> } {
-  let first: SandboxProcess | undefined = roots.length === 0 ? undefined : spawnChecker(roots, options);
+  const shares = splitRoots(roots, checkerCount(roots.length));
+  let spawned: (SandboxProcess | undefined)[] = shares.map((share) => spawnChecker(share, options));
   return {
     async run(plugins) {
-      const spawned = first;
-      first = undefined;
-      if (plugins.length === 0) {
-        void spawned?.stop(1_000);
-        return new Map();
+      const ready = spawned;
+      spawned = [];
+      const byShare = shares.map(() => [] as SandboxPluginSpec[]);
+      const shareOf = new Map<string, number>();
+      shares.forEach((share, i) => share.forEach((root) => shareOf.set(root, i)));
+      // A plugin whose folder was not announced (none should be) gets a sandbox of its own share.
+      const strays: SandboxPluginSpec[] = [];
+      for (const p of plugins) {
+        const i = shareOf.get(pluginRootOf(p));
+        if (i === undefined) strays.push(p);
+        else byShare[i]!.push(p);
       }
-      return runChecks(plugins, options, spawned);
+      const runs = byShare.map((share, i) => {
+        if (share.length === 0) {
+          void ready[i]?.stop(1_000);
+          return Promise.resolve(new Map<number, CheckOutcome>());
+        }
+        return runChecks(share, options, ready[i]);
+      });
+      if (strays.length > 0) runs.push(runChecks(strays, options, undefined));
+      const outcomes = new Map<number, CheckOutcome>();
+      for (const part of await Promise.all(runs)) for (const [key, outcome] of part) outcomes.set(key, outcome);
+      return outcomes;
     },
   };
+}
+
+/** Below this many plugins one sandbox imports them all: a second process start costs more than it saves. */
+const SPLIT_FROM = 40;
+
+function checkerCount(plugins: number): number {
+  if (plugins === 0) return 0;
+  return plugins >= SPLIT_FROM && availableParallelism() > 1 ? 2 : 1;
+}
+
+/** `roots` in `count` contiguous shares of (nearly) equal size. */
+function splitRoots(roots: readonly string[], count: number): string[][] {
+  const shares: string[][] = [];
+  const size = Math.ceil(roots.length / Math.max(count, 1));
+  for (let i = 0; i < count; i++) shares.push(roots.slice(i * size, (i + 1) * size));
+  return shares.filter((s) => s.length > 0);
 }
 
 function spawnChecker(roots: readonly string[], options: ImportCheckOptions): SandboxProcess {
@@ -54,6 +90,7 @@ function spawnChecker(roots: readonly string[], options: ImportCheckOptions): Sa
   return new SandboxProcess({
     label: 'plugin check',
     execArgv: sandboxExecArgv({ read, write: [], network: false, memoryMb: options.memoryMb }),
+    dataLimitMb: sandboxDataLimitMb(options.memoryMb),
     identity: reachableIdentity(options.identity, [sandboxEntry(), ...roots], (m) => options.logger.warn(m)),
     logger: options.logger,
     scrub: (text) => text,

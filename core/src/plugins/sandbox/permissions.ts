@@ -39,8 +39,9 @@ export function readablePackageFolders(pluginDir: string): string[] {
     } catch {
       return;
     }
-    const require = createRequire(path.join(real, 'package.json'));
     const names = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
+    if (names.size === 0) return;
+    const require = createRequire(path.join(real, 'package.json'));
     for (const name of names) {
       const found = packageFolder(require, name, real);
       if (found !== undefined) walk(found, depth + 1);
@@ -112,9 +113,19 @@ function lookup(rows: string[][], nameOrId: string): string[] | undefined {
   return /^\d+$/.test(nameOrId) ? (rows.find((r) => r[2] === nameOrId) ?? [nameOrId, 'x', nameOrId, nameOrId]) : rows.find((r) => r[0] === nameOrId);
 }
 
+/**
+ * The OS limit on a sandbox's data segment (MiB), from its heap cap: room for the heap, V8's own
+ * reservations (about 600 MiB with every tier) and buffers, and no more (ADR 0039).
+ */
+export function sandboxDataLimitMb(memoryMb: number): number {
+  return 2 * memoryMb + 1024;
+}
+
 /** Node's options of a sandbox: the permission model with exactly these grants, and the heap cap. */
-export function sandboxExecArgv(options: { read: readonly string[]; write: readonly string[]; network: boolean; memoryMb: number }): string[] {
+export function sandboxExecArgv(options: { read: readonly string[]; write: readonly string[]; network: boolean; memoryMb: number; jit?: 'lite' | 'full' }): string[] {
   const args = ['--permission', `--max-old-space-size=${options.memoryMb}`, '--disable-warning=ExperimentalWarning'];
+  // V8's lite mode: no optimising compilers, lazily allocated feedback (ADR 0039).
+  if ((options.jit ?? 'lite') === 'lite') args.push('--lite-mode');
   for (const p of new Set(options.read)) args.push(`--allow-fs-read=${p}`);
   for (const p of new Set(options.write)) args.push(`--allow-fs-write=${p}`);
   if (options.network) args.push('--allow-net');

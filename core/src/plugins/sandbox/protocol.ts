@@ -1,10 +1,19 @@
 /**
- * The messages between the host and a sandbox process (docs/sandbox-protocol.md). Version 1.
- * Sent over the Node IPC channel of `child_process.fork` (JSON serialisation); every message has a
- * `t` (type). This module imports nothing: the sandbox may read only its own files and the plugin.
+ * The messages between the host and a sandbox process (docs/sandbox-protocol.md). Version 2.
+ * Sent as lines of JSON (one message per line) over a socket pair on the sandbox's fd 3, which the
+ * host reads with its own parser: a sandbox that writes anything else there is killed, never the
+ * host (Node's IPC channel parses inside Node, where a malformed line throws in the host). Every
+ * message has a `t` (type). This module imports nothing: the sandbox may read only its own files
+ * and the plugin.
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/** The sandbox's file descriptor of the channel (a UNIX socket pair end). */
+export const CHANNEL_FD = 3;
+
+/** The largest line a sandbox may send (a result, a log line): longer, and the sandbox is killed. */
+export const MAX_SANDBOX_LINE_BYTES = 32 * 1024 * 1024;
 
 /** The tag and API version of a connector definition (as in @erpc/sdk, which the sandbox does not import). */
 export const DEFINITION_TAG = 'erpc.connector';
@@ -91,3 +100,137 @@ export type SandboxMessage =
 
 /** Exit code of a sandbox that ends itself after a `fatal`. */
 export const FATAL_EXIT_CODE = 70;
+
+/**
+ * Splits a byte stream into lines (without the newline), none longer than `maxBytes`. A longer line
+ * either stops the splitter (`overflow: 'stop'`: `onOverflow` is called once and nothing more is
+ * delivered) or is cut (`'truncate'`: its first `maxBytes` bytes are delivered, `onOverflow` is
+ * called, and the rest of that line is skipped).
+ */
+export class LineSplitter {
+  #parts: Uint8Array[] = [];
+  #pending = 0;
+  #stopped = false;
+  #skipping = false;
+
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly options: { readonly maxBytes?: number; readonly overflow?: 'stop' | 'truncate'; readonly onOverflow?: () => void } = {},
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    const max = this.options.maxBytes ?? Number.POSITIVE_INFINITY;
+    let start = 0;
+    while (!this.#stopped) {
+      const nl = chunk.indexOf(10, start);
+      const end = nl === -1 ? chunk.length : nl;
+      if (this.#skipping) {
+        if (nl === -1) return;
+        this.#skipping = false;
+      } else {
+        const piece = chunk.subarray(start, end);
+        if (this.#pending + piece.length > max) {
+          this.options.onOverflow?.();
+          if (this.options.overflow !== 'truncate') {
+            this.#stopped = true;
+            this.#parts = [];
+            return;
+          }
+          this.#parts.push(piece.subarray(0, max - this.#pending));
+          this.#emit(max);
+          this.#skipping = nl === -1;
+        } else if (nl === -1) {
+          // A copy: the stream may reuse its buffer.
+          if (piece.length > 0) this.#parts.push(Uint8Array.prototype.slice.call(piece));
+          this.#pending += piece.length;
+          return;
+        } else {
+          this.#parts.push(piece);
+          this.#emit(this.#pending + piece.length);
+        }
+      }
+      if (nl === -1) return;
+      start = nl + 1;
+    }
+  }
+
+  #emit(length: number): void {
+    const parts = this.#parts;
+    this.#parts = [];
+    this.#pending = 0;
+    this.onLine(decoder.decode(parts.length === 1 ? parts[0]! : concat(parts, length)));
+  }
+}
+
+const decoder = new TextDecoder();
+
+function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+const isId = (x: unknown): x is number => Number.isSafeInteger(x);
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const optional = (x: unknown, check: (v: unknown) => boolean): boolean => x === undefined || check(x);
+const isString = (x: unknown): x is string => typeof x === 'string';
+const isBoolean = (x: unknown): x is boolean => typeof x === 'boolean';
+
+function isWireError(x: unknown): x is WireError {
+  return (
+    isRecord(x) &&
+    isString(x.name) &&
+    isString(x.message) &&
+    optional(x.code, isString) &&
+    optional(x.retryable, isBoolean) &&
+    optional(x.operatorFixable, isBoolean)
+  );
+}
+
+/**
+ * One line from a sandbox as a message, or a reason it is none. The sandbox runs plugin code, so a
+ * line is untrusted input: anything but a well-formed message is a protocol violation.
+ */
+export function readSandboxMessage(line: string): SandboxMessage | { readonly violation: string } {
+  let m: unknown;
+  try {
+    m = JSON.parse(line);
+  } catch {
+    return { violation: 'a line that is not JSON' };
+  }
+  if (!isRecord(m) || !isString(m.t)) return { violation: 'a message without a type' };
+  const ok = ((): boolean => {
+    switch (m.t) {
+      case 'hello':
+        return isId(m.v) && isId(m.pid);
+      case 'importing':
+        return isId(m.key);
+      case 'loaded':
+        if (!isId(m.key)) return false;
+        if (m.ok === true) return isRecord(m.ops) && isBoolean(m.ops.checkDelivery) && isBoolean(m.ops.dispose);
+        return m.ok === false && isString(m.code) && isString(m.reason);
+      case 'result':
+        if (!isId(m.id)) return false;
+        if (m.ok === true) return true;
+        return m.ok === false && isWireError(m.error) && optional(m.invalid, isBoolean);
+      case 'log':
+        return LEVELS.has(m.level as string) && optional(m.id, isId) && optional(m.msg, isString);
+      case 'sync':
+        return isId(m.id) && isString(m.path);
+      case 'fatal':
+        return isString(m.message);
+      case 'pong':
+        return isId(m.n);
+      case 'disposed':
+        return true;
+      default:
+        return false;
+    }
+  })();
+  return ok ? (m as SandboxMessage) : { violation: `a malformed ${JSON.stringify(m.t).slice(0, 40)} message` };
+}

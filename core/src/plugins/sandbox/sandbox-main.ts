@@ -5,9 +5,12 @@
  * per call. It imports only Node built-ins and ./protocol.js: everything else it may read is the
  * plugin's own package and what that package resolves.
  */
+import { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import {
+  CHANNEL_FD,
   DEFINITION_API_VERSION,
+  LineSplitter,
   DEFINITION_TAG,
   FATAL_EXIT_CODE,
   PROTOCOL_VERSION,
@@ -29,8 +32,19 @@ const calls = new Map<number, AbortController>();
 const syncs = new Map<number, { resolve(): void; reject(err: Error): void }>();
 let nextSync = 1;
 
-function send(message: SandboxMessage): void {
-  process.send?.(message);
+// The channel to the host: lines of JSON on fd 3 (docs/sandbox-protocol.md).
+const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+channel.on('error', () => process.exit(0));
+// The host is gone: nothing is left to serve.
+channel.on('end', () => process.exit(0));
+channel.on('close', () => process.exit(0));
+
+function send(message: SandboxMessage, then?: () => void): void {
+  writeLine(JSON.stringify(message), then);
+}
+
+function writeLine(line: string, then?: () => void): void {
+  channel.write(`${line}\n`, then);
 }
 
 // A plugin's uncaught error ends this process (the host re-runs the calls it had in flight, one at
@@ -40,14 +54,12 @@ process.on('unhandledRejection', (reason) => fatal(reason));
 function fatal(err: unknown): void {
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   try {
-    process.send?.({ t: 'fatal', message } satisfies SandboxMessage, () => process.exit(FATAL_EXIT_CODE));
+    send({ t: 'fatal', message }, () => process.exit(FATAL_EXIT_CODE));
   } catch {
     process.exit(FATAL_EXIT_CODE);
   }
   setTimeout(() => process.exit(FATAL_EXIT_CODE), 500).unref();
 }
-// The host is gone: nothing is left to serve.
-process.on('disconnect', () => process.exit(0));
 
 const logOf = (id: number | undefined) => {
   const at =
@@ -76,7 +88,10 @@ const hostServices = Object.freeze({
   }),
 });
 
-process.on('message', (m: HostMessage) => {
+const splitter = new LineSplitter((line) => onMessage(JSON.parse(line) as HostMessage));
+channel.on('data', (chunk: Buffer) => splitter.push(chunk));
+
+function onMessage(m: HostMessage): void {
   switch (m.t) {
     case 'load':
       void load(m.plugins, m.sequential);
@@ -101,7 +116,7 @@ process.on('message', (m: HostMessage) => {
       void dispose();
       break;
   }
-});
+}
 
 async function load(plugins: readonly SandboxPluginSpec[], sequential: boolean): Promise<void> {
   const one = async (spec: SandboxPluginSpec): Promise<void> => {
@@ -175,14 +190,17 @@ function call(m: Extract<HostMessage, { t: 'call' }>): void {
   }
   Promise.resolve(pending).then(
     (value) => {
-      let copy: unknown;
+      // Serialised once, straight into the line: only plain JSON data crosses.
+      let text: string | undefined;
       try {
-        copy = value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+        text = value === undefined ? undefined : (JSON.stringify(value) as string | undefined);
       } catch (err) {
         reply({ t: 'result', id: m.id, ok: false, invalid: true, error: { name: 'TypeError', message: `the value does not serialise as JSON: ${reasonOf(err)}` } });
         return;
       }
-      reply({ t: 'result', id: m.id, ok: true, value: copy });
+      calls.delete(m.id);
+      clearTimeout(timer);
+      writeLine(text === undefined ? `{"t":"result","id":${m.id},"ok":true}` : `{"t":"result","id":${m.id},"ok":true,"value":${text}}`);
     },
     (err: unknown) => reply({ t: 'result', id: m.id, ok: false, error: wireError(err) }),
   );
@@ -196,7 +214,7 @@ async function dispose(): Promise<void> {
       // The host bounds dispose in time; a failing one is reported by its absence of effect only.
     }
   }
-  process.send?.({ t: 'disposed' } satisfies SandboxMessage, () => process.exit(0));
+  send({ t: 'disposed' }, () => process.exit(0));
 }
 
 function wireError(err: unknown): WireError {

@@ -1,10 +1,21 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, chownSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, chownSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Logger } from '../../logging/logger.js';
-import { FATAL_EXIT_CODE, PROTOCOL_VERSION, type HostMessage, type SandboxMessage, type SandboxPluginSpec, type WireError } from './protocol.js';
+import {
+  CHANNEL_FD,
+  FATAL_EXIT_CODE,
+  LineSplitter,
+  MAX_SANDBOX_LINE_BYTES,
+  PROTOCOL_VERSION,
+  readSandboxMessage,
+  type HostMessage,
+  type SandboxMessage,
+  type SandboxPluginSpec,
+  type WireError,
+} from './protocol.js';
 import { sandboxEntry, type SandboxIdentity } from './permissions.js';
 
 /** Why a sandbox process ended while it had calls in flight (shown, scrubbed, on a PLUGIN_CRASHED dead letter). */
@@ -34,6 +45,11 @@ export type LoadOutcome =
 export interface SandboxProcessOptions {
   readonly label: string;
   readonly execArgv: readonly string[];
+  /**
+   * The OS limit on the process's data segment (MiB: V8's heap and reservations, buffers, native
+   * allocations), set with `ulimit -d` before Node starts: what the heap cap alone does not bound.
+   */
+  readonly dataLimitMb?: number;
   readonly identity: SandboxIdentity | undefined;
   readonly logger: Logger;
   /** Scrubs a line the sandbox printed (the secrets of the connections it served). */
@@ -47,6 +63,26 @@ export interface SandboxProcessOptions {
 }
 
 const HELLO_TIMEOUT_MS = 15_000;
+
+/** Printed lines (stdout, stderr, log messages) a sandbox may have logged per second; the rest are counted and dropped. */
+const LOG_LINES_PER_SECOND = 200;
+/** The longest printed line kept (bytes); the rest of a longer one is cut. */
+const MAX_PRINTED_LINE_BYTES = 8 * 1024;
+
+const SHELL = '/bin/sh';
+let shellChecked: boolean | undefined;
+function hasShell(): boolean {
+  if (shellChecked === undefined) {
+    try {
+      accessSync(SHELL, constants.X_OK);
+      shellChecked = true;
+    } catch {
+      shellChecked = false;
+    }
+  }
+  return shellChecked;
+}
+let warnedNoShell = false;
 
 /**
  * The host's handle on one sandbox process: spawn, load, calls in flight, deadlines enforced by
@@ -67,6 +103,12 @@ export class SandboxProcess {
   #fatal: string | undefined;
   #stderrTail: string[] = [];
   readonly #ready: Promise<void>;
+  readonly #channel: Socket;
+  /** Takes the first message (it must be hello); then undefined. */
+  #hello: ((m: SandboxMessage) => void) | undefined;
+  #violated: string | undefined;
+  #logCount = 0;
+  #logDropped = 0;
   #disposed: (() => void) | undefined;
   lastUsed = performance.now();
   /** No new calls: it stops once its calls are done (replaced by a process with other grants). */
@@ -77,26 +119,50 @@ export class SandboxProcess {
     // Its own working directory, owned by its user.
     this.#cwd = mkdtempSync(path.join(tmpdir(), 'erpc-sandbox-'));
     if (options.identity !== undefined) chownSync(this.#cwd, options.identity.uid, options.identity.gid);
-    this.#child = fork(sandboxEntry(), [], {
-      execArgv: [...options.execArgv, `--allow-fs-read=${this.#cwd}`, `--allow-fs-write=${this.#cwd}`],
-      // A clean environment: no key, no database URL, nothing of the host's.
-      env: {},
-      cwd: this.#cwd,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      ...(options.identity !== undefined ? { uid: options.identity.uid, gid: options.identity.gid } : {}),
+    const nodeArgs = [...options.execArgv, `--allow-fs-read=${this.#cwd}`, `--allow-fs-write=${this.#cwd}`, sandboxEntry()];
+    const limited = options.dataLimitMb !== undefined && hasShell();
+    if (options.dataLimitMb !== undefined && !limited && !warnedNoShell) {
+      warnedNoShell = true;
+      options.logger.warn({ sandbox: options.label }, `${SHELL} is missing: sandboxes run without the OS data-segment limit (only the V8 heap cap, ERPC_SANDBOX_MEMORY_MB, bounds their memory)`);
+    }
+    this.#child = spawn(
+      limited ? SHELL : process.execPath,
+      // `ulimit -d` (KiB) in a shell that then becomes Node (exec): the limit holds for the sandbox's whole life.
+      limited ? ['-c', 'ulimit -d "$1" || exit 71; shift; unset PWD OLDPWD; exec "$@"', 'erpc-sandbox', String(options.dataLimitMb! * 1024), process.execPath, ...nodeArgs] : nodeArgs,
+      {
+        // A clean environment: no key, no database URL, nothing of the host's.
+        env: {},
+        cwd: this.#cwd,
+        // fd 3: the channel (a socket pair), read by the host's own parser.
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        ...(options.identity !== undefined ? { uid: options.identity.uid, gid: options.identity.gid } : {}),
+      },
+    );
+    this.#channel = this.#child.stdio[CHANNEL_FD] as Socket;
+    this.#channel.on('error', () => undefined); // EPIPE and the like: the exit handler reports the end
+    const messages = new LineSplitter((line) => this.#onLine(line), {
+      maxBytes: MAX_SANDBOX_LINE_BYTES,
+      onOverflow: () => this.#violation(`a message over ${MAX_SANDBOX_LINE_BYTES / 1024 / 1024} MiB`),
     });
+    this.#channel.on('data', (chunk: Buffer) => messages.push(chunk));
+    // The sandbox closed its end (as it does when it exits): if it lives on, it can no longer be talked to.
+    this.#channel.on('end', () => setTimeout(() => this.#violation('it closed its channel'), 1_000).unref());
     for (const [stream, level] of [
       [this.#child.stdout, 'info'],
       [this.#child.stderr, 'warn'],
     ] as const) {
       if (stream === null) continue;
-      createInterface({ input: stream }).on('line', (line) => {
-        if (level === 'warn') {
-          this.#stderrTail.push(line);
-          if (this.#stderrTail.length > 20) this.#stderrTail.shift();
-        }
-        options.logger[level]({ sandbox: options.label, stream: level === 'info' ? 'stdout' : 'stderr' }, options.scrub(line).slice(0, 2_000));
-      });
+      const lines = new LineSplitter(
+        (line) => {
+          if (level === 'warn') {
+            this.#stderrTail.push(line.slice(0, 500));
+            if (this.#stderrTail.length > 20) this.#stderrTail.shift();
+          }
+          if (this.#mayLog()) options.logger[level]({ sandbox: options.label, stream: level === 'info' ? 'stdout' : 'stderr' }, options.scrub(line).slice(0, 2_000));
+        },
+        { maxBytes: MAX_PRINTED_LINE_BYTES, overflow: 'truncate' },
+      );
+      stream.on('data', (chunk: Buffer) => lines.push(chunk));
     }
     this.#ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -104,18 +170,20 @@ export class SandboxProcess {
         reject(new SandboxCrash(null, null, `the sandbox did not start within ${HELLO_TIMEOUT_MS} ms`, true));
       }, HELLO_TIMEOUT_MS);
       timer.unref();
-      this.#child.once('message', (m: SandboxMessage) => {
+      this.#hello = (m) => {
         clearTimeout(timer);
         if (m.t === 'hello' && m.v === PROTOCOL_VERSION) resolve();
-        else reject(new SandboxCrash(null, null, `the sandbox speaks another protocol (${JSON.stringify(m).slice(0, 80)})`, false));
-      });
+        else {
+          this.kill();
+          reject(new SandboxCrash(null, null, `the sandbox speaks another protocol (${JSON.stringify(m).slice(0, 80)})`, false));
+        }
+      };
       this.#child.once('exit', () => {
         clearTimeout(timer);
         reject(this.#exited ?? new SandboxCrash(null, null, 'the sandbox exited before it started', false));
       });
     });
     this.#ready.catch(() => undefined);
-    this.#child.on('message', (m: SandboxMessage) => this.#onMessage(m));
     this.#child.on('error', (err) => options.logger.warn({ sandbox: options.label, err }, 'sandbox process error'));
     this.#child.once('exit', (code, signal) => this.#onExit(code, signal));
   }
@@ -236,12 +304,53 @@ export class SandboxProcess {
   }
 
   #send(message: HostMessage): void {
-    if (this.#exited !== undefined || !this.#child.connected) return;
-    try {
-      this.#child.send(message);
-    } catch {
-      // The channel closed: the exit handler fails the calls.
+    if (this.#exited !== undefined || this.#violated !== undefined || !this.#channel.writable) return;
+    this.#channel.write(`${JSON.stringify(message)}\n`);
+  }
+
+  #onLine(line: string): void {
+    if (this.#violated !== undefined || this.#exited !== undefined) return;
+    const m = readSandboxMessage(line);
+    if ('violation' in m) return this.#violation(`it sent ${m.violation}`);
+    if (this.#hello !== undefined) {
+      const hello = this.#hello;
+      this.#hello = undefined;
+      return hello(m);
     }
+    this.#onMessage(m);
+  }
+
+  /** The sandbox broke the protocol (plugin code wrote to the channel): it is killed, its calls fail. */
+  #violation(what: string): void {
+    if (this.#violated !== undefined || this.#exited !== undefined) return;
+    this.#violated = what;
+    this.#options.logger.warn({ sandbox: this.#options.label, pid: this.pid }, `the sandbox broke the protocol (${what}): it is killed and replaced`);
+    // Not a deadline kill: which of its calls caused it is found as for a crash.
+    this.#child.kill('SIGKILL');
+  }
+
+  /**
+   * Whether one more printed line may be logged now: at most LOG_LINES_PER_SECOND a second; the
+   * lines dropped are counted and reported in one warning when the second is over.
+   */
+  #mayLog(): boolean {
+    if (this.#logCount < LOG_LINES_PER_SECOND) {
+      if (this.#logCount++ === 0) setTimeout(() => this.#endLogWindow(), 1_000).unref();
+      return true;
+    }
+    this.#logDropped++;
+    return false;
+  }
+
+  #endLogWindow(): void {
+    if (this.#logDropped > 0) {
+      this.#options.logger.warn(
+        { sandbox: this.#options.label, dropped: this.#logDropped },
+        `the sandbox printed more than ${LOG_LINES_PER_SECOND} lines in a second: ${this.#logDropped} of them were not logged`,
+      );
+    }
+    this.#logCount = 0;
+    this.#logDropped = 0;
   }
 
   #onMessage(m: SandboxMessage): void {
@@ -256,7 +365,7 @@ export class SandboxProcess {
         break;
       }
       case 'log':
-        this.#options.onLog(m.id, m.level, m.obj, m.msg);
+        if (this.#mayLog()) this.#options.onLog(m.id, m.level, m.obj, m.msg);
         break;
       case 'sync':
         this.#options.onSync(m.path).then(
@@ -287,10 +396,12 @@ export class SandboxProcess {
   }
 
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    const memory = this.#stderrTail.some((l) => /heap out of memory|Allocation failed|invalid table size|Reached heap limit/i.test(l));
+    const memory = this.#stderrTail.some((l) => /out of memory|Allocation failed|invalid table size|Reached heap limit/i.test(l));
     const reason = memory
       ? 'the sandbox ran out of memory (ERPC_SANDBOX_MEMORY_MB)'
-      : this.#fatal !== undefined
+      : this.#violated !== undefined
+        ? `the sandbox broke the protocol: ${this.#violated}`
+        : this.#fatal !== undefined
         ? `uncaught error in the plugin: ${this.#fatal}`
         : this.#killedByHost
           ? 'the sandbox was killed: a call did not end after its deadline'

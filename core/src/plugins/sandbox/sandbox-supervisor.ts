@@ -7,7 +7,7 @@ import type { HostConfig } from '../../settings/index.js';
 import type { LoadedPlugin } from '../types.js';
 import type { GrantPolicy } from './grants.js';
 import { realOrLexical } from './grants.js';
-import { prepareDefaultRoot, reachableIdentity, readablePackageFolders, sandboxEntry, sandboxExecArgv, sandboxIdentity, type SandboxIdentity } from './permissions.js';
+import { prepareDefaultRoot, reachableIdentity, readablePackageFolders, sandboxDataLimitMb, sandboxEntry, sandboxExecArgv, sandboxIdentity, type SandboxIdentity } from './permissions.js';
 import type { Operation } from './protocol.js';
 import { SandboxCrash, SandboxProcess, type RawResult } from './sandbox-process.js';
 
@@ -293,7 +293,8 @@ export class SandboxSupervisor {
     let entry!: Entry;
     const process = new SandboxProcess({
       label: `${plugin.connectorType}`,
-      execArgv: sandboxExecArgv({ read, write: writeRoots, network, memoryMb: this.settings.memoryMb }),
+      execArgv: sandboxExecArgv({ read, write: writeRoots, network, memoryMb: this.settings.memoryMb, jit: this.settings.jit }),
+      dataLimitMb: sandboxDataLimitMb(this.settings.memoryMb),
       identity,
       logger: this.logger.child({ component: 'sandbox', connectorType: plugin.connectorType }),
       scrub: (text) => scrubMessage(text, scrubListOf(secrets)),
