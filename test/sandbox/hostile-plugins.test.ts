@@ -181,7 +181,7 @@ describe.each(testBackends())('plugin sandbox: hostile plugins are contained, on
     expect(logs.some((l) => l.includes('were not logged'))).toBe(true);
   });
 
-  it('a spy finds no environment, no key file, no other package, no database, no pg, no child process', { timeout: 60_000 }, async () => {
+  it('a spy finds no environment, no key file, no other package, no database, no pg, no child process, no signal, no V8 flag, no inspector', { timeout: 60_000 }, async () => {
     const keyFile = path.join(dataDir, 'spy-key');
     await import('node:fs/promises').then((fs) => fs.writeFile(keyFile, MASTER_KEY, { mode: 0o600 }));
     const orgs = await start('spy');
@@ -201,7 +201,9 @@ describe.each(testBackends())('plugin sandbox: hostile plugins are contained, on
     expect(push.status).toBe('DELIVERED');
     const found = push.receiptDetails as Record<string, string>;
     expect(found.env).toBe('{}');
-    for (const probe of ['keyFile', 'otherPackage', 'etcPasswd', 'database', 'childProcess']) expect(found[probe], probe).toMatch(/^denied/);
+    for (const probe of ['keyFile', 'otherPackage', 'etcPasswd', 'database', 'childProcess', 'inspector', 'binding']) expect(found[probe], probe).toMatch(/^denied/);
+    // Refused by the sandbox itself (ERR_ACCESS_DENIED), before the OS would (EPERM for another user's process).
+    for (const probe of ['signalHost', 'rawSignal', 'v8Flags', 'v8FlagsNamed']) expect(found[probe], probe).toBe('denied: ERR_ACCESS_DENIED');
     expect(found.pg).toMatch(/^denied/);
     const everything = [logs.join('\n'), JSON.stringify(push), JSON.stringify(await t.db('push').select('receipt_details'))].join('\n');
     expect(everything).not.toContain(MASTER_KEY);

@@ -5,8 +5,10 @@
  * per call. It imports only Node built-ins and ./protocol.js: everything else it may read is the
  * plugin's own package and what that package resolves.
  */
+import { syncBuiltinESMExports } from 'node:module';
 import { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
 import {
   CHANNEL_FD,
   DEFINITION_API_VERSION,
@@ -19,6 +21,19 @@ import {
   type SandboxPluginSpec,
   type WireError,
 } from './protocol.js';
+
+// What Node's permission model leaves open and a plugin has no use for, removed before any plugin
+// code runs (ADR 0039): signals to other processes (the host, when it runs as the sandbox's user;
+// other sandboxes of the same user) and V8 flags set at run time (`--allow-natives-syntax` opens
+// V8's internals). The ESM views of the built-ins are synced, so `import { … } from 'node:v8'`
+// gets the same refusal.
+const denied = (what: string) => (): never => {
+  throw Object.assign(new Error(`${what} is not available in an erpc sandbox`), { code: 'ERR_ACCESS_DENIED' });
+};
+Object.defineProperty(process, 'kill', { value: denied('process.kill'), writable: false, configurable: false });
+Object.defineProperty(process, '_kill', { value: denied('process.kill'), writable: false, configurable: false });
+Object.defineProperty(v8, 'setFlagsFromString', { value: denied('v8.setFlagsFromString'), writable: false, configurable: false });
+syncBuiltinESMExports();
 
 type Port = Record<string, unknown> & {
   testConnection(ctx: unknown): unknown;
