@@ -19,6 +19,7 @@ import type { GrantPolicy } from '../plugins/sandbox/grants.js';
 import { scrubList, scrubMessage } from '../logging/scrubbing.js';
 import type { ConnectionView } from './connection-view.js';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
+import { findJsonProblem, inputRefused } from '../input/json-input.js';
 
 const MAX_MESSAGE_LENGTH = 1000;
 
@@ -77,6 +78,7 @@ export interface TestOutcome {
 @injectable()
 export class ConnectionService {
   readonly #testTimeoutMs: number;
+  readonly #maxDepth: number;
 
   constructor(
     @inject(TOKENS.ConnectionStore) private readonly connections: ConnectionStore,
@@ -91,11 +93,13 @@ export class ConnectionService {
     @inject(TOKENS.GrantPolicy) private readonly grants: GrantPolicy,
   ) {
     this.#testTimeoutMs = config.connectionTestTimeoutMs;
+    this.#maxDepth = config.payloadMaxDepth;
   }
 
   /** Checks a config against the connector's schema without storing anything. */
   validateConfig(connectorType: string, config: unknown, orgId?: string): { valid: boolean; errors: ConfigIssue[] } {
     const plugin = this.registry.plugin(connectorType);
+    this.#assertCarriable(config);
     const errors = this.#issues(plugin, config);
     if (errors.length === 0 && orgId !== undefined) this.#assertGranted(plugin, orgId, config);
     return { valid: errors.length === 0, errors };
@@ -160,6 +164,8 @@ export class ConnectionService {
       return this.#view(updated, this.#pluginOrUndefined(updated.connectorType));
     }
     const plugin = this.registry.plugin(row.connectorType);
+    // Before the copy and the merge, which recurse: a config nested 3,000 levels overflowed the stack there.
+    this.#assertCarriable(input.config);
     // A replacement reads nothing of the stored config, so it also re-enters one that does not
     // decrypt (ADR 0020); a patch of such a row fails like every other read of it (500), and the
     // stored bytes stay as they are (a missing key may still be found and loaded).
@@ -278,7 +284,20 @@ export class ConnectionService {
     if (plugin.isolation === 'process') this.grants.checkConfig(plugin.connectorType, plugin.manifest.capabilities, orgId, config);
   }
 
+  /**
+   * The refusals at the door of issue I for a config from any caller (the HTTP body parser applies
+   * them to request bodies; a library or CLI caller reaches here directly): nesting deeper than
+   * ERPC_PAYLOAD_MAX_DEPTH, NUL or an unpaired surrogate in a string or key, values JSON cannot
+   * carry. 422 ERPC_ERR_INPUT_REFUSED naming the JSON Pointer under /config, never the value.
+   */
+  #assertCarriable(config: unknown): void {
+    if (typeof config !== 'object' || config === null) return; // the schema check says what is wrong with it
+    const problem = findJsonProblem(config, this.#maxDepth, '/config');
+    if (problem !== undefined) throw inputRefused(problem);
+  }
+
   #assertValid(plugin: LoadedPlugin, config: unknown): void {
+    this.#assertCarriable(config);
     const errors = this.#issues(plugin, config);
     if (errors.length > 0) {
       throw new ErpcError('ERPC_ERR_CONFIG_INVALID', { type: plugin.connectorType }, { details: errors });

@@ -152,4 +152,27 @@ describe.each(testBackends())('issue I findings on $name', (backend) => {
     expect(conn.statusCode).toBe(422);
     expect(conn.json().error.details.path).toBe('/name');
   });
+
+  it('configs from library callers get the same refusals as the API: nesting past the limit, NUL and lone surrogates, 422 naming the path under /config', async () => {
+    const { connections } = host.host.services;
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 3_000; i++) deep = { d: deep };
+    const cases: [unknown, string, string][] = [
+      [{ behavior: 'ok', extra: deep }, '/config/extra', 'nested deeper'],
+      [{ behavior: 'ok', ['k\u0000ey']: 1 }, '/config/k\u0000ey', 'NUL'],
+      [{ behavior: 'ok', memo: 'x\ud800' }, '/config/memo', 'surrogate'],
+    ];
+    for (const [config, path, what] of cases) {
+      for (const attempt of [
+        () => connections.create(org.id, { connectorType: 'MOCK', name: 'lib', config: config as Record<string, unknown> }),
+        async () => connections.validateConfig('MOCK', config),
+        () => connections.update(org.id, connectionId, { config: config as Record<string, unknown>, replaceConfig: true }),
+      ]) {
+        const err = await Promise.resolve().then(attempt).then(() => undefined, (e: unknown) => e as { code?: string; details?: { path?: string; reason?: string } });
+        expect(err?.code, path).toBe('ERPC_ERR_INPUT_REFUSED');
+        expect(err?.details?.path?.startsWith(path.split('/').slice(0, 3).join('/'))).toBe(true);
+        expect(err?.details?.reason).toContain(what);
+      }
+    }
+  });
 });
