@@ -37,7 +37,7 @@ export interface PushStore {
   notify(): Promise<void>;
   /** Claims due pushes with the connection each is bound to, in one statement. */
   claimDueWithConnections(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<{ row: PushRow; connection: BoundConnection | undefined }[]>;
-  requeueExpiredLeases(now: Date, maxAttempts: number, limit: number): Promise<{ id: string; status: PushStatus }[]>;
+  requeueExpiredLeases(now: Date, maxAttempts: number, limit: number, horizonMs?: number): Promise<{ id: string; status: PushStatus }[]>;
   markDelivered(workerId: string, items: readonly DeliveredOutcome[]): Promise<string[]>;
   markRetry(workerId: string, items: readonly RetryOutcome[]): Promise<string[]>;
   markDead(workerId: string, items: readonly DeadOutcome[]): Promise<string[]>;

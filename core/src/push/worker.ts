@@ -300,7 +300,7 @@ export class PushWorker {
     const leaseUntil = new Date(now.getTime() + this.#leaseMs);
     if (now.getTime() - this.#lastLeaseCheck >= this.#leaseCheckIntervalMs) {
       this.#lastLeaseCheck = now.getTime();
-      const requeued = await this.#deps.storage.pushes.requeueExpiredLeases(now, this.#retry.options.maxAttempts, 1000);
+      const requeued = await this.#deps.storage.pushes.requeueExpiredLeases(now, this.#retry.options.maxAttempts, 1000, this.#retry.options.horizonMs);
       if (requeued.length > 0) {
         this.#deps.logger.warn({ workerId: this.workerId, count: requeued.length }, 'requeued pushes whose worker lease expired');
       }

@@ -295,6 +295,28 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     expect((h.registry.get('MOCK') as unknown as MockConnector).deliveries(conn)).toHaveLength(1);
   });
 
+  it('a push retried over the horizon (past maxAttempts) whose worker died is requeued while its horizon lasts, not WORKER_LOST', async () => {
+    const org = await h.newOrg();
+    await h.newConnection(org, 'MOCK', {});
+    const repo = new PushRepository(t.db);
+    const now = h.clock.now();
+    const hour = 3_600_000;
+    const ids: Record<string, string> = {};
+    // [attempts, accepted how long ago]: past the limit within the horizon, past it beyond, at the limit.
+    for (const [name, attempts, ageMs] of [['horizon', 7, hour], ['expired', 7, 25 * hour], ['last', 3, hour]] as const) {
+      ids[name] = (await h.service.accept(org, invoice(`INV-H-${name}`))).push.id;
+      await t.db('push').where({ id: ids[name] }).update({
+        status: 'PROCESSING', attempts, locked_by: 'dead-worker', locked_until: new Date(now.getTime() - 1), created_at: new Date(now.getTime() - ageMs),
+      });
+    }
+    const requeued = await repo.requeueExpiredLeases(now, 3, 100, 24 * hour);
+    const statusOf = (id: string) => requeued.find((r) => r.id === id)?.status;
+    expect(statusOf(ids.horizon!)).toBe('PENDING');
+    expect(statusOf(ids.expired!)).toBe('DEAD');
+    expect(statusOf(ids.last!)).toBe('DEAD');
+    expect(await status(ids.horizon!)).toMatchObject({ status: 'PENDING', last_failure_code: 'WORKER_LOST' });
+  });
+
   it('acknowledgements: acknowledged after a pending check, rejected (then retryable), and ACK_TIMEOUT', async () => {
     const org = await h.newOrg();
     await h.newConnection(org, 'MOCK', { ack: 'acknowledge', ackAfterChecks: 1 });

@@ -421,14 +421,17 @@ export class PushRepository {
 
   /**
    * Pushes whose lease expired (their worker died or hung): back to PENDING, due now, the lost
-   * attempt counted; DEAD (WORKER_LOST) when that was the last allowed attempt.
+   * attempt counted; DEAD (WORKER_LOST) when that was the last allowed attempt. A push past
+   * `maxAttempts` is one retried over the horizon (a fault an operator fixes, ADR 0028): it stays
+   * retried while its horizon (from acceptance or the last manual retry) lasts.
    */
-  async requeueExpiredLeases(now: Date, maxAttempts: number, limit: number): Promise<{ id: string; status: PushStatus }[]> {
+  async requeueExpiredLeases(now: Date, maxAttempts: number, limit: number, horizonMs = 0): Promise<{ id: string; status: PushStatus }[]> {
+    const last = `(p.attempts >= ${Number(maxAttempts)} AND NOT (p.attempts > ${Number(maxAttempts)} AND COALESCE(p.retried_at, p.created_at) + make_interval(secs => ${Number(horizonMs) / 1000}) > ?::timestamptz))`;
     const result = await this.db.raw(
       `UPDATE push AS p
-          SET status = CASE WHEN p.attempts >= ? THEN 'DEAD' ELSE 'PENDING' END,
-              dead_at = CASE WHEN p.attempts >= ? THEN ?::timestamptz ELSE NULL END,
-              next_attempt_at = CASE WHEN p.attempts >= ? THEN NULL ELSE ?::timestamptz END,
+          SET status = CASE WHEN ${last} THEN 'DEAD' ELSE 'PENDING' END,
+              dead_at = CASE WHEN ${last} THEN ?::timestamptz ELSE NULL END,
+              next_attempt_at = CASE WHEN ${last} THEN NULL ELSE ?::timestamptz END,
               locked_by = NULL, locked_until = NULL, updated_at = ?,
               last_error_code = ?, last_error_message = ?,
               last_failure_code = ?, last_failure_message = ?, last_failure_at = ?
@@ -439,7 +442,7 @@ export class PushRepository {
                 FOR UPDATE SKIP LOCKED) AS expired
         WHERE p.id = expired.id
         RETURNING p.id, p.status`,
-      [maxAttempts, maxAttempts, now, maxAttempts, now, now, PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE,
+      [now, now, now, now, now, now, PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE,
         PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE, now, now, limit],
     );
     return rowsOf(result).map((r) => ({ id: String(r.id), status: r.status as PushStatus }));
