@@ -234,7 +234,7 @@ describe('plugin sandbox: entries whose top level hangs or exits', () => {
   it('are reported with their code and the other plugins load, in well under the import timeout per plugin', { timeout: 60_000 }, async () => {
     const config = loadHostConfig({
       env: {
-        ERPC_PLUGIN_DIRS: await folderOf('entry-busy-loop', 'entry-exits', 'MOCK'),
+        ERPC_PLUGIN_DIRS: await folderOf('entry-busy-loop', 'entry-channel-garbage', 'entry-exits', 'MOCK'),
         ERPC_SCHEMA_CACHE_DIR: 'off',
         ERPC_PLUGIN_IMPORT_TIMEOUT_MS: '1500',
       },
@@ -245,7 +245,7 @@ describe('plugin sandbox: entries whose top level hangs or exits', () => {
     await plugins.close();
     expect(plugins.report.loaded.map((p) => p.connectorType)).toEqual(['MOCK']);
     const codes = Object.fromEntries(plugins.report.failed.map((f) => [f.connectorType, f.error.code]));
-    expect(codes).toEqual({ HOSTILE_ENTRY_LOOP_V1: 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT', HOSTILE_ENTRY_EXIT_V1: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED' });
+    expect(codes).toEqual({ HOSTILE_ENTRY_LOOP_V1: 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT', HOSTILE_ENTRY_EXIT_V1: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED', HOSTILE_ENTRY_GARBAGE_V1: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED' });
     expect(took).toBeLessThan(15_000);
   });
 

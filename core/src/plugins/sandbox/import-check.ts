@@ -22,9 +22,9 @@ export interface ImportCheckOptions {
 /**
  * Start-up never waits on plugin code: each entry is imported, its definition checked and its
  * port created in a short-lived sandbox, never in the host. One sandbox checks many plugins at
- * once; when it hangs past the import timeout or dies, it is killed and the plugins it had not
- * answered for are checked again one by one in a fresh sandbox, which names the one that hung or
- * died (ERPC_ERR_PLUGIN_IMPORT_TIMEOUT / ERPC_ERR_PLUGIN_IMPORT_CRASHED) and goes on without it.
+ * once; when it hangs past the import timeout or dies, it is killed and every plugin it held is
+ * checked again in a sandbox of its own, which names the one that hung or died
+ * (ERPC_ERR_PLUGIN_IMPORT_TIMEOUT / ERPC_ERR_PLUGIN_IMPORT_CRASHED) beyond doubt.
  * 200 plugins cost one process start, not 200.
  */
 export async function checkEntriesInSandboxes(plugins: readonly SandboxPluginSpec[], options: ImportCheckOptions): Promise<Map<number, CheckOutcome>> {
@@ -101,45 +101,40 @@ function spawnChecker(roots: readonly string[], options: ImportCheckOptions): Sa
 }
 
 async function runChecks(plugins: readonly SandboxPluginSpec[], options: ImportCheckOptions, spawned: SandboxProcess | undefined): Promise<Map<number, CheckOutcome>> {
-  const outcomes = new Map<number, CheckOutcome>();
-  let remaining = [...plugins];
-  let sequential = false;
-  let ready = spawned;
-  while (remaining.length > 0) {
-    const batch = remaining;
-    const process = ready ?? spawnChecker(batch.map(pluginRootOf), options);
-    ready = undefined;
-    let timedOut = false;
-    const result = await runWithWatchdog(process, batch, sequential, options.timeoutMs, () => (timedOut = true));
-    for (const [key, outcome] of result.outcomes) outcomes.set(key, outcome);
-    if (result.complete) {
-      void process.stop(1_000);
-      break;
-    }
-    process.kill();
-    if (sequential) {
-      const culprit = result.importing;
-      if (culprit !== undefined && !outcomes.has(culprit)) {
-        outcomes.set(
-          culprit,
-          timedOut
-            ? { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT', reason: `${options.timeoutMs}` }
-            : { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED', reason: result.crash?.reason ?? 'the sandbox ended' },
-        );
-      }
-    }
-    // The next round: one by one, without those that answered (and the culprit).
-    const wasSequential = sequential;
-    sequential = true;
-    const before = remaining.length;
-    remaining = batch.filter((p) => !outcomes.has(p.key));
-    if (remaining.length === before && wasSequential && result.importing === undefined) {
-      // Nothing answered and no culprit could be named (the sandbox did not even start): fail them all.
-      for (const p of remaining) outcomes.set(p.key, { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED', reason: result.crash?.reason ?? 'the sandbox did not start' });
-      remaining = [];
-    }
+  const shared = spawned ?? spawnChecker(plugins.map(pluginRootOf), options);
+  const first = await runWithWatchdog(shared, plugins, false, options.timeoutMs, () => undefined);
+  if (first.complete) {
+    void shared.stop(1_000);
+    return first.outcomes;
   }
+  shared.kill();
+  // A shared sandbox that hung or died cannot be believed about anything: the plugins in it can
+  // write on its channel, so an answer may be forged and a culprit framed. Each plugin is checked
+  // again in a sandbox of its own, where whatever happens is its own doing (ADR 0039).
+  const outcomes = new Map<number, CheckOutcome>();
+  const queue = [...plugins];
+  const alone = async (): Promise<void> => {
+    for (let p = queue.shift(); p !== undefined; p = queue.shift()) outcomes.set(p.key, await checkAlone(p, options));
+  };
+  await Promise.all(Array.from({ length: Math.min(ALONE_IN_PARALLEL, queue.length) }, alone));
   return outcomes;
+}
+
+/** Sandboxes checking one plugin each at a time, after a shared one failed. */
+const ALONE_IN_PARALLEL = 2;
+
+async function checkAlone(plugin: SandboxPluginSpec, options: ImportCheckOptions): Promise<CheckOutcome> {
+  const process = spawnChecker([pluginRootOf(plugin)], options);
+  let timedOut = false;
+  const result = await runWithWatchdog(process, [plugin], false, options.timeoutMs, () => (timedOut = true));
+  if (result.complete) {
+    void process.stop(1_000);
+    return result.outcomes.get(plugin.key) ?? { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED', reason: 'no answer' };
+  }
+  process.kill();
+  return timedOut
+    ? { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT', reason: `${options.timeoutMs}` }
+    : { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED', reason: result.crash?.reason ?? 'the sandbox ended' };
 }
 
 /** The plugin folder of an entry: the nearest folder up from the entry that the spec names (its package root). */

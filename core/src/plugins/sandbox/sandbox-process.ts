@@ -376,10 +376,15 @@ export class SandboxProcess {
       case 'importing':
         this.#importing = m.key;
         break;
-      case 'loaded':
+      case 'loaded': {
         this.#importing = undefined;
-        this.#loads?.get(m.key)?.(m.ok ? { ok: true, ops: m.ops } : { ok: false, code: m.code, reason: m.reason });
+        const answer = this.#loads?.get(m.key);
+        // One answer per plugin: a second one (or one for a plugin not being loaded) is forged.
+        if (answer === undefined) return this.#violation(`it answered for plugin ${m.key}, which it was not loading or had answered for`);
+        this.#loads?.delete(m.key);
+        answer(m.ok ? { ok: true, ops: m.ops } : { ok: false, code: m.code, reason: m.reason });
         break;
+      }
       case 'fatal':
         this.#fatal = m.message;
         break;
