@@ -201,7 +201,7 @@ describe.each(testBackends())('plugin sandbox: hostile plugins are contained, on
     expect(push.status).toBe('DELIVERED');
     const found = push.receiptDetails as Record<string, string>;
     expect(found.env).toBe('{}');
-    for (const probe of ['keyFile', 'otherPackage', 'etcPasswd', 'database', 'childProcess', 'inspector', 'binding']) expect(found[probe], probe).toMatch(/^denied/);
+    for (const probe of ['keyFile', 'otherPackage', 'etcPasswd', 'database', 'childProcess', 'inspector', 'binding', 'cwdWrite', 'tmpWrite']) expect(found[probe], probe).toMatch(/^denied/);
     // Refused by the sandbox itself (ERR_ACCESS_DENIED), before the OS would (EPERM for another user's process).
     for (const probe of ['signalHost', 'rawSignal', 'v8Flags', 'v8FlagsNamed']) expect(found[probe], probe).toBe('denied: ERR_ACCESS_DENIED');
     expect(found.pg).toMatch(/^denied/);

@@ -119,7 +119,9 @@ export class SandboxProcess {
     // Its own working directory, owned by its user.
     this.#cwd = mkdtempSync(path.join(tmpdir(), 'erpc-sandbox-'));
     if (options.identity !== undefined) chownSync(this.#cwd, options.identity.uid, options.identity.gid);
-    const nodeArgs = [...options.execArgv, `--allow-fs-read=${this.#cwd}`, `--allow-fs-write=${this.#cwd}`, sandboxEntry()];
+    // Its working directory is readable, not writable: a plugin writes only below its granted roots
+    // (a writable temporary folder would let it fill the host's disk).
+    const nodeArgs = [...options.execArgv, `--allow-fs-read=${this.#cwd}`, sandboxEntry()];
     const limited = options.dataLimitMb !== undefined && hasShell();
     if (options.dataLimitMb !== undefined && !limited && !warnedNoShell) {
       warnedNoShell = true;
