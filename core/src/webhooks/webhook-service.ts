@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@erpc/sdk';
 import ipaddr from 'ipaddr.js';
-import type { ConfigCipher } from '../crypto/index.js';
+import { isConfigDecryptError, type ConfigCipher } from '../crypto/index.js';
 import { ErpcError } from '../errors/index.js';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
 import type { PushSignal } from '../push/push-signal.js';
@@ -106,7 +106,7 @@ export class WebhookService {
     const row = await this.store.transaction(async (tx) => {
       const current = await tx.findEndpointForUpdate(orgId, id);
       if (current === undefined) throw notFound(id);
-      const old = decryptSecrets(this.cipher, orgId, id, current.secretEncrypted, current.secretKeyId);
+      const old = this.#secretsOf(current);
       const { blob, keyId } = encryptSecrets(this.cipher, orgId, id, { current: secret, previous: old.current });
       return tx.updateEndpoint(orgId, id, { secret: { encrypted: blob, keyId, previousExpiresAt: new Date(now.getTime() + PREVIOUS_SECRET_TTL_MS) }, now });
     });
@@ -120,7 +120,7 @@ export class WebhookService {
     const row = await this.store.transaction(async (tx) => {
       const current = await tx.findEndpointForUpdate(orgId, id);
       if (current === undefined) throw notFound(id);
-      const secrets = decryptSecrets(this.cipher, orgId, id, current.secretEncrypted, current.secretKeyId);
+      const secrets = this.#secretsOf(current);
       if (secrets.previous === undefined || current.previousSecretExpiresAt === null || current.previousSecretExpiresAt <= now) {
         throw new ErpcError('ERPC_ERR_WEBHOOK_NO_PREVIOUS_SECRET', { id });
       }
@@ -191,6 +191,16 @@ export class WebhookService {
       if (range !== undefined) throw new ErpcError('ERPC_ERR_WEBHOOK_URL_PRIVATE', { host, address, range });
     }
     return url.toString();
+  }
+
+  /** The endpoint's secrets; one that does not decrypt is ERPC_ERR_CONFIG_DECRYPT_FAILED ("Configuration error", 500). */
+  #secretsOf(row: { id: string; orgId: string; secretEncrypted: Buffer; secretKeyId: string }) {
+    try {
+      return decryptSecrets(this.cipher, row.orgId, row.id, row.secretEncrypted, row.secretKeyId);
+    } catch (err) {
+      if (isConfigDecryptError(err)) throw err.toErpcError();
+      throw err;
+    }
   }
 
   async #find(orgId: string, id: string) {

@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import type { PushRuntime } from '../../src/container.js';
+import { Keyring } from '../../src/crypto/index.js';
 import { auth, createTestHost, type TestHost } from '../api/test-host.js';
 import type { TestBackend } from '../support/db.js';
 import { Receiver, type Received } from './receiver.js';
@@ -28,8 +29,8 @@ export interface WebhookWorld {
   close(): Promise<void>;
 }
 
-export async function webhookWorld(backend: TestBackend, env: Record<string, string> = {}, options: { start?: boolean } = {}): Promise<WebhookWorld> {
-  const host = await createTestHost(backend, { ...WEBHOOK_TEST_ENV, ...env });
+export async function webhookWorld(backend: TestBackend, env: Record<string, string> = {}, options: { start?: boolean; keyHex?: string } = {}): Promise<WebhookWorld> {
+  const host = await createTestHost(backend, { ...WEBHOOK_TEST_ENV, ...env }, [], options.keyHex !== undefined ? { keyring: new Keyring(options.keyHex) } : {});
   const receiver = await Receiver.start();
   const runtime = host.host.createPushRuntime({ pollIntervalMs: 50, ackCheckIntervalMs: 50 }, { pollIntervalMs: 50, leaseCheckIntervalMs: 50 });
   if (options.start !== false) await runtime.start();

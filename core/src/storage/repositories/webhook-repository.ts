@@ -203,7 +203,8 @@ export class WebhookRepository {
   }
 
   async deleteEndpoint(orgId: string, id: string): Promise<boolean> {
-    return (await this.db('webhook_endpoint').where({ org_id: orgId, id }).delete()) > 0;
+    const rows = (await this.db('webhook_endpoint').where({ org_id: orgId, id }).delete().returning('id')) as unknown[];
+    return rows.length > 0;
   }
 
   // --- the event outbox (inside the caller's transaction) ---
