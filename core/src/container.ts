@@ -565,7 +565,7 @@ function createPushRuntime(
       await worker.stop(options.graceMs);
       // After the push worker: its last outcomes may have queued events; those in flight finish (each bounded by the timeout).
       unsubscribeWebhooks?.();
-      await dispatcher.stop();
+      await dispatcher.stop(options.graceMs ?? w.shutdownGraceMs);
       http.close();
       await heartbeat.stop();
       logger.info({ workerId: worker.workerId }, 'push worker stopped');

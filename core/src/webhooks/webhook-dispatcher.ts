@@ -101,13 +101,21 @@ export class WebhookDispatcher {
     return this.#inflight.size;
   }
 
-  /** No new claims; requests in flight finish (each is bounded by the timeout); outcomes written. */
-  async stop(): Promise<void> {
+  /**
+   * No new claims; requests in flight get `graceMs` to finish (each is bounded by the timeout
+   * anyway), then the outcomes are written. One still running after the grace period is left to
+   * its lease: another worker sends it again, same webhook-id.
+   */
+  async stop(graceMs: number = this.#timeoutMs): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#wakeup.wake();
     await this.#loop;
-    await Promise.allSettled([...this.#inflight]);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, graceMs))));
+    await Promise.race([Promise.allSettled([...this.#inflight]), grace]);
+    clearTimeout(timer);
+    if (this.#inflight.size > 0) this.#deps.logger.warn({ workerId: this.workerId, inflight: this.#inflight.size }, 'webhook requests still running at shutdown are left to their lease');
     await this.flush();
   }
 
