@@ -93,6 +93,12 @@ describe.each(testBackends())('webhook delivery on $name', (backend) => {
     const deliveries = (await world.host.app.inject({ method: 'GET', url: `/v1/webhook-endpoints/${o.endpointId}/deliveries`, headers: auth(o.apiKey) })).json();
     expect(deliveries.items).toHaveLength(1);
     expect(deliveries.items[0]).toMatchObject({ status: 'DELIVERED', attempts: 3, lastStatusCode: 200, lastError: null, eventId: got[0]!.headers['webhook-id'] });
+    // Metrics: events created, delivered, failed by type; the delivery latency histogram.
+    const metrics = (await world.host.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain('erpc_webhook_events_created_total{type="push.delivered"} 1');
+    expect(metrics).toContain('erpc_webhook_events_delivered_total{type="push.delivered"} 1');
+    expect(metrics).toContain('erpc_webhook_events_failed_total{type="push.delivered",final="false"} 2');
+    expect(metrics).toContain('erpc_webhook_delivery_latency_seconds_count{type="push.delivered"} 1');
   });
 
   it('retries timeouts, 429 after its Retry-After; does not retry other 4xx or follow redirects', { timeout: 30_000 }, async () => {
