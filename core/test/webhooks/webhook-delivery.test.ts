@@ -60,6 +60,21 @@ describe.each(testBackends())('webhook delivery on $name', (backend) => {
     expect(Number(deliveries!.n)).toBe(8);
   });
 
+  it('keeps the order of a push\'s events while the first one is retried: push.acknowledged waits for push.delivered', { timeout: 30_000 }, async () => {
+    world = await webhookWorld(backend, { ERPC_WEBHOOK_RETRY_SCHEDULE_MS: '700,700' });
+    const o = await world.org({ ack: 'acknowledge' }, ['push.delivered', 'push.acknowledged']);
+    let n = 0;
+    world.receiver.respond = () => (++n === 1 ? { status: 503 } : { status: 200 });
+    const pushId = await world.push(o.apiKey, 'inv-order');
+    await world.receiver.waitFor(() => world.of(o.orgId).length >= 3);
+    await sleep(300);
+    const got = world.of(o.orgId);
+    expect(got.map((r) => verified(o.secret, r).type)).toEqual(['push.delivered', 'push.delivered', 'push.acknowledged']);
+    // The acknowledgement's event existed before the delivered event's retry went out: only the order rule held it back.
+    const acked = await world.host.database.db('webhook_event').where({ push_id: pushId, type: 'push.acknowledged' }).first();
+    expect(new Date(acked.created_at).getTime()).toBeLessThan(got[1]!.at);
+  });
+
   it('an organisation without endpoints gets no events, and push.retrying is off by default', { timeout: 30_000 }, async () => {
     world = await webhookWorld(backend);
     const quiet = await world.host.createOrg('quiet');
