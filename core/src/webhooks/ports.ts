@@ -42,9 +42,12 @@ export interface WebhookStore extends WebhookEventOutbox {
 export interface WebhookDeliveryStore {
   claimDue(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedWebhookDelivery[]>;
   requeueExpiredLeases(now: Date, limit: number): Promise<number>;
-  recordAttempts(workerId: string, items: readonly WebhookAttemptOutcome[]): Promise<string[]>;
-  trackEndpointHealth(succeeded: readonly string[], failed: readonly string[], at: Date, disableBefore: Date, reason: string): Promise<{ id: string; orgId: string }[]>;
-  transaction<T>(fn: (tx: WebhookDeliveryStore) => Promise<T>): Promise<T>;
+  /** The outcomes and the endpoints' failure streaks, in one statement. */
+  recordAttempts(
+    workerId: string,
+    items: readonly WebhookAttemptOutcome[],
+    health: { succeeded: readonly string[]; failed: readonly string[]; disableBefore: Date; reason: string },
+  ): Promise<{ written: string[]; disabled: { id: string; orgId: string }[] }>;
 }
 
 /** A connection test's outcome and, when it failed, its event, in one transaction. */

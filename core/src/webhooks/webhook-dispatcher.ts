@@ -257,10 +257,8 @@ export class WebhookDispatcher {
     for (const id of succeeded) failed.delete(id);
     const days = Math.round((this.#disableAfterMs / 86_400_000) * 10) / 10;
     const reason = `Disabled by erpc: every delivery failed for ${days} day(s) (ERPC_WEBHOOK_DISABLE_AFTER). Fix the receiver, then enable the endpoint again (PATCH enabled: true); pending deliveries resume.`;
-    const { written, disabled } = await this.#deps.store.transaction(async (tx) => {
-      const written = await tx.recordAttempts(this.workerId, outcomes);
-      const disabled = await tx.trackEndpointHealth([...succeeded], [...failed], at, new Date(at.getTime() - this.#disableAfterMs), reason);
-      return { written, disabled };
+    const { written, disabled } = await this.#deps.store.recordAttempts(this.workerId, outcomes, {
+      succeeded: [...succeeded], failed: [...failed], disableBefore: new Date(at.getTime() - this.#disableAfterMs), reason,
     });
     if (written.length < outcomes.length) {
       this.#deps.logger.warn({ workerId: this.workerId, lost: outcomes.length - written.length }, 'webhook outcomes not recorded: the lease was lost to another worker');

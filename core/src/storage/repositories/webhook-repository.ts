@@ -233,12 +233,11 @@ export class WebhookRepository {
          SELECT gen_random_uuid(), ev.id, t.endpoint_id, ev.org_id, ev.seq, ev.push_id, 'PENDING', 0, ?::timestamptz, ?::timestamptz, ?::timestamptz
            FROM ev JOIN targets AS t ON t.push_id = ev.push_id
          RETURNING 1)
-       SELECT count(*) AS n FROM d`,
+       -- NOTIFY (at commit) only when something was queued: one statement, no extra round trip.
+       SELECT count(*) AS n, (SELECT pg_notify('${WEBHOOK_NOTIFY_CHANNEL}', '') FROM (SELECT 1 FROM d LIMIT 1) AS queued) IS NULL AS silent FROM d`,
       [type, uuidArray(pushIds), type, at, at, at, at],
     );
-    const n = Number(rowsOf(result)[0]?.n ?? 0);
-    if (n > 0) await this.notify();
-    return n;
+    return Number(rowsOf(result)[0]?.n ?? 0);
   }
 
   /** One event not tied to a push (connection.test_failed), to every enabled endpoint of the org subscribed to it. */
@@ -255,12 +254,11 @@ export class WebhookRepository {
          SELECT gen_random_uuid(), ev.id, t.endpoint_id, ev.org_id, ev.seq, NULL, 'PENDING', 0, ?::timestamptz, ?::timestamptz, ?::timestamptz
            FROM ev CROSS JOIN targets AS t
          RETURNING 1)
-       SELECT count(*) AS n FROM d`,
+       -- NOTIFY (at commit) only when something was queued: one statement, no extra round trip.
+       SELECT count(*) AS n, (SELECT pg_notify('${WEBHOOK_NOTIFY_CHANNEL}', '') FROM (SELECT 1 FROM d LIMIT 1) AS queued) IS NULL AS silent FROM d`,
       [e.orgId, e.type, e.orgId, e.type, e.connectionId, JSON.stringify(e.data), e.at, e.at, e.at, e.at],
     );
-    const n = Number(rowsOf(result)[0]?.n ?? 0);
-    if (n > 0) await this.notify();
-    return n;
+    return Number(rowsOf(result)[0]?.n ?? 0);
   }
 
   /** Wakes LISTENing dispatchers when the surrounding transaction commits. */
@@ -336,44 +334,57 @@ export class WebhookRepository {
     return rowsOf(result).length;
   }
 
-  /** Records attempt outcomes (fenced); returns the ids still held. */
-  async recordAttempts(workerId: string, items: readonly WebhookAttemptOutcome[]): Promise<string[]> {
-    if (items.length === 0) return [];
+  /**
+   * Records attempt outcomes (fenced by locked_by and attempts) and, in the same statement, the
+   * endpoints' failure streaks: a success ends its endpoint's streak, a failure starts one if none
+   * is running, and an endpoint failing since `disableBefore` or earlier is disabled with
+   * `reason`. One statement: atomic without BEGIN/COMMIT round trips. Returns the delivery ids
+   * still held and the endpoints this call disabled.
+   */
+  async recordAttempts(
+    workerId: string,
+    items: readonly WebhookAttemptOutcome[],
+    health: { succeeded: readonly string[]; failed: readonly string[]; disableBefore: Date; reason: string },
+  ): Promise<{ written: string[]; disabled: { id: string; orgId: string }[] }> {
+    if (items.length === 0) return { written: [], disabled: [] };
+    const at = items[items.length - 1]!.at;
     const result = await this.db.raw(
-      `UPDATE webhook_delivery AS d
-          SET status = v.status, locked_by = NULL, locked_until = NULL, next_attempt_at = v.next_attempt_at,
-              last_status_code = v.status_code, last_error = v.error, updated_at = v.at,
-              delivered_at = CASE WHEN v.status = 'DELIVERED' THEN v.at ELSE d.delivered_at END
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, status text, next_attempt_at timestamptz, status_code int, error text, at timestamptz)
-        WHERE d.id = v.id AND d.status = 'PROCESSING' AND d.locked_by = ? AND d.attempts = v.attempts
-        RETURNING d.id`,
+      `WITH written AS (
+         UPDATE webhook_delivery AS d
+            SET status = v.status, locked_by = NULL, locked_until = NULL, next_attempt_at = v.next_attempt_at,
+                last_status_code = v.status_code, last_error = v.error, updated_at = v.at,
+                delivered_at = CASE WHEN v.status = 'DELIVERED' THEN v.at ELSE d.delivered_at END
+           FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, status text, next_attempt_at timestamptz, status_code int, error text, at timestamptz)
+          WHERE d.id = v.id AND d.status = 'PROCESSING' AND d.locked_by = ? AND d.attempts = v.attempts
+          RETURNING d.id),
+       recovered AS (
+         UPDATE webhook_endpoint SET failing_since = NULL WHERE id = ANY (?::uuid[]) AND failing_since IS NOT NULL RETURNING id),
+       failing AS (
+         UPDATE webhook_endpoint AS w
+            SET failing_since = COALESCE(w.failing_since, ?::timestamptz),
+                enabled = w.enabled AND COALESCE(w.failing_since, ?::timestamptz) > ?::timestamptz,
+                disabled_at = CASE WHEN w.enabled AND COALESCE(w.failing_since, ?::timestamptz) <= ?::timestamptz THEN ?::timestamptz ELSE w.disabled_at END,
+                disabled_reason = CASE WHEN w.enabled AND COALESCE(w.failing_since, ?::timestamptz) <= ?::timestamptz THEN ? ELSE w.disabled_reason END
+           FROM (SELECT id, enabled AS was_enabled FROM webhook_endpoint WHERE id = ANY (?::uuid[])) AS before
+          WHERE w.id = before.id AND (w.failing_since IS NULL OR (w.enabled AND w.failing_since <= ?::timestamptz))
+          RETURNING w.id, w.org_id, before.was_enabled AND NOT w.enabled AS disabled_now)
+       SELECT 'written' AS kind, id, NULL::uuid AS org_id FROM written
+       UNION ALL SELECT 'disabled', id, org_id FROM failing WHERE disabled_now
+       UNION ALL SELECT 'recovered', id, NULL FROM recovered`,
       [
         JSON.stringify(items.map((o) => ({ id: o.id, attempts: o.attempts, status: o.status, next_attempt_at: o.nextAttemptAt, status_code: o.statusCode, error: o.error, at: o.at }))),
         workerId,
+        uuidArray(health.succeeded),
+        at, at, health.disableBefore, at, health.disableBefore, at, at, health.disableBefore, health.reason,
+        uuidArray(health.failed),
+        health.disableBefore,
       ],
     );
-    return rowsOf(result).map((r) => String(r.id));
-  }
-
-  /**
-   * Keeps each endpoint's failure streak: a success ends it, a failure starts it (if none is
-   * running). Endpoints failing since `disableBefore` or earlier are disabled with `reason`;
-   * returns those.
-   */
-  async trackEndpointHealth(succeeded: readonly string[], failed: readonly string[], at: Date, disableBefore: Date, reason: string): Promise<{ id: string; orgId: string }[]> {
-    if (succeeded.length > 0) {
-      await this.db.raw('UPDATE webhook_endpoint SET failing_since = NULL WHERE id = ANY (?::uuid[]) AND failing_since IS NOT NULL', [uuidArray(succeeded)]);
-    }
-    if (failed.length === 0) return [];
-    const ids = uuidArray(failed);
-    await this.db.raw('UPDATE webhook_endpoint SET failing_since = ? WHERE id = ANY (?::uuid[]) AND failing_since IS NULL', [at, ids]);
-    const result = await this.db.raw(
-      `UPDATE webhook_endpoint SET enabled = false, disabled_at = ?, disabled_reason = ?, updated_at = ?
-        WHERE id = ANY (?::uuid[]) AND enabled AND failing_since <= ?
-        RETURNING id, org_id`,
-      [at, reason, at, ids, disableBefore],
-    );
-    return rowsOf(result).map((r) => ({ id: String(r.id), orgId: String(r.org_id) }));
+    const rows = rowsOf(result);
+    return {
+      written: rows.filter((r) => r.kind === 'written').map((r) => String(r.id)),
+      disabled: rows.filter((r) => r.kind === 'disabled').map((r) => ({ id: String(r.id), orgId: String(r.org_id) })),
+    };
   }
 
   /** An endpoint's deliveries, newest first (keyset on created_at, id). */
