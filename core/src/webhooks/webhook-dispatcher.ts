@@ -10,7 +10,7 @@ import type { ClaimedWebhookDelivery, WebhookAttemptOutcome, WebhookDeliveryStor
 import type { WebhookRetrySchedule } from './retry-schedule.js';
 import { webhookHeaders } from './signing.js';
 import type { SendResult, WebhookHttpClient } from './webhook-http.js';
-import { decryptSecrets } from './webhook-secret.js';
+import { decryptSecrets, type WebhookSecrets } from './webhook-secret.js';
 
 /** What the dispatcher reports to metrics. */
 export interface WebhookDispatcherHooks {
@@ -75,6 +75,9 @@ export class WebhookDispatcher {
   #stopping = false;
   #loop: Promise<void> | undefined;
   #lastLeaseCheck = 0;
+  // Decrypted secrets between deliveries to the same endpoint, keyed by the stored ciphertext
+  // (read with every claim): a rotated or re-keyed secret is a new ciphertext, so it is never stale.
+  readonly #secrets = new Map<string, { blob: Buffer; secrets: WebhookSecrets }>();
 
   constructor(deps: WebhookDispatcherDeps, options: WebhookDispatcherOptions = {}) {
     this.#deps = deps;
@@ -117,6 +120,7 @@ export class WebhookDispatcher {
     clearTimeout(timer);
     if (this.#inflight.size > 0) this.#deps.logger.warn({ workerId: this.workerId, inflight: this.#inflight.size }, 'webhook requests still running at shutdown are left to their lease');
     await this.flush();
+    this.#secrets.clear();
   }
 
   /** One claim-send-record round, awaited to the end (tests that drive the clock). Returns how many were claimed. */
@@ -135,9 +139,13 @@ export class WebhookDispatcher {
   }
 
   async #run(): Promise<void> {
+    let lastFull = false;
     while (!this.#stopping) {
       const room = this.#concurrency - this.#inflight.size;
-      if (room <= 0) {
+      // Under load (the last claim came back full), wait for a quarter of the slots before
+      // claiming again: fewer, larger claims, as the push worker does.
+      const minRoom = lastFull ? Math.max(1, Math.floor(this.#concurrency / 4)) : 1;
+      if (room < minRoom) {
         await this.#wakeup.wait(this.#pollIntervalMs);
         continue;
       }
@@ -147,6 +155,7 @@ export class WebhookDispatcher {
       } catch (err) {
         this.#deps.logger.error({ err, workerId: this.workerId }, 'claiming webhook deliveries failed; retrying after the poll interval');
       }
+      lastFull = claimed.length === room;
       for (const d of claimed) this.#track(this.#send(d));
       if (claimed.length < room) await this.#wakeup.wait(this.#pollIntervalMs);
     }
@@ -154,7 +163,11 @@ export class WebhookDispatcher {
 
   #track(task: Promise<void>): void {
     this.#inflight.add(task);
-    void task.finally(() => this.#inflight.delete(task));
+    void task.finally(() => {
+      this.#inflight.delete(task);
+      // A slot is free: the loop may be waiting for room.
+      if (this.#inflight.size === this.#concurrency - Math.max(1, Math.floor(this.#concurrency / 4))) this.wake();
+    });
   }
 
   async #claim(limit: number): Promise<ClaimedWebhookDelivery[]> {
@@ -169,13 +182,13 @@ export class WebhookDispatcher {
 
   /** Sends one claimed delivery and queues its outcome. Never throws. */
   async #send(d: ClaimedWebhookDelivery): Promise<void> {
-    const { clock, cipher, http, logger } = this.#deps;
+    const { clock, http, logger } = this.#deps;
     const about = { deliveryId: d.id, eventId: d.eventId, endpointId: d.endpointId, orgId: d.orgId, type: d.type, attempt: d.attempts };
     let result: SendResult;
     const started = performance.now();
     try {
       const now = clock.now();
-      const secrets = decryptSecrets(cipher, d.orgId, d.endpointId, d.endpoint.secretEncrypted, d.endpoint.secretKeyId);
+      const secrets = this.#secretsOf(d);
       const signing = [secrets.current];
       if (secrets.previous !== undefined && d.endpoint.previousSecretExpiresAt !== null && d.endpoint.previousSecretExpiresAt > now) signing.push(secrets.previous);
       const body = eventBody(d);
@@ -195,6 +208,15 @@ export class WebhookDispatcher {
     }
     this.#pending.push({ outcome, delivery: d });
     this.#schedule();
+  }
+
+  #secretsOf(d: ClaimedWebhookDelivery): WebhookSecrets {
+    const cached = this.#secrets.get(d.endpointId);
+    if (cached !== undefined && cached.blob.equals(d.endpoint.secretEncrypted)) return cached.secrets;
+    const secrets = decryptSecrets(this.#deps.cipher, d.orgId, d.endpointId, d.endpoint.secretEncrypted, d.endpoint.secretKeyId);
+    if (this.#secrets.size >= 10_000) this.#secrets.clear();
+    this.#secrets.set(d.endpointId, { blob: Buffer.from(d.endpoint.secretEncrypted), secrets });
+    return secrets;
   }
 
   #outcome(d: ClaimedWebhookDelivery, r: SendResult): WebhookAttemptOutcome {

@@ -44,8 +44,8 @@ export async function up(knex: Knex): Promise<void> {
       data jsonb NOT NULL,
       created_at timestamptz NOT NULL
     )`);
-  await knex.raw('CREATE INDEX webhook_event_org_idx ON webhook_event (org_id, created_at, id)');
-  await knex.raw('CREATE INDEX webhook_event_push_idx ON webhook_event (push_id) WHERE push_id IS NOT NULL');
+  // No index but the primary key: events are read by id (replay) and through their deliveries;
+  // every index here is paid on every outcome of an organisation with webhooks (ADR 0035).
   await knex.raw(`
     CREATE TABLE webhook_delivery (
       id uuid PRIMARY KEY,

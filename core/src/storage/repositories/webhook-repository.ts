@@ -215,6 +215,9 @@ export class WebhookRepository {
    * the push row as it is now (this transaction just wrote the outcome), payload aside (read
    * when sending: it never changes). For an organisation without such an endpoint the join
    * finds nothing and nothing is written (ADR 0035: what that costs). Returns the deliveries made.
+   * No NOTIFY: outcomes are written by workers, and every worker process runs a dispatcher its
+   * writer wakes directly; a NOTIFY would serialise these commits with every other notifying
+   * commit (PostgreSQL takes one global lock for it) for nothing (ADR 0036).
    */
   async insertPushEvents(type: string, pushIds: readonly string[], at: Date): Promise<number> {
     if (pushIds.length === 0) return 0;
@@ -233,8 +236,7 @@ export class WebhookRepository {
          SELECT gen_random_uuid(), ev.id, t.endpoint_id, ev.org_id, ev.seq, ev.push_id, 'PENDING', 0, ?::timestamptz, ?::timestamptz, ?::timestamptz
            FROM ev JOIN targets AS t ON t.push_id = ev.push_id
          RETURNING 1)
-       -- NOTIFY (at commit) only when something was queued: one statement, no extra round trip.
-       SELECT count(*) AS n, (SELECT pg_notify('${WEBHOOK_NOTIFY_CHANNEL}', '') FROM (SELECT 1 FROM d LIMIT 1) AS queued) IS NULL AS silent FROM d`,
+       SELECT count(*) AS n FROM d`,
       [type, uuidArray(pushIds), type, at, at, at, at],
     );
     return Number(rowsOf(result)[0]?.n ?? 0);
