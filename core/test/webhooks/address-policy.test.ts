@@ -56,3 +56,59 @@ describe('webhook retry schedule', () => {
     expect(retryAfterMs(undefined)).toBeUndefined();
   });
 });
+
+describe('the webhook HTTP client', () => {
+  it('resolves names through the policy: localhost is refused unless loopback is allowed, and the checked address is used', async () => {
+    const { guardedLookup } = await import('../../src/webhooks/webhook-http.js');
+    const lookup = (policy: AddressPolicy, all: boolean) =>
+      new Promise<{ err: Error | null; address: unknown }>((resolve) =>
+        (guardedLookup(policy) as unknown as (h: string, o: object, cb: (err: Error | null, address: unknown) => void) => void)('localhost', { all }, (err, address) => resolve({ err, address })),
+      );
+    const refused = await lookup(new AddressPolicy({ allowLoopback: false, allowedNetworks: [] }), true);
+    expect(refused.err?.message).toMatch(/localhost resolves to .* \(loopback\)/);
+    const allowed = await lookup(new AddressPolicy({ allowLoopback: true, allowedNetworks: [] }), false);
+    expect(allowed.err).toBeNull();
+    expect(['127.0.0.1', '::1']).toContain(allowed.address);
+  });
+
+  it('reads at most 64 KiB of an answer and does not follow redirects', async () => {
+    const http = await import('node:http');
+    const { WebhookHttpClient } = await import('../../src/webhooks/webhook-http.js');
+    let redirected = 0;
+    const server = http.createServer((req, res) => {
+      if (req.url === '/big') {
+        res.writeHead(200);
+        // An endless answer: the client must stop reading, not wait for its end.
+        const chunk = Buffer.alloc(16 * 1024, 120);
+        const pump = () => {
+          while (res.write(chunk)) {
+            /* fill the socket */
+          }
+          res.once('drain', pump);
+        };
+        pump();
+      } else if (req.url === '/moved') {
+        res.writeHead(301, { location: '/target' }).end();
+      } else {
+        redirected += 1;
+        res.writeHead(200).end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const client = new WebhookHttpClient(new AddressPolicy({ allowLoopback: true, allowedNetworks: [] }));
+    try {
+      expect(await client.send(`http://127.0.0.1:${port}/big`, {}, '{}', 5_000)).toMatchObject({ kind: 'response', status: 200 });
+      expect(await client.send(`http://127.0.0.1:${port}/moved`, {}, '{}', 5_000)).toMatchObject({ kind: 'response', status: 301 });
+      expect(redirected).toBe(0);
+      const strict = new WebhookHttpClient(new AddressPolicy({ allowLoopback: false, allowedNetworks: [] }));
+      expect(await strict.send(`http://127.0.0.1:${port}/x`, {}, '{}', 5_000)).toMatchObject({ kind: 'refused' });
+      expect(await strict.send(`http://[::ffff:127.0.0.1]:${port}/x`, {}, '{}', 5_000)).toMatchObject({ kind: 'refused' });
+      strict.close();
+    } finally {
+      client.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
