@@ -139,6 +139,15 @@ function toDelivery(r: DbRow): WebhookDeliveryRow {
   };
 }
 
+/**
+ * The dispatcher's own statements (claims, attempt outcomes) commit asynchronously
+ * (`synchronous_commit = off` for that statement's transaction alone): a crash may lose the last
+ * few hundred milliseconds of them, which only means a delivery is sent again with the same
+ * webhook-id, as after any lost lease. They no longer wait for a WAL flush (ADR 0036). Push
+ * outcomes and their events keep synchronous commits.
+ */
+const ASYNC_COMMIT = `async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS was)`;
+
 const DELIVERY_COLUMNS = `d.id, d.event_id, d.endpoint_id, d.org_id, d.push_id, ev.type, d.status, d.attempts, d.next_attempt_at,
   d.last_status_code, d.last_error, d.last_attempt_at, d.delivered_at, d.created_at, d.updated_at`;
 
@@ -277,7 +286,7 @@ export class WebhookRepository {
    */
   async claimDue(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedWebhookDelivery[]> {
     const result = await this.db.raw(
-      `WITH claimed AS (
+      `WITH ${ASYNC_COMMIT}, claimed AS (
          UPDATE webhook_delivery AS d
             SET status = 'PROCESSING', locked_by = ?, locked_until = ?, attempts = d.attempts + 1, last_attempt_at = ?, updated_at = ?
            FROM (SELECT q.id FROM webhook_delivery AS q
@@ -299,6 +308,7 @@ export class WebhookRepository {
               e.previous_secret_expires_at AS e_previous_secret_expires_at,
               p.payload_text AS p_payload_text, p.payload AS p_payload
          FROM claimed AS d
+         CROSS JOIN async_commit
          JOIN webhook_event AS ev ON ev.id = d.event_id
          JOIN webhook_endpoint AS e ON e.id = d.endpoint_id
          LEFT JOIN push AS p ON p.id = d.push_id`,
@@ -351,7 +361,7 @@ export class WebhookRepository {
     if (items.length === 0) return { written: [], disabled: [] };
     const at = items[items.length - 1]!.at;
     const result = await this.db.raw(
-      `WITH written AS (
+      `WITH ${ASYNC_COMMIT}, written AS (
          UPDATE webhook_delivery AS d
             SET status = v.status, locked_by = NULL, locked_until = NULL, next_attempt_at = v.next_attempt_at,
                 last_status_code = v.status_code, last_error = v.error, updated_at = v.at,
@@ -370,7 +380,7 @@ export class WebhookRepository {
            FROM (SELECT id, enabled AS was_enabled FROM webhook_endpoint WHERE id = ANY (?::uuid[])) AS before
           WHERE w.id = before.id AND (w.failing_since IS NULL OR (w.enabled AND w.failing_since <= ?::timestamptz))
           RETURNING w.id, w.org_id, before.was_enabled AND NOT w.enabled AS disabled_now)
-       SELECT 'written' AS kind, id, NULL::uuid AS org_id FROM written
+       SELECT 'written' AS kind, id, NULL::uuid AS org_id FROM written CROSS JOIN async_commit
        UNION ALL SELECT 'disabled', id, org_id FROM failing WHERE disabled_now
        UNION ALL SELECT 'recovered', id, NULL FROM recovered`,
       [
