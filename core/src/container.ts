@@ -31,6 +31,13 @@ import { PushListener, createDatabase, databaseKind, migrateLatest, type Databas
 import { Repositories } from './storage/repositories/index.js';
 import { TOKENS, type Token } from './tokens.js';
 import { WorkerHeartbeat, listWorkers, type WorkerView } from './workers/worker-heartbeat.js';
+import { AddressPolicy } from './webhooks/address-policy.js';
+import { ConnectionTestRecorder } from './webhooks/connection-test-events.js';
+import { WebhookRetrySchedule } from './webhooks/retry-schedule.js';
+import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhooks/webhook-dispatcher.js';
+import { WebhookHttpClient } from './webhooks/webhook-http.js';
+import { WebhookService } from './webhooks/webhook-service.js';
+import type { PushEvents } from './push/ports.js';
 
 /**
  * The composition root: the one place that builds services and knows tsyringe. `openHost` turns
@@ -47,6 +54,8 @@ export interface Services {
   readonly connectionImport: ConnectionImportService;
   readonly pushes: PushService;
   readonly keyRotation: KeyRotationService;
+  /** Webhook endpoints of each organisation, their deliveries and replays. */
+  readonly webhooks: WebhookService;
   /** Key health for /healthz (cached). */
   readonly keyHealth: KeyHealth;
   /** What `erpc keys status` reports. */
@@ -58,6 +67,8 @@ export interface Services {
 /** A push worker with its wake-up sources: LISTEN on PostgreSQL, the in-process signal always. */
 export interface PushRuntime {
   readonly worker: PushWorker;
+  /** Sends the webhook events, beside the push worker. */
+  readonly webhooks: WebhookDispatcher;
   start(): Promise<void>;
   /**
    * Graceful: stops claiming, finishes in-flight pushes within `graceMs` (default
@@ -97,7 +108,7 @@ export interface Host {
    */
   enforceKeys(): Promise<ReadinessCheck>;
   /** A push worker over this host's services, configured from `config.worker` plus `overrides`. */
-  createPushRuntime(overrides?: PushWorkerOptions): PushRuntime;
+  createPushRuntime(overrides?: PushWorkerOptions, webhookOverrides?: WebhookDispatcherOptions): PushRuntime;
   close(): Promise<void>;
 }
 
@@ -307,7 +318,21 @@ function buildContainer(config: HostConfig, r: Resources): DependencyContainer {
       onAccepted: (type, n) => metrics.push.accepted.inc({ connector_type: type }, n),
     });
   });
-  single(c, TOKENS.KeyRotationService, (dc) => new KeyRotationService(resolve(dc, TOKENS.Repositories).connections, r.keyring, resolve(dc, TOKENS.ConfigCipher)));
+  single(c, TOKENS.KeyRotationService, (dc) => {
+    const repositories = resolve(dc, TOKENS.Repositories);
+    return new KeyRotationService(repositories.connections, r.keyring, resolve(dc, TOKENS.ConfigCipher), repositories.webhookSecrets);
+  });
+  single(c, TOKENS.WebhookSignal, () => new PushSignal());
+  single(c, TOKENS.ConnectionTestRecorder, (dc) => new ConnectionTestRecorder(resolve(dc, TOKENS.Repositories), webhookEventsQueued(dc)));
+  single(
+    c,
+    TOKENS.WebhookService,
+    (dc) =>
+      new WebhookService(resolve(dc, TOKENS.Repositories).webhooks, resolve(dc, TOKENS.ConfigCipher), r.clock, resolve(dc, TOKENS.WebhookSignal), {
+        allowHttpToLoopback: config.webhooks.allowHttp === 'loopback',
+        policy: addressPolicyOf(config),
+      }),
+  );
   single(c, TOKENS.KeyHealth, (dc) => new KeyHealth(resolve(dc, TOKENS.Repositories).connections, r.keyring, resolve(dc, TOKENS.ConfigCipher)));
   single(
     c,
@@ -339,6 +364,9 @@ function hostOf(
     },
     get keyRotation() {
       return resolve(c, TOKENS.KeyRotationService);
+    },
+    get webhooks() {
+      return resolve(c, TOKENS.WebhookService);
     },
     get keyHealth() {
       return resolve(c, TOKENS.KeyHealth);
@@ -396,7 +424,7 @@ function hostOf(
       readiness.add(check);
       return check;
     },
-    createPushRuntime: (overrides = {}) => createPushRuntime(c, h.config, h.logger, overrides),
+    createPushRuntime: (overrides = {}, webhookOverrides = {}) => createPushRuntime(c, h.config, h.logger, overrides, webhookOverrides),
     close: () => h.lifecycle.stop(),
   };
 }
@@ -421,9 +449,32 @@ function pluginsCheck(registry: ConnectorRegistry, report: PluginLoadReport): Re
   };
 }
 
-function createPushRuntime(c: DependencyContainer, config: HostConfig, hostLogger: Logger, overrides: PushWorkerOptions): PushRuntime {
+/** The SSRF policy of webhook deliveries (ADR 0036). */
+function addressPolicyOf(config: HostConfig): AddressPolicy {
+  return new AddressPolicy({ allowLoopback: config.webhooks.allowHttp === 'loopback', allowedNetworks: config.webhooks.allowedNetworks });
+}
+
+/** After a commit that queued webhook deliveries: count them, wake this process's dispatchers. */
+function webhookEventsQueued(c: DependencyContainer): (type: string, deliveries: number) => void {
+  const metrics = resolve(c, TOKENS.Metrics);
+  const signal = resolve(c, TOKENS.WebhookSignal);
+  return (type, deliveries) => {
+    metrics.webhooks.created.inc({ type }, deliveries);
+    signal.wake();
+  };
+}
+
+function createPushRuntime(
+  c: DependencyContainer,
+  config: HostConfig,
+  hostLogger: Logger,
+  overrides: PushWorkerOptions,
+  webhookOverrides: WebhookDispatcherOptions,
+): PushRuntime {
   const logger = hostLogger.child({ component: 'push-worker' });
   const metrics = resolve(c, TOKENS.Metrics);
+  const repositories = resolve(c, TOKENS.Repositories);
+  const events: PushEvents = { storage: repositories, onQueued: webhookEventsQueued(c) };
   const w = config.worker;
   const worker = new PushWorker(
     {
@@ -443,6 +494,7 @@ function createPushRuntime(c: DependencyContainer, config: HostConfig, hostLogge
         retried: (type, code) => metrics.push.retried.inc({ connector_type: type, code: metrics.codeLabel(type, code) }),
         dead: (type, code) => metrics.push.dead.inc({ connector_type: type, code: metrics.codeLabel(type, code) }),
       },
+      events,
     },
     {
       concurrency: w.concurrency,
@@ -457,18 +509,53 @@ function createPushRuntime(c: DependencyContainer, config: HostConfig, hostLogge
       ...overrides,
     },
   );
+  const wh = config.webhooks;
+  const http = new WebhookHttpClient(addressPolicyOf(config), { maxSockets: wh.concurrency });
+  const dispatcher = new WebhookDispatcher(
+    {
+      store: repositories.webhooks,
+      cipher: resolve(c, TOKENS.ConfigCipher),
+      clock: resolve(c, TOKENS.Clock),
+      logger: hostLogger.child({ component: 'webhooks' }),
+      http,
+      schedule: new WebhookRetrySchedule(wh.retryScheduleMs),
+      hooks: {
+        delivered: (type, attemptSeconds, sinceEventSeconds) => {
+          metrics.webhooks.delivered.inc({ type });
+          metrics.webhooks.attemptSeconds.observe({ type }, attemptSeconds);
+          metrics.webhooks.eventToDeliveredSeconds.observe({ type }, sinceEventSeconds);
+        },
+        failed: (type, final) => metrics.webhooks.failed.inc({ type, final: String(final) }),
+        endpointDisabled: () => metrics.webhooks.disabledEndpoints.inc(),
+      },
+    },
+    {
+      concurrency: wh.concurrency,
+      timeoutMs: wh.timeoutMs,
+      disableAfterMs: wh.disableAfterMs,
+      pollIntervalMs: w.pollIntervalMs,
+      ...webhookOverrides,
+    },
+  );
   const signal = resolve(c, TOKENS.PushSignal);
-  // On PostgreSQL, other processes' pushes wake it through LISTEN; the in-process signal always.
+  const webhookSignal = resolve(c, TOKENS.WebhookSignal);
+  // On PostgreSQL, other processes' pushes and events wake them through LISTEN; the in-process signals always.
   const listener =
-    config.databaseUrl === undefined ? undefined : new PushListener({ connectionString: config.databaseUrl, onWake: () => worker.wake(), logger });
+    config.databaseUrl === undefined
+      ? undefined
+      : new PushListener({ connectionString: config.databaseUrl, onWake: () => worker.wake(), onWebhook: () => dispatcher.wake(), logger });
   const heartbeat = new WorkerHeartbeat(resolve(c, TOKENS.Repositories).workers, worker, w.heartbeatMs, logger);
   let unsubscribe: (() => void) | undefined;
+  let unsubscribeWebhooks: (() => void) | undefined;
   return {
     worker,
+    webhooks: dispatcher,
     async start() {
       unsubscribe = signal.subscribe(() => worker.wake());
+      unsubscribeWebhooks = webhookSignal.subscribe(() => dispatcher.wake());
       await listener?.start();
       worker.start();
+      dispatcher.start();
       await heartbeat.start();
       logger.info({ workerId: worker.workerId, listen: listener !== undefined }, 'push worker started');
     },
@@ -476,6 +563,10 @@ function createPushRuntime(c: DependencyContainer, config: HostConfig, hostLogge
       unsubscribe?.();
       await listener?.stop();
       await worker.stop(options.graceMs);
+      // After the push worker: its last outcomes may have queued events; those in flight finish (each bounded by the timeout).
+      unsubscribeWebhooks?.();
+      await dispatcher.stop(options.graceMs ?? w.shutdownGraceMs);
+      http.close();
       await heartbeat.stop();
       logger.info({ workerId: worker.workerId }, 'push worker stopped');
     },

@@ -18,6 +18,8 @@ import type { PushService } from './push/push-service.js';
 import type { PushSignal } from './push/push-signal.js';
 import type { HostConfig } from './settings/index.js';
 import type { Repositories } from './storage/repositories/index.js';
+import type { ConnectionTestRecorder } from './webhooks/connection-test-events.js';
+import type { WebhookService } from './webhooks/webhook-service.js';
 
 /**
  * An injection token that names the type it resolves to: the root's typed `resolve` infers it,
@@ -65,4 +67,10 @@ export const TOKENS = {
   PushSignal: token<PushSignal>('PushSignal'),
   KeyRotationService: token<KeyRotationService>('KeyRotationService'),
   KeyHealth: token<KeyHealth>('KeyHealth'),
+  /** Webhook endpoints, deliveries, replays. */
+  WebhookService: token<WebhookService>('WebhookService'),
+  /** In-process wake-up of webhook dispatchers after events are queued. */
+  WebhookSignal: token<PushSignal>('WebhookSignal'),
+  /** A connection test's outcome with its connection.test_failed event. */
+  ConnectionTestRecorder: token<ConnectionTestRecorder>('ConnectionTestRecorder'),
 } as const;

@@ -18,6 +18,13 @@
 // in-process / processes alone), BENCH_WORKER_NODE_ARGS (node options of the `erpc worker`
 // children, e.g. to profile them), BENCH_KEEP=1 (leave the drop folders in place: no mass deletion
 // to slow down the next run, see below).
+//
+// Webhooks (issue L): the in-process phases run a second time with one webhook endpoint per
+// organisation subscribed to push.delivered, the events written in the outcomes' transaction and
+// sent by a WebhookDispatcher beside each worker, to a receiver in a child process that answers
+// 204 at once and records, per event, received − the push's delivered_at. Printed: pushes/s with
+// and without the endpoint, their ratio (target >= 0.8), and the p99 delivered → webhook received
+// at BENCH_RATE offered (target < 250 ms). BENCH_MODE=webhooks runs only these two.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, constants, promises as fsp, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
@@ -52,6 +59,11 @@ const { createLogger } = await dist('logging/logger.js');
 const { PushService } = await dist('push/push-service.js');
 const { PushSignal } = await dist('push/push-signal.js');
 const { PushWorker } = await dist('push/worker.js');
+const { WebhookDispatcher } = await dist('webhooks/webhook-dispatcher.js');
+const { WebhookHttpClient } = await dist('webhooks/webhook-http.js');
+const { AddressPolicy } = await dist('webhooks/address-policy.js');
+const { WebhookRetrySchedule } = await dist('webhooks/retry-schedule.js');
+const { encryptSecrets, generateWebhookSecret } = await dist('webhooks/webhook-secret.js');
 const { DirectorySync } = await import(pathToFileURL(join(here, '../../plugins/connector-dropzone-json-v1/dist/directory-sync.js')).href);
 // pg is core's dependency; resolve it from there.
 const pg = createRequire(join(here, '../../core/package.json'))('pg');
@@ -66,7 +78,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const MODE = process.env.BENCH_MODE ?? 'both';
 // Extra node options for the `erpc worker` children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
 const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-if (!['both', 'in-process', 'sandboxed', 'processes'].includes(MODE)) throw new Error(`BENCH_MODE must be both, in-process, sandboxed or processes, not ${MODE}`);
+if (!['both', 'in-process', 'sandboxed', 'processes', 'webhooks'].includes(MODE)) throw new Error(`BENCH_MODE must be both, in-process, sandboxed, processes or webhooks, not ${MODE}`);
 const payload = { number: 'INV-1', currency: 'EUR', total: 1234.5, lines: Array.from({ length: 20 }, (_, i) => ({ sku: `SKU-${i}`, qty: i + 1, price: 9.99 })) };
 
 const dbName = `erpc_bench_push_${randomBytes(4).toString('hex')}`;
@@ -100,6 +112,10 @@ let workers = [];
 let sandboxesToStop;
 let listeners = [];
 let children = [];
+let dispatchers = [];
+let receiver;
+// Set while the webhook phase runs: each new organisation gets an endpoint subscribed to push.delivered.
+let webhookUrl;
 
 try {
   await migrateLatest(db);
@@ -124,6 +140,14 @@ try {
     const config = type === 'MOCK' ? { ack: 'off' } : { rootPath, layout: 'flat', fsync: process.env.BENCH_FSYNC !== '0' };
     const { blob, keyId } = cipher.encrypt(config, { orgId, connectionId });
     await db('erp_connection').insert({ id: connectionId, org_id: orgId, connector_type: type, name: folder, status: 'ACTIVE', config_encrypted: blob, config_key_id: keyId, created_at: now, updated_at: now });
+    if (webhookUrl !== undefined) {
+      const endpointId = randomUUID();
+      const secret = encryptSecrets(cipher, orgId, endpointId, { current: generateWebhookSecret() });
+      await db('webhook_endpoint').insert({
+        id: endpointId, org_id: orgId, url: `${webhookUrl}/${orgId}`, description: 'bench', events: ['push.delivered'], enabled: true,
+        secret_encrypted: secret.blob, secret_key_id: secret.keyId, created_at: now, updated_at: now,
+      });
+    }
     return { orgId, rootPath };
   }
 
@@ -138,13 +162,26 @@ try {
     dirs: [join(here, '../../plugins')], importTimeoutMs: 10_000, hostServices: { logger: { debug() {}, info() {}, warn() {}, error() {} }, clock }, registry: sandboxRegistry, logger,
     sandbox: { isolated: () => true, memoryMb: sandboxConfig.sandbox.memoryMb, identity: sandboxes.identity },
   });
-  const startInProcess = async (sandboxed = false) => {
+  const startInProcess = async (sandboxed = false, webhooks = false) => {
     for (let i = 0; i < WORKERS; i++) {
       const deps = sandboxed ? { storage: new Repositories(db), registry: sandboxRegistry, cipher, clock, logger, sandboxes, grants } : { storage: new Repositories(db), registry, cipher, clock, logger };
+      let dispatcher;
+      if (webhooks) {
+        // As createPushRuntime wires it: events in the outcome transaction, a dispatcher beside the worker.
+        const http = new WebhookHttpClient(new AddressPolicy({ allowLoopback: true, allowedNetworks: [] }), { maxSockets: 32 });
+        dispatcher = new WebhookDispatcher(
+          { store: new Repositories(db).webhooks, cipher, clock, logger, http, schedule: new WebhookRetrySchedule() },
+          { concurrency: 32, timeoutMs: 10_000, pollIntervalMs: 1_000 },
+        );
+        dispatcher.http = http;
+        deps.events = { storage: new Repositories(db), onQueued: () => dispatcher.wake() };
+      }
       const worker = new PushWorker(deps, { concurrency: CONCURRENCY, pollIntervalMs: 1_000 });
-      const listener = new PushListener({ connectionString: url.toString(), onWake: () => worker.wake(), logger });
+      const listener = new PushListener({ connectionString: url.toString(), onWake: () => worker.wake(), ...(dispatcher ? { onWebhook: () => dispatcher.wake() } : {}), logger });
       await listener.start();
       worker.start();
+      dispatcher?.start();
+      if (dispatcher) dispatchers.push(dispatcher);
       workers.push(worker);
       listeners.push(listener);
     }
@@ -152,8 +189,59 @@ try {
   const stopInProcess = async () => {
     for (const l of listeners) await l.stop();
     for (const w of workers) await w.stop();
+    for (const d of dispatchers) {
+      await d.stop();
+      d.http.close();
+    }
     listeners = [];
     workers = [];
+    dispatchers = [];
+  };
+  // The webhook receiver: a child process answering 204 at once; per path (organisation) it keeps
+  // received − data.deliveredAt of each event (same machine, same clock).
+  const startReceiver = async () => {
+    const code = `
+      const http = require('node:http');
+      const seen = new Map();
+      const server = http.createServer((req, res) => {
+        if (req.method === 'GET') {
+          const list = seen.get(req.url.slice('/stats'.length)) ?? [];
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return res.end(JSON.stringify(list));
+        }
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => {
+          const at = Date.now();
+          res.writeHead(204);
+          res.end();
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          let list = seen.get(req.url);
+          if (list === undefined) seen.set(req.url, (list = []));
+          list.push([req.headers['webhook-id'], at - Date.parse(body.data.deliveredAt)]);
+        });
+      });
+      server.keepAliveTimeout = 60_000;
+      server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise((resolve, reject) => {
+      child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+      child.once('exit', (c) => reject(new Error(`webhook receiver exited (${c})`)));
+    });
+    receiver = child;
+    return `http://127.0.0.1:${port}`;
+  };
+  const receivedBy = async (orgId) => (await (await fetch(`${webhookUrl}/stats/${orgId}`)).json());
+  // Waits until every push of the organisation has its webhook (exactly once per event).
+  const waitWebhooks = async (orgId, n) => {
+    let got = [];
+    for (let i = 0; i < 3000; i++) {
+      got = await receivedBy(orgId);
+      if (got.length >= n) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (new Set(got.map(([id]) => id)).size !== n) throw new Error(`expected ${n} distinct webhooks for ${orgId}, got ${got.length} (${new Set(got.map(([id]) => id)).size} distinct)`);
+    return got.map(([, ms]) => ms).sort((a, b) => a - b);
   };
   // `erpc worker` processes (how erpc scales out): accept stays in this process, delivery moves
   // to WORKERS child processes sharing the scratch database.
@@ -277,6 +365,8 @@ try {
     const acceptedMs = performance.now() - t0;
     await waitDelivered(tOrg, N);
     const throughputMs = performance.now() - t0;
+    // With webhooks: until the last push's webhook arrived too (the dispatchers may trail the workers).
+    const webhookThroughput = webhookUrl === undefined ? undefined : await waitWebhooks(tOrg, N).then(() => ({ allWebhooksReceivedPerSecond: Math.round(N / ((performance.now() - t0) / 1000)) }));
     const s1 = cpuStat();
     const perPush = (a, b) => +(((b - a) * 10) / N).toFixed(3); // ticks (10 ms) → ms per push
     const cost =
@@ -310,6 +400,7 @@ try {
     const acceptMs = (await Promise.all(pending)).sort((a, b) => a - b);
     const offeredSeconds = (performance.now() - l0) / 1000;
     await waitDelivered(lOrg, total);
+    const webhookLatency = webhookUrl === undefined ? undefined : await waitWebhooks(lOrg, total);
     // Accepted → delivered, split at the claim (last_attempt_at): waiting to be claimed (from
     // created_at, taken before the accept's INSERT, so its COMMIT is in there), then claimed →
     // delivered (a prefetched push's wait for a free slot, then the connector's push() with its
@@ -328,16 +419,25 @@ try {
     const queued = sorted('queued_ms');
     const delivery = sorted('delivery_ms');
     return {
-      throughput: { pushes: N, acceptOnlyPerSecond: Math.round(N / (acceptedMs / 1000)), acceptedToDeliveredPerSecond: Math.round(N / (throughputMs / 1000)), seconds: +(throughputMs / 1000).toFixed(2), ...(cost ?? {}) },
+      throughput: { pushes: N, acceptOnlyPerSecond: Math.round(N / (acceptedMs / 1000)), acceptedToDeliveredPerSecond: Math.round(N / (throughputMs / 1000)), seconds: +(throughputMs / 1000).toFixed(2), ...(cost ?? {}), ...(webhookThroughput ?? {}) },
+      ...(webhookLatency === undefined ? {} : { deliveredToWebhookReceived: { events: webhookLatency.length, p50Ms: +at(webhookLatency, 50).toFixed(1), p99Ms: +at(webhookLatency, 99).toFixed(1), maxMs: +webhookLatency[webhookLatency.length - 1].toFixed(1) } }),
       latencyAtFixedRate: { offeredPerSecond: RATE, achievedOfferedPerSecond: Math.round(total / offeredSeconds), pushes: total, p50Ms: +pct(50).toFixed(1), p99Ms: +pct(99).toFixed(1), maxMs: +lat[lat.length - 1].toFixed(1), queuedP99Ms: +at(queued, 99).toFixed(1), acceptP99Ms: +at(acceptMs, 99).toFixed(1), deliveryP99Ms: +at(delivery, 99).toFixed(1) },
     };
   };
 
   const results = {};
-  if (MODE === 'both' || MODE === 'in-process') {
+  if (MODE === 'both' || MODE === 'in-process' || MODE === 'webhooks') {
     await startInProcess();
     results.inProcess = await runPhases('in-process');
     await stopInProcess();
+  }
+  if (MODE === 'both' || MODE === 'webhooks') {
+    webhookUrl = await startReceiver();
+    await startInProcess(false, true);
+    results.inProcessWebhooks = await runPhases('webhooks');
+    await stopInProcess();
+    webhookUrl = undefined;
+    receiver.kill('SIGTERM');
   }
   if (MODE === 'both' || MODE === 'sandboxed') {
     await startInProcess(true);
@@ -413,6 +513,7 @@ try {
   };
   const labels = {
     inProcess: `${WORKERS} in-process PushWorkers x ${CONCURRENCY} (accept and delivery in one process, the connector trusted in-process)`,
+    inProcessWebhooks: `the same, with one webhook endpoint per organisation subscribed to push.delivered (a WebhookDispatcher beside each worker, the receiver in a child process answering 204 at once)`,
     sandboxed: `${WORKERS} in-process PushWorkers x ${CONCURRENCY}, the connector in its sandbox process (ADR 0033)`,
     workerProcesses: `${WORKERS} \`erpc worker --concurrency ${CONCURRENCY}\` processes (accept in the bench process)` };
   console.log(`push pipeline (PostgreSQL, ${process.env.BENCH_CONNECTOR ?? 'DROPZONE_JSON_V1'}${process.env.BENCH_FSYNC === '0' ? ' without' : ' with'} fsync)`);
@@ -428,6 +529,12 @@ try {
       console.log(`    cost per push, whole machine (accept + delivery + PostgreSQL + kernel): ${r.throughput.cpuMsPerPush} ms CPU (this process ${by.bench}, worker processes ${by.workers}, PostgreSQL ${by.postgres}, the rest kernel threads), ${r.throughput.contextSwitchesPerPush} context switches`);
     }
     console.log(`    latency at ${RATE}/s offered (${r.latencyAtFixedRate.pushes} single accepts, achieved ${r.latencyAtFixedRate.achievedOfferedPerSecond}/s): p50 ${r.latencyAtFixedRate.p50Ms} ms, p99 ${r.latencyAtFixedRate.p99Ms} ms, max ${r.latencyAtFixedRate.maxMs} ms (p99 of the parts: waiting to be claimed ${r.latencyAtFixedRate.queuedP99Ms} ms, claimed → delivered ${r.latencyAtFixedRate.deliveryP99Ms} ms; p99 of the accept calls alone, which the first part includes: ${r.latencyAtFixedRate.acceptP99Ms} ms)`);
+  }
+  if (results.inProcessWebhooks !== undefined && results.inProcess !== undefined) {
+    const w = results.inProcessWebhooks;
+    const ratio = +(w.throughput.acceptedToDeliveredPerSecond / results.inProcess.throughput.acceptedToDeliveredPerSecond).toFixed(2);
+    out.webhooksToWithout = ratio;
+    console.log(`  webhooks: ${w.throughput.acceptedToDeliveredPerSecond} pushes/s with the endpoint vs ${results.inProcess.throughput.acceptedToDeliveredPerSecond} without → ratio ${ratio} (target >= 0.8); every webhook received at ${w.throughput.allWebhooksReceivedPerSecond}/s; delivered → webhook received at ${RATE}/s offered: p50 ${w.deliveredToWebhookReceived.p50Ms} ms, p99 ${w.deliveredToWebhookReceived.p99Ms} ms (target < 250), max ${w.deliveredToWebhookReceived.maxMs} ms (${w.deliveredToWebhookReceived.events} events, each received once)`);
   }
   if (results.sandboxed !== undefined && results.inProcess !== undefined) {
     const ratio = +(results.sandboxed.throughput.acceptedToDeliveredPerSecond / results.inProcess.throughput.acceptedToDeliveredPerSecond).toFixed(2);
@@ -445,6 +552,8 @@ try {
   await sandboxesToStop?.stop();
   for (const l of listeners) await l.stop();
   for (const w of workers) await w.stop();
+  for (const d of dispatchers) await d.stop(0);
+  receiver?.kill('SIGKILL');
   for (const c of children) c.kill('SIGKILL');
   // Each step on its own: a failing one must neither skip the others nor hide the run's error.
   const step = async (fn) => {

@@ -17,6 +17,7 @@ import { connectorTypeRoutes } from './routes/connector-types.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pushRoutes } from './routes/pushes.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface BuildAppOptions {
   /** Readiness checks besides the host's own (`host.readiness`: database, plugins, keys, shutdown). */
@@ -109,6 +110,7 @@ export async function buildApp(host: Host, options: BuildAppOptions = {}): Promi
       await v1.register(connectorTypeRoutes, { registry: host.registry, connections: services.connections });
       await v1.register(connectionRoutes, { connections: services.connections });
       await v1.register(pushRoutes, { pushes: services.pushes });
+      await v1.register(webhookRoutes, { webhooks: services.webhooks });
     },
     { prefix: '/v1' },
   );

@@ -20,6 +20,7 @@ export function finishOpenApiDocument(doc: Json, registry: ConnectorRegistry): J
     { name: 'connector types', description: 'The connector plugins this host has loaded.' },
     { name: 'connections', description: 'An organisation\'s ERP connections (configs stored encrypted, secrets never returned).' },
     { name: 'pushes', description: 'Documents pushed into the organisation\'s ERP through its active connection.' },
+    { name: 'webhooks', description: 'Signed delivery webhooks (Standard Webhooks) telling the application how its pushes ended.' },
     { name: 'operations', description: 'Health, readiness and metrics (no API key).' },
   ];
   const schemas = (out.components.schemas ??= {});
@@ -135,6 +136,15 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /v1/pushes/stats': 'getPushStats',
   'GET /v1/pushes/{id}': 'getPush',
   'POST /v1/pushes/{id}/retry': 'retryPush',
+  'POST /v1/webhook-endpoints': 'createWebhookEndpoint',
+  'GET /v1/webhook-endpoints': 'listWebhookEndpoints',
+  'GET /v1/webhook-endpoints/{id}': 'getWebhookEndpoint',
+  'PATCH /v1/webhook-endpoints/{id}': 'updateWebhookEndpoint',
+  'DELETE /v1/webhook-endpoints/{id}': 'deleteWebhookEndpoint',
+  'POST /v1/webhook-endpoints/{id}/rotate-secret': 'rotateWebhookSecret',
+  'POST /v1/webhook-endpoints/{id}/expire-old-secret': 'expireOldWebhookSecret',
+  'GET /v1/webhook-endpoints/{id}/deliveries': 'listWebhookDeliveries',
+  'POST /v1/webhook-events/{id}/replay': 'replayWebhookEvent',
   'GET /metrics': 'getMetrics',
 };
 
@@ -162,7 +172,10 @@ function describe(status: string, key: string): string {
       return 'No such resource in the caller\'s organisation.';
     case '409':
       return 'Conflicts with the current state (e.g. the idempotency key was used with another payload, or the state does not allow it).';
+    case '204':
+      return 'Done; no body.';
     case '422':
+      if (key.includes('webhook')) return 'Refused: a webhook URL that is not allowed (ERPC_ERR_WEBHOOK_URL_*) or an unknown event type.';
       return 'Refused by the connector type (a config that fails its schema, a document type it does not accept, no active connection).';
     case '503':
       return 'Not ready, or shutting down.';
@@ -172,6 +185,7 @@ function describe(status: string, key: string): string {
 }
 
 const EXAMPLES: Record<string, unknown> = {
+  'POST /v1/webhook-endpoints': { url: 'https://app.example.com/erpc/webhooks', events: ['push.delivered', 'push.acknowledged', 'push.rejected', 'push.dead'], description: 'Invoice status column' },
   'POST /v1/connections': { connectorType: 'MOCK', name: 'Mock ERP', config: { apiKey: 's3cret' }, activate: true },
   'POST /v1/pushes': { documentType: 'invoice', documentId: 'INV-1001', payload: { total: '118.00', currency: 'EUR' } },
   'POST /v1/connector-types/{type}/validate': { config: { behavior: 'ok' } },

@@ -4,7 +4,7 @@ import { createServer, request, type Server } from 'node:http';
 import path from 'node:path';
 import type { Host } from '../container.js';
 import { ERROR_REGISTRY, ErpcError, isErpcError, type ErrorCode } from '../errors/index.js';
-import { listConnections, listPushes, listWorkerHeartbeats, showPush } from './operator-queries.js';
+import { listConnections, listPushes, listWorkerHeartbeats, listWebhookDeliveries, replayWebhookEvent, showPush } from './operator-queries.js';
 
 /**
  * The embedded database (PGlite) belongs to one process. While `erpc serve` runs on it, the admin
@@ -14,7 +14,7 @@ import { listConnections, listPushes, listWorkerHeartbeats, showPush } from './o
  */
 export const ADMIN_SOCKET_FILE = 'admin.sock';
 
-export type AdminOp = 'orgs.create' | 'orgs.list' | 'apiKeys.create' | 'apiKeys.revoke' | 'apiKeys.list' | 'connections.list' | 'pushes.list' | 'pushes.show' | 'workers.list';
+export type AdminOp = 'orgs.create' | 'orgs.list' | 'apiKeys.create' | 'apiKeys.revoke' | 'apiKeys.list' | 'connections.list' | 'pushes.list' | 'pushes.show' | 'workers.list' | 'webhooks.list' | 'webhooks.replay';
 
 async function dispatch(host: Host, op: AdminOp, args: Record<string, string>): Promise<unknown> {
   const { organizations: orgs, apiKeys: keys } = host.services;
@@ -37,6 +37,10 @@ async function dispatch(host: Host, op: AdminOp, args: Record<string, string>): 
       return showPush(host, args);
     case 'workers.list':
       return listWorkerHeartbeats(host);
+    case 'webhooks.list':
+      return listWebhookDeliveries(host, args);
+    case 'webhooks.replay':
+      return replayWebhookEvent(host, args);
     default:
       throw new ErpcError('ERPC_ERR_USAGE', { reason: 'unknown admin operation' });
   }

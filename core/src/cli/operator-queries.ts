@@ -58,3 +58,20 @@ export async function showPush(host: Host, args: OperatorArgs): Promise<unknown>
 export async function listWorkerHeartbeats(host: Host): Promise<{ workers: unknown[] }> {
   return { workers: await host.services.workers() };
 }
+
+/** `erpc webhooks list`: webhook deliveries across organisations (or one), newest first; no secrets. */
+export async function listWebhookDeliveries(host: Host, args: OperatorArgs): Promise<{ items: unknown[] }> {
+  const limit = args.limit === undefined ? 50 : Number(args.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ErpcError('ERPC_ERR_USAGE', { reason: '--limit must be an integer from 1 to 100.' });
+  const statuses = ['PENDING', 'PROCESSING', 'DELIVERED', 'FAILED'];
+  const status = args.status?.toUpperCase();
+  if (status !== undefined && !statuses.includes(status)) throw new ErpcError('ERPC_ERR_USAGE', { reason: `--status must be one of ${statuses.join(', ')}.` });
+  if (args.org !== undefined) await orgIds(host, args.org);
+  const items = await host.services.webhooks.listForOperator({ orgId: args.org, status: status as 'PENDING' | undefined, limit });
+  return { items };
+}
+
+/** `erpc webhooks replay EVENT_ID`: sends the event again to its endpoints, same webhook-id. */
+export async function replayWebhookEvent(host: Host, args: OperatorArgs): Promise<unknown> {
+  return host.services.webhooks.replay(undefined, String(args.eventId));
+}

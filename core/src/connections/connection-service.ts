@@ -10,6 +10,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
 import type { LoadedPlugin } from '../plugins/types.js';
 import type { ConnectionRow, ConnectionStore } from './ports.js';
+import type { ConnectionTestRecorder } from '../webhooks/connection-test-events.js';
 import { TOKENS } from '../tokens.js';
 import { isUuid } from '../uuid.js';
 import { mergeConfigPatch } from './config-merge.js';
@@ -91,6 +92,8 @@ export class ConnectionService {
     // Without a config cache: a test decrypts for itself, so plaintext does not linger in the API process.
     @inject(TOKENS.ConnectorCaller) private readonly caller: ConnectorCaller,
     @inject(TOKENS.GrantPolicy) private readonly grants: GrantPolicy,
+    // The test's outcome with its webhook event (connection.test_failed) in one transaction.
+    @inject(TOKENS.ConnectionTestRecorder) private readonly tests: ConnectionTestRecorder,
   ) {
     this.#testTimeoutMs = config.connectionTestTimeoutMs;
     this.#maxDepth = config.payloadMaxDepth;
@@ -244,7 +247,7 @@ export class ConnectionService {
     const latencyMs = Math.round(result.durationMs);
     this.logger.info({ connectionId: row.id, orgId: row.orgId, connectorType: row.connectorType, ok, latencyMs }, 'connection test');
     this.metrics.observeConnectionTest(row.connectorType, ok, latencyMs);
-    await this.connections.recordTest(orgId, id, { at: this.clock.now(), ok, latencyMs, message: message ?? null });
+    await this.tests.record(row, { at: this.clock.now(), ok, latencyMs, message: message ?? null });
     return message === undefined ? { ok, latencyMs } : { ok, latencyMs, message };
   }
 

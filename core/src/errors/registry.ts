@@ -8,6 +8,7 @@ import { rotationErrors } from './codes/rotation.js';
 import { connectionErrors } from './codes/connections.js';
 import { apiErrors } from './codes/api.js';
 import { pushErrors } from './codes/push.js';
+import { webhookErrors } from './codes/webhooks.js';
 
 /**
  * The one registry of error codes. Each area keeps its codes in `codes/<area>.ts`; every code
@@ -23,6 +24,7 @@ export const ERROR_REGISTRY = {
   ...connectionErrors,
   ...apiErrors,
   ...pushErrors,
+  ...webhookErrors,
 } as const satisfies Record<string, ErrorSpec>;
 
 /**

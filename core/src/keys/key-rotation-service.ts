@@ -1,4 +1,5 @@
 import { ConfigCipher, isConfigDecryptError, Keyring, LEGACY_KEY_ID, type ConfigDecryptErrorCode } from '../crypto/index.js';
+import { WEBHOOK_SECRET_TABLE, webhookSecretBindingId } from '../webhooks/webhook-secret.js';
 import type { ConfigRewrite, KeyStore, RotationFilter, StoredConfigRow } from './ports.js';
 
 /** Default rows per batch (one transaction each); see BENCHMARKS.md "Key rotation". */
@@ -8,7 +9,10 @@ export const DEFAULT_LOCK_WAIT_MS = 30_000;
 
 /** A row that could not be rotated: its id and why, never its bytes. */
 export interface RotationFailure {
+  /** The row's id (a connection's, or a webhook endpoint's when `table` says so). */
   connectionId: string;
+  /** Set for rows that are not connections: `webhook_endpoint` (a signing secret). */
+  table?: typeof WEBHOOK_SECRET_TABLE;
   /** ConfigDecryptError code; UNKNOWN_KEY for rows under a key id that is not loaded. */
   code: ConfigDecryptErrorCode;
 }
@@ -74,22 +78,51 @@ export class KeyRotationService {
     private readonly store: KeyStore,
     private readonly keyring: Keyring,
     private readonly cipher: ConfigCipher,
+    /** The webhook signing secrets, rotated after the connection configs (same keyring and format). */
+    private readonly webhookSecrets?: KeyStore,
   ) {}
 
+  /** Connection configs first, then webhook signing secrets; one report for both. */
   async rotate(options: RotationOptions = {}): Promise<RotationReport> {
+    const first = await this.#rotateStore(this.store, (id) => id, undefined, options);
+    if (this.webhookSecrets === undefined || first.aborted) return first;
+    const firstDone = first.rotated + first.failed.length + first.changedConcurrently;
+    const onProgress = options.onProgress;
+    const second = await this.#rotateStore(this.webhookSecrets, webhookSecretBindingId, WEBHOOK_SECRET_TABLE, {
+      ...options,
+      ...(onProgress !== undefined
+        ? { onProgress: (p: RotationProgress) => onProgress({ ...p, total: first.total + p.total, done: firstDone + p.done, rotated: first.rotated + p.rotated, failed: first.failed.length + p.failed, batches: first.batches + p.batches, elapsedMs: first.elapsedMs + p.elapsedMs }) }
+        : {}),
+    });
+    return {
+      activeKeyId: first.activeKeyId,
+      dryRun: first.dryRun,
+      total: first.total + second.total,
+      rotated: first.rotated + second.rotated,
+      failed: [...first.failed, ...second.failed],
+      changedConcurrently: first.changedConcurrently + second.changedConcurrently,
+      remaining: first.remaining + second.remaining,
+      batches: first.batches + second.batches,
+      aborted: second.aborted,
+      elapsedMs: first.elapsedMs + second.elapsedMs,
+    };
+  }
+
+  async #rotateStore(store: KeyStore, bindingOf: (id: string) => string, table: typeof WEBHOOK_SECRET_TABLE | undefined, options: RotationOptions): Promise<RotationReport> {
     const batchSize = options.batchSize ?? DEFAULT_ROTATION_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
     const started = Date.now();
     const activeKeyId = this.keyring.activeKeyId;
     const decryptable = [...this.keyring.keyIds, LEGACY_KEY_ID];
 
-    const counts = await this.store.keyIdCounts();
+    const counts = await store.keyIdCounts();
     const total = counts.filter((c) => c.keyId !== activeKeyId).reduce((n, c) => n + c.rows, 0);
     // Rows under a key that is not loaded cannot decrypt: report them up front instead of claiming them.
     const unknownKeys = counts.filter((c) => c.keyId !== LEGACY_KEY_ID && !this.keyring.has(c.keyId)).map((c) => c.keyId);
-    const failed: RotationFailure[] = (await this.store.idsUnderKeys(unknownKeys)).map((r) => ({
+    const failed: RotationFailure[] = (await store.idsUnderKeys(unknownKeys)).map((r) => ({
       connectionId: r.id,
       code: 'UNKNOWN_KEY' as const,
+      ...(table !== undefined ? { table } : {}),
     }));
     const excluded = new Set<string>();
     const filter = (): RotationFilter => ({ activeKeyId, keyIds: decryptable, excludeIds: [...excluded] });
@@ -125,11 +158,11 @@ export class KeyRotationService {
           report.aborted = true;
           break;
         }
-        const rows = await this.store.scanForRotation(filter(), after, batchSize);
+        const rows = await store.scanForRotation(filter(), after, batchSize);
         if (rows.length === 0) break;
         after = rows[rows.length - 1]!.id;
         for (const row of rows) {
-          const outcome = this.#reencrypt(row);
+          const outcome = this.#reencrypt(row, bindingOf, table);
           if ('code' in outcome) failed.push(outcome);
           else report.rotated += 1;
         }
@@ -150,7 +183,7 @@ export class KeyRotationService {
         report.aborted = true;
         break;
       }
-      const claimed = await this.store.transaction(async (tx) => {
+      const claimed = await store.transaction(async (tx) => {
         const rows = await tx.claimForRotation(filter(), cursor, batchSize);
         if (rows.length === 0) return 0;
         cursor = rows[rows.length - 1]!.id;
@@ -158,7 +191,7 @@ export class KeyRotationService {
         const rewrites: ConfigRewrite[] = [];
         const batchFailures: RotationFailure[] = [];
         for (const row of rows) {
-          const outcome = this.#reencrypt(row);
+          const outcome = this.#reencrypt(row, bindingOf, table);
           if ('code' in outcome) batchFailures.push(outcome);
           else rewrites.push(outcome);
         }
@@ -173,7 +206,7 @@ export class KeyRotationService {
       if (claimed === 0) {
         // Nothing claimable: done, unless other transactions hold rows we have not seen (another
         // rotation's batch in flight, an API update). Wait for them so the run ends complete.
-        const left = await this.store.countRotatable(filter());
+        const left = await store.countRotatable(filter());
         if (left === 0) break;
         waitingSince ??= Date.now();
         if (Date.now() - waitingSince >= lockWaitMs) {
@@ -197,12 +230,12 @@ export class KeyRotationService {
     return report;
   }
 
-  #reencrypt(row: StoredConfigRow): ConfigRewrite | RotationFailure {
+  #reencrypt(row: StoredConfigRow, bindingOf: (id: string) => string, table: typeof WEBHOOK_SECRET_TABLE | undefined): ConfigRewrite | RotationFailure {
     try {
-      const { blob } = this.cipher.reencrypt(row.blob, { orgId: row.orgId, connectionId: row.id, keyId: row.keyId });
+      const { blob } = this.cipher.reencrypt(row.blob, { orgId: row.orgId, connectionId: bindingOf(row.id), keyId: row.keyId });
       return { id: row.id, blob, expectedKeyId: row.keyId };
     } catch (err) {
-      if (isConfigDecryptError(err)) return { connectionId: row.id, code: err.code };
+      if (isConfigDecryptError(err)) return { connectionId: row.id, code: err.code, ...(table !== undefined ? { table } : {}) };
       throw err;
     }
   }

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PUSH_REASON } from '../push/push-types.js';
 import { PushMetrics } from './push-metrics.js';
+import { WebhookMetrics } from './webhook-metrics.js';
 
 const { version: HOST_VERSION } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -91,6 +92,8 @@ export class Metrics {
 
   /** The push pipeline's counters, histograms and queue-depth gauge. */
   readonly push = new PushMetrics(this.registry);
+  /** Webhook events queued, delivered, failed; delivery latency. */
+  readonly webhooks = new WebhookMetrics(this.registry);
 
   // Allowed `code` label values per connector type: erpc's own reasons plus what the manifest declares.
   readonly #codes = new Map<string, ReadonlySet<string>>();

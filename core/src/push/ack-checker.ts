@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, PushReceipt } from '@erpc/sdk';
 import type { ConnectorCaller } from '../plugins/connector-call.js';
-import type { AckOutcome, BoundConnection, PushConnections, PushStore } from './ports.js';
+import type { AckOutcome, BoundConnection, PushConnections, PushEvents, PushStore } from './ports.js';
 import { PUSH_REASON, type PushRow } from './push-types.js';
 import { Wakeup } from './wakeup.js';
 import type { PushWorkerHooks } from './worker.js';
@@ -25,7 +25,12 @@ export interface AckCheckerDeps {
   readonly timeoutMs: number;
   /** The worker's shutdown signal: aborts checks still running at the end of the grace period. */
   readonly shutdown: AbortSignal;
+  /** Webhook events: written in the outcomes' transaction (ADR 0035). */
+  readonly events?: PushEvents | undefined;
 }
+
+/** The webhook event of each acknowledgement outcome (a check still pending is none). */
+const ACK_EVENT_OF = { acknowledged: 'push.acknowledged', rejected: 'push.rejected', dead: 'push.dead' } as const;
 
 /**
  * Asks connectors whether the ERP acknowledged or rejected what they delivered. Delivered pushes
@@ -73,7 +78,22 @@ export class AckChecker {
     if (rows.length === 0) return 0;
     const connections = await this.#deps.connections.boundByIds(rows.map((r) => r.connectionId));
     const outcomes = await Promise.all(rows.map((row) => this.#check(row, connections.get(row.connectionId))));
-    await pushes.recordAckOutcomes(workerId, outcomes);
+    const events = this.#deps.events;
+    if (events === undefined) {
+      await pushes.recordAckOutcomes(workerId, outcomes);
+      return rows.length;
+    }
+    const queued: [string, number][] = [];
+    await events.storage.transaction(async (tx) => {
+      queued.length = 0;
+      const written = new Set(await tx.pushes.recordAckOutcomes(workerId, outcomes));
+      for (const kind of ['acknowledged', 'rejected', 'dead'] as const) {
+        const ids = outcomes.filter((o) => o.kind === kind && written.has(o.id)).map((o) => o.id);
+        const deliveries = await tx.webhooks.insertPushEvents(ACK_EVENT_OF[kind], ids, now);
+        if (deliveries > 0) queued.push([ACK_EVENT_OF[kind], deliveries]);
+      }
+    });
+    for (const [type, deliveries] of queued) events.onQueued(type, deliveries);
     return rows.length;
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { DeadOutcome, DeliveredOutcome, PushStore, ReleaseOutcome, RetryOutcome } from './ports.js';
+import type { DeadOutcome, DeliveredOutcome, PushEvents, PushStore, ReleaseOutcome, RetryOutcome } from './ports.js';
 import type { PushRow } from './push-types.js';
 
 /** How one claimed push ended in this worker, waiting to be written. */
@@ -16,7 +16,12 @@ export interface OutcomeWriterDeps {
   readonly logger: Logger;
   /** The worker's shutdown signal: once it aborted, a failing write is not retried forever in the background. */
   readonly shutdown: AbortSignal;
+  /** Webhook events: written in the outcomes' transaction (ADR 0035). */
+  readonly events?: PushEvents | undefined;
 }
+
+/** The webhook event of each outcome kind (a release is not an outcome). */
+const EVENT_OF = { delivered: 'push.delivered', retry: 'push.retrying', dead: 'push.dead' } as const;
 
 /**
  * Writes the outcomes of one worker's deliveries by group commit: outcomes that arrive while a
@@ -92,6 +97,7 @@ export class OutcomeWriter {
     const retry = of('retry');
     const dead = of('dead');
     const release = of('release');
+    if (this.#deps.events !== undefined) return this.#writeWithEvents(batch, { delivered, retry, dead, release });
     const writes: ((store: PushStore) => Promise<string[]>)[] = [];
     if (delivered.length > 0) writes.push((store) => store.markDelivered(workerId, delivered));
     if (retry.length > 0) writes.push((store) => store.markRetry(workerId, retry));
@@ -111,4 +117,44 @@ export class OutcomeWriter {
       this.#deps.logger.warn({ workerId, lost: batch.length - written }, 'outcomes not recorded: the lease was lost to another worker');
     }
   }
+
+  /** The outcomes and, in the same transaction, the webhook event of each one written (fenced ids only). */
+  async #writeWithEvents(
+    batch: Outcome[],
+    o: { delivered: DeliveredOutcome[]; retry: RetryOutcome[]; dead: DeadOutcome[]; release: ReleaseOutcome[] },
+  ): Promise<void> {
+    const { workerId } = this.#deps;
+    const events = this.#deps.events!;
+    const at = batch.length > 0 ? latest(batch) : new Date();
+    const queued: [string, number][] = [];
+    const written = await events.storage.transaction(async (tx) => {
+      queued.length = 0;
+      let n = 0;
+      const kinds: [keyof typeof EVENT_OF, () => Promise<string[]>][] = [
+        ['delivered', () => tx.pushes.markDelivered(workerId, o.delivered)],
+        ['retry', () => tx.pushes.markRetry(workerId, o.retry)],
+        ['dead', () => tx.pushes.markDead(workerId, o.dead)],
+      ];
+      for (const [kind, write] of kinds) {
+        if (o[kind].length === 0) continue;
+        const ids = await write();
+        n += ids.length;
+        const deliveries = await tx.webhooks.insertPushEvents(EVENT_OF[kind], ids, at);
+        if (deliveries > 0) queued.push([EVENT_OF[kind], deliveries]);
+      }
+      if (o.release.length > 0) n += (await tx.pushes.release(workerId, o.release)).length;
+      return n;
+    });
+    for (const [type, deliveries] of queued) events.onQueued(type, deliveries);
+    if (written < batch.length) {
+      this.#deps.logger.warn({ workerId, lost: batch.length - written }, 'outcomes not recorded: the lease was lost to another worker');
+    }
+  }
+}
+
+/** The time of the latest outcome in a batch: the events' timestamp. */
+function latest(batch: readonly Outcome[]): Date {
+  let t = batch[0]!.value.at;
+  for (const o of batch) if (o.value.at > t) t = o.value.at;
+  return t;
 }

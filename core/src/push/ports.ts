@@ -61,6 +61,23 @@ export interface PushOrganizations {
   exists(id: string): Promise<boolean>;
 }
 
+/**
+ * The webhook event outbox, written in the transaction of the push outcome that causes each
+ * event (webhooks/ports.ts; ADR 0035). Returns the deliveries queued.
+ */
+export interface PushEventOutbox {
+  insertPushEvents(type: string, pushIds: readonly string[], at: Date): Promise<number>;
+}
+
+/** Push outcomes and their webhook events in one transaction; `onQueued` after a commit that queued deliveries. */
+export interface PushEventStorage {
+  transaction<T>(fn: (tx: { readonly pushes: PushStore; readonly webhooks: PushEventOutbox }) => Promise<T>): Promise<T>;
+}
+export interface PushEvents {
+  readonly storage: PushEventStorage;
+  onQueued(type: string, deliveries: number): void;
+}
+
 /** Pushes and their connections, with transactions spanning both (accepting a push). */
 export interface PushStorage {
   readonly pushes: PushStore;

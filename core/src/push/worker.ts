@@ -13,7 +13,7 @@ import { AckChecker } from './ack-checker.js';
 import { ClaimAheadQueue, type ClaimedPush } from './claim-ahead.js';
 import { PushDelivery } from './delivery.js';
 import { OutcomeWriter, type Outcome } from './outcome-writer.js';
-import type { PushStorage } from './ports.js';
+import type { PushEvents, PushStorage } from './ports.js';
 import { PUSH_REASON } from './push-types.js';
 import { RetryPolicy } from './retry-policy.js';
 import { Wakeup } from './wakeup.js';
@@ -69,6 +69,8 @@ export interface PushWorkerDeps {
   clock: Clock;
   logger: Logger;
   hooks?: PushWorkerHooks;
+  /** Webhook events, written in the transaction of each outcome (ADR 0035). */
+  events?: PushEvents;
 }
 
 /**
@@ -155,7 +157,7 @@ export class PushWorker {
       ...(deps.sandboxes !== undefined ? { sandboxes: deps.sandboxes } : {}),
       ...(deps.grants !== undefined ? { grants: deps.grants } : {}),
     });
-    this.#writer = new OutcomeWriter({ pushes: storage.pushes, workerId: this.workerId, logger, shutdown });
+    this.#writer = new OutcomeWriter({ pushes: storage.pushes, workerId: this.workerId, logger, shutdown, events: deps.events });
     this.#ahead = new ClaimAheadQueue({
       // A lease margin too tight to wait even a poll interval leaves no room for prefetching.
       depth: maxWaitMs >= this.#pollIntervalMs ? prefetch : 0,
@@ -164,7 +166,7 @@ export class PushWorker {
     this.#delivery = new PushDelivery({ caller, clock, retry: this.#retry, hooks, pushTimeoutMs, ackTimeoutMs, ackCheckIntervalMs, shutdown });
     this.#acks = new AckChecker({
       pushes: storage.pushes, connections: storage.connections, caller, clock, logger, hooks, workerId: this.workerId,
-      leaseMs: this.#leaseMs, batchSize: this.#batchSize, intervalMs: ackCheckIntervalMs, timeoutMs: pushTimeoutMs, shutdown,
+      leaseMs: this.#leaseMs, batchSize: this.#batchSize, intervalMs: ackCheckIntervalMs, timeoutMs: pushTimeoutMs, shutdown, events: deps.events,
     });
   }
 
@@ -300,12 +302,34 @@ export class PushWorker {
     const leaseUntil = new Date(now.getTime() + this.#leaseMs);
     if (now.getTime() - this.#lastLeaseCheck >= this.#leaseCheckIntervalMs) {
       this.#lastLeaseCheck = now.getTime();
-      const requeued = await this.#deps.storage.pushes.requeueExpiredLeases(now, this.#retry.options.maxAttempts, 1000, this.#retry.options.horizonMs);
+      const requeued = await this.#requeueExpiredLeases(now);
       if (requeued.length > 0) {
         this.#deps.logger.warn({ workerId: this.workerId, count: requeued.length }, 'requeued pushes whose worker lease expired');
       }
     }
     return this.#deps.storage.pushes.claimDueWithConnections(this.workerId, now, leaseUntil, limit);
+  }
+
+  /**
+   * Pushes whose worker died: PENDING again (push.retrying) or, on the last attempt, DEAD
+   * (push.dead), with their webhook events in the same transaction when webhooks are wired.
+   */
+  async #requeueExpiredLeases(now: Date): Promise<{ id: string; status: string }[]> {
+    const { maxAttempts, horizonMs } = this.#retry.options;
+    const events = this.#deps.events;
+    if (events === undefined) return this.#deps.storage.pushes.requeueExpiredLeases(now, maxAttempts, 1000, horizonMs);
+    const queued: [string, number][] = [];
+    const requeued = await events.storage.transaction(async (tx) => {
+      queued.length = 0;
+      const rows = await tx.pushes.requeueExpiredLeases(now, maxAttempts, 1000, horizonMs);
+      for (const [status, type] of [['PENDING', 'push.retrying'], ['DEAD', 'push.dead']] as const) {
+        const deliveries = await tx.webhooks.insertPushEvents(type, rows.filter((r) => r.status === status).map((r) => r.id), now);
+        if (deliveries > 0) queued.push([type, deliveries]);
+      }
+      return rows;
+    });
+    for (const [type, deliveries] of queued) events.onQueued(type, deliveries);
+    return requeued;
   }
 
   /** Delivers one claimed push and queues its outcome. Never throws. */

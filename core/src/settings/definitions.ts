@@ -1,5 +1,6 @@
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT } from '../input/json-input.js';
 import { DEFAULT_RETRY_POLICY } from '../push/retry-policy.js';
+import { DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS } from '../webhooks/retry-schedule.js';
 import type { HostConfig, SettingSpec } from './types.js';
 
 /** pino's levels, plus `silent`. */
@@ -71,6 +72,7 @@ const PLUGINS = 'Plugins and connections';
 const WORKER = 'Push worker';
 const RETRY = 'Push retry policy';
 const SANDBOX = 'Plugin sandbox';
+const WEBHOOKS = 'Webhooks';
 
 /** Every setting, in documentation order (the order errors are found in, too). */
 export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
@@ -541,6 +543,67 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     description:
       'How long failures an operator fixes (a connector\'s `operatorFixable` errors: folder missing, disk full, host unreachable) are retried with backoff, counted from acceptance or the last manual retry, instead of the attempt count (ms).',
     read: (c) => c.worker.retry.horizonMs,
+  }),
+  positiveInt({
+    name: 'ERPC_WEBHOOK_TIMEOUT_MS',
+    secret: false,
+    group: WEBHOOKS,
+    default: 10_000,
+    description: 'Time limit of one webhook request, the answer included (ms); a request that takes longer is retried.',
+    read: (c) => c.webhooks.timeoutMs,
+  }),
+  positiveInt({
+    name: 'ERPC_WEBHOOK_DISABLE_AFTER',
+    secret: false,
+    group: WEBHOOKS,
+    default: 5 * 86_400_000,
+    description: 'An endpoint whose deliveries keep failing this long (no success in between) is disabled, with the reason on the endpoint (ms; default 5 days).',
+    read: (c) => c.webhooks.disableAfterMs,
+  }),
+  text(
+    {
+      name: 'ERPC_WEBHOOK_RETRY_SCHEDULE_MS',
+      secret: false,
+      group: WEBHOOKS,
+      default: DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS.join(','),
+      description:
+        'Delays between the attempts of a failed webhook (comma-separated ms); after the last one the delivery fails for good. The default spans about 27.6 hours. A `Retry-After` answer replaces the delay of that retry (at most 24 h).',
+      read: (c) => c.webhooks.retryScheduleMs.join(','),
+    },
+    'string',
+    { pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$' },
+    'expected comma-separated whole numbers of milliseconds',
+  ),
+  {
+    name: 'ERPC_WEBHOOKS_ALLOW_HTTP',
+    type: 'enum',
+    secret: false,
+    group: WEBHOOKS,
+    default: 'off',
+    description: '`off`: endpoints must use https; `loopback`: http (and https) to loopback addresses are allowed too, for a receiver on the same machine (development, tests).',
+    reason: 'expected off or loopback',
+    schema: { type: 'string', enum: ['off', 'loopback'], default: 'off' },
+    read: (c) => c.webhooks.allowHttp,
+  },
+  text(
+    {
+      name: 'ERPC_WEBHOOKS_ALLOWED_NETWORKS',
+      secret: false,
+      group: WEBHOOKS,
+      defaultText: 'unset: public addresses only',
+      description:
+        'Comma-separated CIDR ranges webhooks may be sent to although they are private or reserved (e.g. `10.20.0.0/16,fd00:1::/64` for a receiver inside your network). Everything else that is not a public unicast address is refused, at creation and at each delivery.',
+      read: (c) => c.webhooks.allowedNetworks,
+    },
+    'string',
+  ),
+  positiveInt({
+    name: 'ERPC_WEBHOOK_CONCURRENCY',
+    secret: false,
+    group: WEBHOOKS,
+    default: 32,
+    description: 'Webhook requests one worker process has in flight at once.',
+    read: (c) => c.webhooks.concurrency,
   }),
   integer({
     name: 'ERPC_PAYLOAD_MAX_DEPTH',

@@ -4,6 +4,7 @@ import envSchema from 'env-schema';
 import type Ajv from 'ajv';
 import { ErpcError } from '../errors/index.js';
 import { RetryPolicy } from '../push/retry-policy.js';
+import { isCidr } from '../webhooks/address-policy.js';
 import { DEFINITION_BY_NAME, FALSE_WORDS, SETTING_DEFINITIONS, TRUE_WORDS, type SettingDefinition } from './definitions.js';
 import { processEnv } from './process-env.js';
 import type { Env, HostConfig, LogLevel, PluginGrant, SettingOverrides, SettingSource } from './types.js';
@@ -145,6 +146,11 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
     throw invalid('ERPC_PUSH_RETRY_*', (err as Error).message);
   }
 
+  const retryScheduleMs = (v.ERPC_WEBHOOK_RETRY_SCHEDULE_MS as string).split(',').map((d) => Number(d.trim()));
+  const allowedNetworks = ((v.ERPC_WEBHOOKS_ALLOWED_NETWORKS as string | undefined) ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const badNetwork = allowedNetworks.find((n) => !isCidr(n));
+  if (badNetwork !== undefined) throw invalid('ERPC_WEBHOOKS_ALLOWED_NETWORKS', 'expected comma-separated CIDR ranges such as 10.0.0.0/8 or fd00::/8');
+
   const pluginDirs = v.ERPC_PLUGIN_DIRS as string | string[];
   const dirs = (typeof pluginDirs === 'string' ? pluginDirs.split(':') : pluginDirs).map((d) => d.trim()).filter((d) => d !== '');
   const cacheDir = v.ERPC_SCHEMA_CACHE_DIR as string;
@@ -179,6 +185,14 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
       restartMaxMs: int('ERPC_SANDBOX_RESTART_MAX_MS'),
     },
     payloadMaxDepth: int('ERPC_PAYLOAD_MAX_DEPTH'),
+    webhooks: {
+      timeoutMs: int('ERPC_WEBHOOK_TIMEOUT_MS'),
+      disableAfterMs: int('ERPC_WEBHOOK_DISABLE_AFTER'),
+      retryScheduleMs,
+      allowHttp: v.ERPC_WEBHOOKS_ALLOW_HTTP as 'off' | 'loopback',
+      allowedNetworks,
+      concurrency: int('ERPC_WEBHOOK_CONCURRENCY'),
+    },
     shutdown: { drainMs, timeoutMs: shutdownTimeoutMs },
     workerHttp: { port: optionalInt('ERPC_WORKER_HTTP_PORT'), host: v.ERPC_WORKER_HTTP_HOST as string },
     worker: {

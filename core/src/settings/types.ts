@@ -76,6 +76,20 @@ export interface HostConfig {
     /** ERPC_WORKER_HTTP_HOST / --http-host. */
     readonly host: string;
   };
+  readonly webhooks: {
+    /** ERPC_WEBHOOK_TIMEOUT_MS. */
+    readonly timeoutMs: number;
+    /** ERPC_WEBHOOK_DISABLE_AFTER (ms). */
+    readonly disableAfterMs: number;
+    /** ERPC_WEBHOOK_RETRY_SCHEDULE_MS, parsed. */
+    readonly retryScheduleMs: readonly number[];
+    /** ERPC_WEBHOOKS_ALLOW_HTTP. */
+    readonly allowHttp: 'off' | 'loopback';
+    /** ERPC_WEBHOOKS_ALLOWED_NETWORKS, parsed (CIDRs). */
+    readonly allowedNetworks: readonly string[];
+    /** ERPC_WEBHOOK_CONCURRENCY. */
+    readonly concurrency: number;
+  };
   readonly worker: {
     /** ERPC_WORKER_CONCURRENCY / --concurrency. */
     readonly concurrency: number;

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { PUSH_NOTIFY_CHANNEL } from './repositories/push-repository.js';
+import { WEBHOOK_NOTIFY_CHANNEL } from './repositories/webhook-repository.js';
 
 /** Options of {@link PushListener}. */
 export interface PushListenerOptions {
@@ -8,6 +9,8 @@ export interface PushListenerOptions {
   connectionString: string;
   /** Called for every notification, and once after each (re)connect (notifications may have been missed). */
   onWake: () => void;
+  /** When set, the same connection also LISTENs for webhook events (called like onWake). */
+  onWebhook?: () => void;
   logger: Logger;
   /** First reconnect delay; doubles up to maxReconnectMs. */
   reconnectMs?: number;
@@ -63,10 +66,12 @@ export class PushListener {
     client.on('end', () => fail(new Error('connection ended')));
     client.on('notification', (msg) => {
       if (msg.channel === PUSH_NOTIFY_CHANNEL) this.#options.onWake();
+      else if (msg.channel === WEBHOOK_NOTIFY_CHANNEL) this.#options.onWebhook?.();
     });
     try {
       await client.connect();
       await client.query(`LISTEN ${PUSH_NOTIFY_CHANNEL}`);
+      if (this.#options.onWebhook !== undefined) await client.query(`LISTEN ${WEBHOOK_NOTIFY_CHANNEL}`);
       if (this.#stopped) {
         await client.end().catch(() => undefined);
         return;
@@ -74,6 +79,7 @@ export class PushListener {
       this.#client = client;
       this.#delay = this.#options.reconnectMs ?? 500;
       this.#options.onWake();
+      this.#options.onWebhook?.();
     } catch (err) {
       fail(err);
     }

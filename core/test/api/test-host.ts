@@ -33,6 +33,7 @@ export async function createTestHost(
   env: Record<string, string> = {},
   /** Plugins registered besides MOCK: [folder under plugins/, its definition from source]. */
   extraPlugins: readonly (readonly [string, ConnectorDefinition<unknown>])[] = [],
+  options: { keyring?: Keyring } = {},
 ): Promise<TestHost> {
   const logs: string[] = [];
   const destination = new Writable({
@@ -46,7 +47,7 @@ export async function createTestHost(
   const host = await openHost(testConfig(env), {
     logger,
     db: database.db,
-    keyring: new Keyring(generateKey()),
+    keyring: options.keyring ?? new Keyring(generateKey()),
     plugins: (registry, services) => {
       registerFromSource(registry, services, 'connector-mock', mockDefinition as ConnectorDefinition<unknown>);
       for (const [folder, definition] of extraPlugins) registerFromSource(registry, services, folder, definition);

@@ -38,6 +38,7 @@ describe('loadHostConfig defaults', () => {
       metricsToken: undefined,
       sandbox: { isolation: 'process', trusted: [], grants: {}, grantsText: undefined, scope: 'plugin', maxProcesses: 32, idleMs: 300_000, memoryMb: 256, jit: 'lite', uid: undefined, gid: undefined, restartMaxMs: 30_000 },
       payloadMaxDepth: 64,
+      webhooks: { timeoutMs: 10_000, disableAfterMs: 5 * 86_400_000, retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000], allowHttp: 'off', allowedNetworks: [], concurrency: 32 },
       shutdown: { drainMs: 2_000, timeoutMs: 25_000 },
       workerHttp: { port: undefined, host: '127.0.0.1' },
       worker: {
@@ -119,6 +120,12 @@ describe('loadHostConfig reads each setting', () => {
       ERPC_PUSH_RETRY_JITTER: '1',
       ERPC_PUSH_RETRY_HORIZON_MS: '7200000',
       ERPC_PAYLOAD_MAX_DEPTH: '10',
+      ERPC_WEBHOOK_TIMEOUT_MS: '2500',
+      ERPC_WEBHOOK_DISABLE_AFTER: '60000',
+      ERPC_WEBHOOK_RETRY_SCHEDULE_MS: ' 10, 20 ,30',
+      ERPC_WEBHOOKS_ALLOW_HTTP: 'loopback',
+      ERPC_WEBHOOKS_ALLOWED_NETWORKS: '10.20.0.0/16, fd00:1::/64',
+      ERPC_WEBHOOK_CONCURRENCY: '4',
     });
     expect(config).toEqual({
       databaseUrl: 'postgres://erpc@db/erpc',
@@ -136,6 +143,7 @@ describe('loadHostConfig reads each setting', () => {
       metricsToken: 'x'.repeat(16),
       sandbox: { isolation: 'in-process', trusted: ['MOCK', 'ACME_V1'], grants: { MOCK: { network: true }, DROP_V1: { fsWrite: ['/srv/drops/{orgId}'] } }, grantsText: GRANTS, scope: 'connection', maxProcesses: 4, idleMs: 1_000, memoryMb: 64, jit: 'full', uid: 'erpc', gid: '1000', restartMaxMs: 5_000 },
       payloadMaxDepth: 10,
+      webhooks: { timeoutMs: 2500, disableAfterMs: 60_000, retryScheduleMs: [10, 20, 30], allowHttp: 'loopback', allowedNetworks: ['10.20.0.0/16', 'fd00:1::/64'], concurrency: 4 },
       shutdown: { drainMs: 2_000, timeoutMs: 25_000 },
       workerHttp: { port: undefined, host: '127.0.0.1' },
       worker: {
@@ -208,6 +216,9 @@ describe('loadHostConfig refuses a value it cannot use', () => {
     ['a boolean it cannot read', { ERPC_ALLOW_MISSING_KEYS: 'on' }, /ERPC_ALLOW_MISSING_KEYS is invalid: expected one of 1, true, yes, 0, false, no/],
     ['a short metrics token', { ERPC_METRICS_TOKEN: 'short' }, /ERPC_METRICS_TOKEN is invalid: expected at least 16 characters without spaces/],
     ['a metrics token with a space', { ERPC_METRICS_TOKEN: 'sixteen chars and more' }, /ERPC_METRICS_TOKEN is invalid/],
+    ['a webhook retry schedule in words', { ERPC_WEBHOOK_RETRY_SCHEDULE_MS: '5s,1m' }, /ERPC_WEBHOOK_RETRY_SCHEDULE_MS is invalid: expected comma-separated whole numbers/],
+    ['a webhook network that is no CIDR', { ERPC_WEBHOOKS_ALLOWED_NETWORKS: '10.0.0.0/8,intranet' }, /ERPC_WEBHOOKS_ALLOWED_NETWORKS is invalid: expected comma-separated CIDR ranges/],
+    ['http to anything but loopback', { ERPC_WEBHOOKS_ALLOW_HTTP: 'all' }, /ERPC_WEBHOOKS_ALLOW_HTTP is invalid: expected off or loopback/],
   ];
   it.each(cases)('%s', (_, env, message) => {
     const err = failure(env);

@@ -1,6 +1,7 @@
 import {
   ConnectorError,
   defineConnector,
+  parseExactJson,
   type ConnectionTestResult,
   type DeliveryStatus,
   type ERPConnectorPort,
@@ -108,7 +109,8 @@ export function createMockConnector(deps: HostServices): MockConnector {
         pushId: document.pushId,
         documentType: document.documentType,
         documentId: document.documentId,
-        payload: structuredClone(document.payload),
+        // A copy with the digits as delivered: structuredClone cannot copy exact numbers (raw JSON values, ADR 0027).
+        payload: parseExactJson(JSON.stringify(document.payload)) as PushDocument['payload'],
         receivedAt: deps.clock.now().toISOString(),
         attempts: attempt,
       });

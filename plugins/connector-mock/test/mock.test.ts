@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isConnectorDefinition, isConnectorError, type OperationContext, type PushDocument } from '@erpc/sdk';
+import { isConnectorDefinition, isConnectorError, parseExactJson, type OperationContext, type PushDocument } from '@erpc/sdk';
 import { describe, expect, it } from 'vitest';
 import definition, { type MockConfig, type MockConnector } from '../src/index.js';
 
@@ -52,6 +52,15 @@ describe('MOCK connector', () => {
     // Each connection has its own store, and each port instance its own.
     expect(port.deliveries('conn-2')).toEqual([]);
     expect(newPort().deliveries('conn-1')).toEqual([]);
+  });
+
+  it('stores a document with exact numbers (raw JSON values such as 118.00) as delivered, digits kept', async () => {
+    const port = newPort();
+    const payload = parseExactJson('{"net":118.00,"big":123456789012345678901234567890,"qty":2}') as Record<string, unknown>;
+    const receipt = await port.push({ ...doc(7), payload }, ctx({}));
+    expect(receipt.externalRef).toBe('mock:push-7');
+    const [stored] = port.deliveries('conn-1');
+    expect(JSON.stringify(stored!.payload)).toBe('{"net":118.00,"big":123456789012345678901234567890,"qty":2}');
   });
 
   it('fails retryably or permanently as configured', async () => {

@@ -16,8 +16,9 @@ import { orgsCreateCommand } from './orgs-create.js';
 import { orgsListCommand } from './orgs-list.js';
 import { apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand } from './api-keys.js';
 import { serveCommand } from './serve.js';
+import { webhooksListCommand, webhooksReplayCommand } from './webhooks.js';
 import { configCheckCommand } from './config-check.js';
 import { connectionsListCommand, pushesListCommand, pushesShowCommand, workersListCommand } from './operator-lists.js';
 
 /** Every CLI command, in the order `erpc --help` lists them. Add new commands here. */
-export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, pluginsTryCommand, conformanceCommand, migrateCommand, keysGenerateCommand, keysStatusCommand, keysRotateCommand, connectionsListCommand, connectionsImportCommand, workerCommand, workersListCommand, pushCommand, pushesListCommand, pushesShowCommand, pushesRetryCommand, configCheckCommand];
+export const commands: CliCommand[] = [serveCommand, orgsCreateCommand, orgsListCommand, apiKeysCreateCommand, apiKeysListCommand, apiKeysRevokeCommand, pluginsListCommand, pluginsNewCommand, pluginsTryCommand, conformanceCommand, migrateCommand, keysGenerateCommand, keysStatusCommand, keysRotateCommand, connectionsListCommand, connectionsImportCommand, workerCommand, workersListCommand, pushCommand, pushesListCommand, pushesShowCommand, pushesRetryCommand, webhooksListCommand, webhooksReplayCommand, configCheckCommand];

@@ -122,7 +122,7 @@ export function progressLine(verb: string, p: RotationProgress): string {
 /** The human summary: failures by connection id and code, then totals. */
 export function formatReport(r: RotationReport): string {
   const lines: string[] = [];
-  for (const f of r.failed) lines.push(`failed connection ${f.connectionId}: ${f.code}`);
+  for (const f of r.failed) lines.push(`failed ${f.table === undefined ? 'connection' : 'webhook endpoint secret'} ${f.connectionId}: ${f.code}`);
   const seconds = (r.elapsedMs / 1000).toFixed(1);
   if (r.dryRun) {
     lines.push(`dry run: ${r.rotated} row(s) would be rotated to key ${r.activeKeyId}, ${r.failed.length} do not decrypt (${seconds}s). Nothing was written.`);

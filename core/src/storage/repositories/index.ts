@@ -4,6 +4,7 @@ import { ConnectionRepository } from './connection-repository.js';
 import { OrganizationRepository } from './organization-repository.js';
 import { PushRepository } from './push-repository.js';
 import { retryingTransaction } from '../errors.js';
+import { WebhookRepository, WebhookSecretKeyStore } from './webhook-repository.js';
 import { WorkerRepository } from './worker-repository.js';
 
 /**
@@ -17,6 +18,9 @@ export class Repositories {
   readonly connections: ConnectionRepository;
   readonly pushes: PushRepository;
   readonly workers: WorkerRepository;
+  readonly webhooks: WebhookRepository;
+  /** The webhook signing secrets as key rotation walks them. */
+  readonly webhookSecrets: WebhookSecretKeyStore;
 
   constructor(private readonly db: Knex) {
     this.organizations = new OrganizationRepository(db);
@@ -24,6 +28,8 @@ export class Repositories {
     this.connections = new ConnectionRepository(db);
     this.pushes = new PushRepository(db);
     this.workers = new WorkerRepository(db);
+    this.webhooks = new WebhookRepository(db);
+    this.webhookSecrets = new WebhookSecretKeyStore(db);
   }
 
   /** Runs `fn` in one transaction, with every repository bound to it. */

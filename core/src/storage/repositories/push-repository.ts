@@ -151,7 +151,7 @@ function storedPayload(text: unknown, jsonb: unknown): unknown {
 
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 
-function toRow(r: DbRow): PushRow {
+export function toRow(r: DbRow): PushRow {
   return {
     id: String(r.id),
     orgId: String(r.org_id),

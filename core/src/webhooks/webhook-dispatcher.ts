@@ -1,0 +1,303 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '@erpc/sdk';
+import type { Logger } from 'pino';
+import type { ConfigCipher } from '../crypto/index.js';
+import { Wakeup } from '../push/wakeup.js';
+import { toPushView } from '../push/push-types.js';
+import { toRow as pushRowOf } from '../storage/repositories/push-repository.js';
+import type { ClaimedWebhookDelivery, WebhookAttemptOutcome, WebhookDeliveryStore } from './ports.js';
+import type { WebhookRetrySchedule } from './retry-schedule.js';
+import { webhookHeaders } from './signing.js';
+import type { SendResult, WebhookHttpClient } from './webhook-http.js';
+import { decryptSecrets, type WebhookSecrets } from './webhook-secret.js';
+
+/** What the dispatcher reports to metrics. */
+export interface WebhookDispatcherHooks {
+  delivered?(type: string, attemptSeconds: number, sinceEventSeconds: number): void;
+  failed?(type: string, final: boolean): void;
+  endpointDisabled?(): void;
+}
+
+export interface WebhookDispatcherDeps {
+  readonly store: WebhookDeliveryStore;
+  readonly cipher: ConfigCipher;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly http: WebhookHttpClient;
+  readonly schedule: WebhookRetrySchedule;
+  readonly hooks?: WebhookDispatcherHooks | undefined;
+}
+
+export interface WebhookDispatcherOptions {
+  workerId?: string;
+  /** Requests in flight at once (default 32). */
+  concurrency?: number;
+  /** ERPC_WEBHOOK_TIMEOUT_MS (default 10 s). */
+  timeoutMs?: number;
+  /** How long a claim is held (default timeoutMs + 30 s). */
+  leaseMs?: number;
+  /** Poll for due deliveries this often when nothing wakes the dispatcher (default 1 s). */
+  pollIntervalMs?: number;
+  /** Look for expired leases at most this often (default 5 s). */
+  leaseCheckIntervalMs?: number;
+  /** ERPC_WEBHOOK_DISABLE_AFTER (default 5 days). */
+  disableAfterMs?: number;
+}
+
+/**
+ * Sends webhook deliveries: claims due ones with FOR UPDATE SKIP LOCKED and a lease (attempts +
+ * 1 is the fencing token, as for pushes), signs each attempt (Standard Webhooks; both secrets
+ * during a rotation), POSTs it through the SSRF-guarded client, and group-commits the outcomes
+ * together with the endpoints' failure streaks. Runs beside the push worker in every worker
+ * process; any number of them share one database. Per-endpoint order of a push's events is kept
+ * by the claim (ADR 0035): a finished delivery wakes the loop so the next one goes at once.
+ *
+ * - no transaction is open during a request;
+ * - a dispatcher that dies mid-request leaves its lease to expire: the delivery is sent again,
+ *   same `webhook-id` (receivers drop duplicates by it);
+ * - 2xx delivered; timeouts, connection errors, 408, 429 and 5xx retried on the schedule (a
+ *   `Retry-After` replaces that delay); other answers fail at once (redirects are not followed).
+ */
+export class WebhookDispatcher {
+  readonly workerId: string;
+  readonly #deps: WebhookDispatcherDeps;
+  readonly #concurrency: number;
+  readonly #timeoutMs: number;
+  readonly #leaseMs: number;
+  readonly #pollIntervalMs: number;
+  readonly #leaseCheckIntervalMs: number;
+  readonly #disableAfterMs: number;
+  readonly #wakeup = new Wakeup();
+  readonly #inflight = new Set<Promise<void>>();
+  #pending: { outcome: WebhookAttemptOutcome; delivery: ClaimedWebhookDelivery }[] = [];
+  #flushing: Promise<void> | undefined;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #lastLeaseCheck = 0;
+  // Decrypted secrets between deliveries to the same endpoint, keyed by the stored ciphertext
+  // (read with every claim): a rotated or re-keyed secret is a new ciphertext, so it is never stale.
+  readonly #secrets = new Map<string, { blob: Buffer; secrets: WebhookSecrets }>();
+
+  constructor(deps: WebhookDispatcherDeps, options: WebhookDispatcherOptions = {}) {
+    this.#deps = deps;
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}:webhooks`;
+    this.#concurrency = options.concurrency ?? 32;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#leaseMs = options.leaseMs ?? this.#timeoutMs + 30_000;
+    if (this.#leaseMs <= this.#timeoutMs) throw new RangeError('leaseMs must be longer than timeoutMs');
+    this.#pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.#leaseCheckIntervalMs = options.leaseCheckIntervalMs ?? 5_000;
+    this.#disableAfterMs = options.disableAfterMs ?? 5 * 86_400_000;
+  }
+
+  start(): void {
+    if (this.#loop === undefined) this.#loop = this.#run();
+  }
+
+  /** Wakes an idle dispatcher (events were queued, a NOTIFY arrived). */
+  wake(): void {
+    this.#wakeup.wake();
+  }
+
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
+  /**
+   * No new claims; requests in flight get `graceMs` to finish (each is bounded by the timeout
+   * anyway), then the outcomes are written. One still running after the grace period is left to
+   * its lease: another worker sends it again, same webhook-id.
+   */
+  async stop(graceMs: number = this.#timeoutMs): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#wakeup.wake();
+    await this.#loop;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, graceMs))));
+    await Promise.race([Promise.allSettled([...this.#inflight]), grace]);
+    clearTimeout(timer);
+    if (this.#inflight.size > 0) this.#deps.logger.warn({ workerId: this.workerId, inflight: this.#inflight.size }, 'webhook requests still running at shutdown are left to their lease');
+    await this.flush();
+    this.#secrets.clear();
+  }
+
+  /** One claim-send-record round, awaited to the end (tests that drive the clock). Returns how many were claimed. */
+  async runOnce(): Promise<number> {
+    const claimed = await this.#claim(this.#concurrency);
+    await Promise.all(claimed.map((d) => this.#send(d)));
+    await this.flush();
+    return claimed.length;
+  }
+
+  async flush(): Promise<void> {
+    while (this.#flushing !== undefined || this.#pending.length > 0) {
+      this.#schedule();
+      await this.#flushing;
+    }
+  }
+
+  async #run(): Promise<void> {
+    let lastFull = false;
+    while (!this.#stopping) {
+      const room = this.#concurrency - this.#inflight.size;
+      // Under load (the last claim came back full), wait for a quarter of the slots before
+      // claiming again: fewer, larger claims, as the push worker does.
+      const minRoom = lastFull ? Math.max(1, Math.floor(this.#concurrency / 4)) : 1;
+      if (room < minRoom) {
+        await this.#wakeup.wait(this.#pollIntervalMs);
+        continue;
+      }
+      let claimed: ClaimedWebhookDelivery[] = [];
+      try {
+        claimed = await this.#claim(room);
+      } catch (err) {
+        this.#deps.logger.error({ err, workerId: this.workerId }, 'claiming webhook deliveries failed; retrying after the poll interval');
+      }
+      lastFull = claimed.length === room;
+      for (const d of claimed) this.#track(this.#send(d));
+      if (claimed.length < room) await this.#wakeup.wait(this.#pollIntervalMs);
+    }
+  }
+
+  #track(task: Promise<void>): void {
+    this.#inflight.add(task);
+    void task.finally(() => {
+      this.#inflight.delete(task);
+      // A slot is free: the loop may be waiting for room.
+      if (this.#inflight.size === this.#concurrency - Math.max(1, Math.floor(this.#concurrency / 4))) this.wake();
+    });
+  }
+
+  async #claim(limit: number): Promise<ClaimedWebhookDelivery[]> {
+    const now = this.#deps.clock.now();
+    if (now.getTime() - this.#lastLeaseCheck >= this.#leaseCheckIntervalMs) {
+      this.#lastLeaseCheck = now.getTime();
+      const n = await this.#deps.store.requeueExpiredLeases(now, 1000);
+      if (n > 0) this.#deps.logger.warn({ workerId: this.workerId, count: n }, 'requeued webhook deliveries whose worker lease expired');
+    }
+    return this.#deps.store.claimDue(this.workerId, now, new Date(now.getTime() + this.#leaseMs), limit);
+  }
+
+  /** Sends one claimed delivery and queues its outcome. Never throws. */
+  async #send(d: ClaimedWebhookDelivery): Promise<void> {
+    const { clock, http, logger } = this.#deps;
+    const about = { deliveryId: d.id, eventId: d.eventId, endpointId: d.endpointId, orgId: d.orgId, type: d.type, attempt: d.attempts };
+    let result: SendResult;
+    const started = performance.now();
+    try {
+      const now = clock.now();
+      const secrets = this.#secretsOf(d);
+      const signing = [secrets.current];
+      if (secrets.previous !== undefined && d.endpoint.previousSecretExpiresAt !== null && d.endpoint.previousSecretExpiresAt > now) signing.push(secrets.previous);
+      const body = eventBody(d);
+      result = await http.send(d.endpoint.url, webhookHeaders(signing, d.eventId, Math.floor(now.getTime() / 1000), body), body, this.#timeoutMs);
+    } catch (err) {
+      // The secret does not decrypt (a key not loaded) or a bug of ours: logged by ids, retried.
+      logger.error({ ...about, err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'preparing a webhook failed');
+      result = { kind: 'network', message: 'The webhook could not be prepared (see the server log); it is retried.' };
+    }
+    const outcome = this.#outcome(d, result);
+    if (outcome.status === 'DELIVERED') {
+      this.#deps.hooks?.delivered?.(d.type, (performance.now() - started) / 1000, Math.max(0, outcome.at.getTime() - d.eventCreatedAt.getTime()) / 1000);
+      logger.debug(about, 'webhook delivered');
+    } else {
+      this.#deps.hooks?.failed?.(d.type, outcome.status === 'FAILED');
+      logger.info({ ...about, status: outcome.status, statusCode: outcome.statusCode, error: outcome.error }, outcome.status === 'FAILED' ? 'webhook failed; not retried' : 'webhook failed; will retry');
+    }
+    this.#pending.push({ outcome, delivery: d });
+    this.#schedule();
+  }
+
+  #secretsOf(d: ClaimedWebhookDelivery): WebhookSecrets {
+    const cached = this.#secrets.get(d.endpointId);
+    if (cached !== undefined && cached.blob.equals(d.endpoint.secretEncrypted)) return cached.secrets;
+    const secrets = decryptSecrets(this.#deps.cipher, d.orgId, d.endpointId, d.endpoint.secretEncrypted, d.endpoint.secretKeyId);
+    if (this.#secrets.size >= 10_000) this.#secrets.clear();
+    this.#secrets.set(d.endpointId, { blob: Buffer.from(d.endpoint.secretEncrypted), secrets });
+    return secrets;
+  }
+
+  #outcome(d: ClaimedWebhookDelivery, r: SendResult): WebhookAttemptOutcome {
+    const at = this.#deps.clock.now();
+    const base = { id: d.id, endpointId: d.endpointId, attempts: d.attempts, at };
+    if (r.kind === 'response' && r.status >= 200 && r.status < 300) {
+      return { ...base, status: 'DELIVERED', nextAttemptAt: null, statusCode: r.status, error: null };
+    }
+    let retryable: boolean;
+    let error: string;
+    let statusCode: number | null = null;
+    let retryAfter: number | undefined;
+    if (r.kind === 'response') {
+      statusCode = r.status;
+      retryable = r.status === 408 || r.status === 429 || r.status >= 500;
+      error = r.status >= 300 && r.status < 400 ? `HTTP ${r.status}: redirects are not followed; point the endpoint at the final URL.` : `HTTP ${r.status}`;
+      retryAfter = retryable ? r.retryAfterMs : undefined;
+    } else {
+      retryable = true;
+      error = r.message;
+    }
+    const delay = retryable ? this.#deps.schedule.delayAfter(d.attempts, retryAfter) : undefined;
+    if (delay === undefined) {
+      return { ...base, status: 'FAILED', nextAttemptAt: null, statusCode, error: retryable ? `${error} (gave up after ${d.attempts} attempts)` : error };
+    }
+    return { ...base, status: 'PENDING', nextAttemptAt: new Date(at.getTime() + delay), statusCode, error };
+  }
+
+  #schedule(): void {
+    if (this.#flushing === undefined) this.#flushing = this.#writeLoop();
+  }
+
+  async #writeLoop(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending;
+        this.#pending = [];
+        try {
+          await this.#write(batch);
+        } catch (err) {
+          this.#deps.logger.error({ err, workerId: this.workerId, count: batch.length }, 'recording webhook outcomes failed; retrying');
+          this.#pending.unshift(...batch);
+          await new Promise((r) => setTimeout(r, 200));
+          if (this.#stopping && this.#inflight.size === 0) break;
+        }
+      }
+    } finally {
+      this.#flushing = undefined;
+    }
+    // A delivery that ended may free the next event of its push: claim again at once.
+    this.wake();
+  }
+
+  async #write(batch: { outcome: WebhookAttemptOutcome; delivery: ClaimedWebhookDelivery }[]): Promise<void> {
+    const outcomes = batch.map((b) => b.outcome);
+    const at = this.#deps.clock.now();
+    const succeeded = new Set<string>();
+    const failed = new Set<string>();
+    for (const o of outcomes) (o.status === 'DELIVERED' ? succeeded : failed).add(o.endpointId);
+    for (const id of succeeded) failed.delete(id);
+    const days = Math.round((this.#disableAfterMs / 86_400_000) * 10) / 10;
+    const reason = `Disabled by erpc: every delivery failed for ${days} day(s) (ERPC_WEBHOOK_DISABLE_AFTER). Fix the receiver, then enable the endpoint again (PATCH enabled: true); pending deliveries resume.`;
+    const { written, disabled } = await this.#deps.store.recordAttempts(this.workerId, outcomes, {
+      succeeded: [...succeeded], failed: [...failed], disableBefore: new Date(at.getTime() - this.#disableAfterMs), reason,
+    });
+    if (written.length < outcomes.length) {
+      this.#deps.logger.warn({ workerId: this.workerId, lost: outcomes.length - written.length }, 'webhook outcomes not recorded: the lease was lost to another worker');
+    }
+    for (const e of disabled) {
+      this.#deps.hooks?.endpointDisabled?.();
+      this.#deps.logger.warn({ endpointId: e.id, orgId: e.orgId }, 'webhook endpoint disabled: its deliveries kept failing');
+    }
+  }
+}
+
+/**
+ * The body of an event: `{type, timestamp, data}`; for push events `data` is the push as
+ * `GET /v1/pushes/:id` shows it at the time of the event (payload included). The same event
+ * gives the same bytes on every attempt.
+ */
+export function eventBody(d: Pick<ClaimedWebhookDelivery, 'type' | 'eventCreatedAt' | 'pushId' | 'data' | 'payloadText' | 'payloadJson'>): string {
+  const data = d.pushId === null ? d.data : toPushView(pushRowOf({ ...d.data, payload_text: d.payloadText, payload: d.payloadJson }), true);
+  return JSON.stringify({ type: d.type, timestamp: d.eventCreatedAt.toISOString(), data });
+}
