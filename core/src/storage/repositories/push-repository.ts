@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import { parseExactJson } from '@erpc/sdk';
 import { PUSH_REASON, PUSH_STATUSES, type PushStatus } from '../../push/push-types.js';
 import type { BoundConnection } from './connection-repository.js';
-import { retryingTransaction } from '../errors.js';
+import { retryingStatement, retryingTransaction } from '../errors.js';
+import { hotQuery, textArray } from './hot-query.js';
 
 export type { BoundConnection };
 
@@ -57,6 +58,66 @@ export type NewPush = Pick<
   payloadText: string;
   now: Date;
 };
+
+/** One document of an {@link AcceptBatch}: its connection is looked up by the statement itself. */
+export interface AcceptItem {
+  id: string;
+  documentType: string;
+  documentId: string;
+  idempotencyKey: string;
+  payloadText: string;
+  payloadSha256: string;
+}
+
+/** Documents of one organisation accepted by one statement (ADR 0037). */
+export interface AcceptBatch {
+  orgId: string;
+  items: readonly AcceptItem[];
+  now: Date;
+  requestId: string | null;
+  /**
+   * Connector types that accept only some document types, with those types: an item whose
+   * document type the active connection's connector does not accept is not inserted.
+   */
+  restricted: Readonly<Record<string, readonly string[]>>;
+  /** NOTIFY the workers' channel when a row was inserted (PostgreSQL). */
+  notify: boolean;
+}
+
+/** What {@link PushRepository.acceptBatch} did: the active connection (if any) and the ids inserted. */
+export interface AcceptBatchResult {
+  connection: { id: string; connectorType: string } | undefined;
+  inserted: Set<string>;
+}
+
+/**
+ * The accept statement: the organisation's ACTIVE connection, the insert of the items its
+ * connector accepts (a key already taken is skipped: ON CONFLICT DO NOTHING, the caller reads
+ * the winner for the whole-request comparison), and pg_notify only when a row was inserted, in
+ * one autocommit statement. The items are parallel arrays (unnest), one parameter each.
+ */
+const ACCEPT_SQL = `
+WITH conn AS (
+  SELECT id, connector_type FROM erp_connection WHERE org_id = $1::uuid AND status = 'ACTIVE'
+), v AS (
+  SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+           AS v(id, document_type, document_id, idempotency_key, payload_text, payload_sha256)
+), ins AS (
+  INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
+                    payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at, request_id)
+  SELECT v.id, $1::uuid, conn.id, conn.connector_type, v.document_type, v.document_id, v.idempotency_key,
+         v.payload_text, v.payload_sha256, 'PENDING', 0, $8::timestamptz, $8::timestamptz, $8::timestamptz, $9::text
+    FROM v CROSS JOIN conn
+   WHERE NOT jsonb_exists($10::jsonb, conn.connector_type)
+      OR jsonb_exists($10::jsonb -> conn.connector_type, v.document_type)
+  ON CONFLICT (org_id, idempotency_key) DO NOTHING
+  RETURNING id
+), woke AS (
+  SELECT pg_notify('erpc_push', '') /* PUSH_NOTIFY_CHANNEL */ FROM (SELECT 1 FROM ins LIMIT 1) AS any_new WHERE $11::boolean
+)
+SELECT conn.id AS connection_id, conn.connector_type,
+       ARRAY(SELECT id::text FROM ins) AS inserted, (SELECT count(*) FROM woke) AS woke
+  FROM (SELECT 1) AS one LEFT JOIN conn ON true`;
 
 /** Filters and page of a keyset listing (newest first). */
 export interface PushListQuery {
@@ -241,6 +302,25 @@ export class PushRepository {
     );
     const row = rowsOf(result)[0];
     return row === undefined ? undefined : toRow(row);
+  }
+
+  /**
+   * Accepts a batch (one document or many) in one statement: see {@link ACCEPT_SQL}. No
+   * connection: nothing inserted, `connection` undefined.
+   */
+  async acceptBatch(b: AcceptBatch): Promise<AcceptBatchResult> {
+    const col = (f: (i: AcceptItem) => string) => textArray(b.items.map(f));
+    const values = [
+      b.orgId, col((i) => i.id), col((i) => i.documentType), col((i) => i.documentId), col((i) => i.idempotencyKey),
+      col((i) => i.payloadText), col((i) => i.payloadSha256), b.now, b.requestId, JSON.stringify(b.restricted), b.notify,
+    ];
+    const rows = await retryingStatement(() => hotQuery(this.db, 'erpc_push_accept', ACCEPT_SQL, values));
+    const r = rows[0] ?? {};
+    const inserted = new Set<string>((r.inserted as string[] | null) ?? []);
+    return {
+      connection: r.connection_id === null || r.connection_id === undefined ? undefined : { id: String(r.connection_id), connectorType: String(r.connector_type) },
+      inserted,
+    };
   }
 
   /** Inserts many pushes in one statement; returns the ids that were new (duplicates of a key are skipped). */
