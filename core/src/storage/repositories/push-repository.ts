@@ -479,15 +479,14 @@ export class PushRepository {
     leaseUntil: Date,
     limit: number,
   ): Promise<{ row: PushRow; connection: BoundConnection | undefined }[]> {
-    const result = await this.db.raw(
-      `WITH claimed AS (
+    const result = await hotQuery(this.db, 'erpc_push_claim', `WITH claimed AS (
          UPDATE push AS p
-            SET status = 'PROCESSING', locked_by = ?, locked_until = ?, attempts = p.attempts + 1,
-                last_attempt_at = ?, updated_at = ?
+            SET status = 'PROCESSING', locked_by = $1, locked_until = $2, attempts = p.attempts + 1,
+                last_attempt_at = $3, updated_at = $4
            FROM (SELECT id FROM push
-                  WHERE status = 'PENDING' AND next_attempt_at <= ?
+                  WHERE status = 'PENDING' AND next_attempt_at <= $5
                   ORDER BY next_attempt_at
-                  LIMIT ?
+                  LIMIT $6
                   FOR UPDATE SKIP LOCKED) AS due
           WHERE p.id = due.id
           RETURNING p.*)
@@ -496,7 +495,7 @@ export class PushRepository {
          FROM claimed LEFT JOIN erp_connection AS c ON c.id = claimed.connection_id`,
       [workerId, leaseUntil, now, now, now, limit],
     );
-    return rowsOf(result).map((r) => ({ row: toRow(r), connection: r.c_id === null || r.c_id === undefined ? undefined : toConnection(r, 'c_') }));
+    return result.map((r) => ({ row: toRow(r), connection: r.c_id === null || r.c_id === undefined ? undefined : toConnection(r, 'c_') }));
   }
 
   /**
@@ -504,39 +503,37 @@ export class PushRepository {
    * attempt counted; DEAD (WORKER_LOST) when that was the last allowed attempt.
    */
   async requeueExpiredLeases(now: Date, maxAttempts: number, limit: number): Promise<{ id: string; status: PushStatus }[]> {
-    const result = await this.db.raw(
-      `UPDATE push AS p
-          SET status = CASE WHEN p.attempts >= ? THEN 'DEAD' ELSE 'PENDING' END,
-              dead_at = CASE WHEN p.attempts >= ? THEN ?::timestamptz ELSE NULL END,
-              next_attempt_at = CASE WHEN p.attempts >= ? THEN NULL ELSE ?::timestamptz END,
-              locked_by = NULL, locked_until = NULL, updated_at = ?,
-              last_error_code = ?, last_error_message = ?,
-              last_failure_code = ?, last_failure_message = ?, last_failure_at = ?
+    const result = await hotQuery(this.db, 'erpc_push_requeue_expired', `UPDATE push AS p
+          SET status = CASE WHEN p.attempts >= $1 THEN 'DEAD' ELSE 'PENDING' END,
+              dead_at = CASE WHEN p.attempts >= $2 THEN $3::timestamptz ELSE NULL END,
+              next_attempt_at = CASE WHEN p.attempts >= $4 THEN NULL ELSE $5::timestamptz END,
+              locked_by = NULL, locked_until = NULL, updated_at = $6,
+              last_error_code = $7, last_error_message = $8,
+              last_failure_code = $9, last_failure_message = $10, last_failure_at = $11
          FROM (SELECT id FROM push
-                WHERE status = 'PROCESSING' AND locked_until < ?
+                WHERE status = 'PROCESSING' AND locked_until < $12
                 ORDER BY locked_until
-                LIMIT ?
+                LIMIT $13
                 FOR UPDATE SKIP LOCKED) AS expired
         WHERE p.id = expired.id
         RETURNING p.id, p.status`,
       [maxAttempts, maxAttempts, now, maxAttempts, now, now, PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE,
         PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE, now, now, limit],
     );
-    return rowsOf(result).map((r) => ({ id: String(r.id), status: r.status as PushStatus }));
+    return result.map((r) => ({ id: String(r.id), status: r.status as PushStatus }));
   }
 
   /** Records DELIVERED outcomes; returns the ids whose lease was still held (the others were not touched). */
   async markDelivered(workerId: string, items: readonly DeliveredOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await this.db.raw(
-      `UPDATE push AS p
+    const result = await hotQuery(this.db, 'erpc_push_delivered', `UPDATE push AS p
           SET status = 'DELIVERED', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
               last_error_code = NULL, last_error_message = NULL,
               external_ref = v.external_ref, receipt_details = v.receipt_details, delivered_at = v.at, updated_at = v.at,
               ack_deadline = v.ack_deadline, next_ack_check_at = v.next_ack_check_at
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, external_ref text, receipt_details jsonb,
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, external_ref text, receipt_details jsonb,
               at timestamptz, ack_deadline timestamptz, next_ack_check_at timestamptz)
-        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts
         RETURNING p.id`,
       [
         recordset(items.map((o) => ({
@@ -546,54 +543,51 @@ export class PushRepository {
         workerId,
       ],
     );
-    return rowsOf(result).map((r) => String(r.id));
+    return result.map((r) => String(r.id));
   }
 
   /** Records retryable failures: back to PENDING at their backoff time. Returns the ids still held. */
   async markRetry(workerId: string, items: readonly RetryOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await this.db.raw(
-      `UPDATE push AS p
+    const result = await hotQuery(this.db, 'erpc_push_retry_later', `UPDATE push AS p
           SET status = 'PENDING', locked_by = NULL, locked_until = NULL, next_attempt_at = v.next_attempt_at,
               last_error_code = v.code, last_error_message = v.message, updated_at = v.at,
               last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, next_attempt_at timestamptz, code text, message text, at timestamptz)
-        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, next_attempt_at timestamptz, code text, message text, at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts
         RETURNING p.id`,
       [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, next_attempt_at: o.nextAttemptAt, code: o.code, message: o.message, at: o.at }))), workerId],
     );
-    return rowsOf(result).map((r) => String(r.id));
+    return result.map((r) => String(r.id));
   }
 
   /** Records dead letters. Returns the ids still held. */
   async markDead(workerId: string, items: readonly DeadOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await this.db.raw(
-      `UPDATE push AS p
+    const result = await hotQuery(this.db, 'erpc_push_dead', `UPDATE push AS p
           SET status = 'DEAD', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
               last_error_code = v.code, last_error_message = v.message, dead_at = v.at, updated_at = v.at,
               last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, code text, message text, at timestamptz)
-        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, code text, message text, at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts
         RETURNING p.id`,
       [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, code: o.code, message: o.message, at: o.at }))), workerId],
     );
-    return rowsOf(result).map((r) => String(r.id));
+    return result.map((r) => String(r.id));
   }
 
   /** Gives pushes back (shutdown): PENDING, due now, the attempt not counted. Returns the ids still held. */
   async release(workerId: string, items: readonly ReleaseOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await this.db.raw(
-      `UPDATE push AS p
+    const result = await hotQuery(this.db, 'erpc_push_release', `UPDATE push AS p
           SET status = 'PENDING', locked_by = NULL, locked_until = NULL, attempts = p.attempts - 1,
               next_attempt_at = COALESCE(v.due_at, v.at), updated_at = v.at
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, at timestamptz, due_at timestamptz)
-        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, at timestamptz, due_at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts
         RETURNING p.id`,
       [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, at: o.at, due_at: o.dueAt ?? null }))), workerId],
     );
-    return rowsOf(result).map((r) => String(r.id));
+    return result.map((r) => String(r.id));
   }
 
   /**
@@ -601,26 +595,24 @@ export class PushRepository {
    * the lease (so a checker that dies is replaced after it) and ack_checks + 1 is the fencing token.
    */
   async claimAckChecks(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]> {
-    const result = await this.db.raw(
-      `UPDATE push AS p
-          SET locked_by = ?, locked_until = ?, next_ack_check_at = ?, ack_checks = p.ack_checks + 1, updated_at = ?
+    const result = await hotQuery(this.db, 'erpc_push_claim_ack_checks', `UPDATE push AS p
+          SET locked_by = $1, locked_until = $2, next_ack_check_at = $3, ack_checks = p.ack_checks + 1, updated_at = $4
          FROM (SELECT id FROM push
-                WHERE status = 'DELIVERED' AND next_ack_check_at <= ?
+                WHERE status = 'DELIVERED' AND next_ack_check_at <= $5
                 ORDER BY next_ack_check_at
-                LIMIT ?
+                LIMIT $6
                 FOR UPDATE SKIP LOCKED) AS due
         WHERE p.id = due.id
         RETURNING p.*`,
       [workerId, leaseUntil, leaseUntil, now, now, limit],
     );
-    return rowsOf(result).map(toRow);
+    return result.map(toRow);
   }
 
   /** Records acknowledgement-check outcomes. Returns the ids still held. */
   async recordAckOutcomes(workerId: string, items: readonly AckOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await this.db.raw(
-      `UPDATE push AS p
+    const result = await hotQuery(this.db, 'erpc_push_ack_outcomes', `UPDATE push AS p
           SET status = v.status,
               locked_by = NULL, locked_until = NULL,
               next_ack_check_at = v.next_ack_check_at,
@@ -634,10 +626,10 @@ export class PushRepository {
               last_failure_message = COALESCE(v.message, p.last_failure_message),
               last_failure_at = CASE WHEN v.code IS NULL THEN p.last_failure_at ELSE v.at END,
               updated_at = v.at
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, ack_checks int, status text, next_ack_check_at timestamptz,
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, ack_checks int, status text, next_ack_check_at timestamptz,
               details jsonb, acknowledged_at timestamptz, rejected_at timestamptz, dead_at timestamptz,
               code text, message text, at timestamptz)
-        WHERE p.id = v.id AND p.status = 'DELIVERED' AND p.locked_by = ? AND p.ack_checks = v.ack_checks
+        WHERE p.id = v.id AND p.status = 'DELIVERED' AND p.locked_by = $2 AND p.ack_checks = v.ack_checks
         RETURNING p.id`,
       [
         recordset(
@@ -658,6 +650,6 @@ export class PushRepository {
         workerId,
       ],
     );
-    return rowsOf(result).map((r) => String(r.id));
+    return result.map((r) => String(r.id));
   }
 }
