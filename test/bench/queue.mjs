@@ -23,7 +23,8 @@
 // Env: BENCH_DATABASE_URL (server to create the scratch databases on), QUEUE_ROUNDS (3),
 // QUEUE_ONE (2000), QUEUE_BATCH_N (20000), QUEUE_DRAIN (20000), QUEUE_RATE (200),
 // QUEUE_SECONDS (10), QUEUE_SYSTEMS (erpc,graphile-worker,pg-boss), QUEUE_DB_PREFIX (erpc_m_q),
-// QUEUE_PGBOSS_BATCH (100), QUEUE_ERPC_NODE_ARGS (node options of the erpc processes, e.g. to
+// QUEUE_PGBOSS_BATCH (100), QUEUE_SANDBOX=1 (MOCK in its sandbox process, the default isolation;
+// otherwise it is trusted, in the worker process like the peers' handlers), QUEUE_ERPC_NODE_ARGS (node options of the erpc processes, e.g. to
 // profile them), QUEUE_JSON=1 (print the raw figures as JSON too).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -80,7 +81,52 @@ let statements = 0;
 const admin = new pg.Client({ connectionString: BASE_URL });
 await admin.connect();
 const walLsn = async () => (await admin.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l;
-const walBytes = async (from, to) => Number((await admin.query('SELECT pg_wal_lsn_diff($1, $2) AS d', [to, from])).rows[0].d);
+// WAL of one database: the records of its relations (heap, indexes, full-page images) between two
+// LSNs, read with pg_waldump when this process can read the server's pg_wal (the bench machine:
+// same host, root), since the server's WAL position also moves with every other database's writes
+// (other work on a shared server). Commit records name no relation and are left out, for every
+// system alike. Else the plain LSN difference.
+const PG_WALDUMP = process.env.QUEUE_PG_WALDUMP ?? '/usr/lib/postgresql/15/bin/pg_waldump';
+const walDir = await admin
+  .query(`SELECT current_setting('data_directory') || '/pg_wal' AS d`)
+  .then((r) => r.rows[0].d)
+  .catch(() => undefined);
+const walByDump = walDir !== undefined && existsSync(PG_WALDUMP) && (() => {
+  try {
+    readdirSync(walDir);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+let walDb;
+const walBytes = async (from, to) => {
+  if (walByDump && walDb !== undefined) {
+    const oid = (await admin.query('SELECT oid FROM pg_database WHERE datname = $1', [walDb])).rows[0].oid;
+    const text = await new Promise((resolve, reject) => {
+      const child = spawn(PG_WALDUMP, ['-p', walDir, '-s', from, '-e', to], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const chunks = [];
+      let err = '';
+      child.stdout.on('data', (d) => chunks.push(d));
+      child.stderr.on('data', (d) => (err += d));
+      child.once('exit', (code) => (code === 0 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`pg_waldump: ${err.slice(0, 500)}`))));
+    }).catch((err) => {
+      process.stderr.write(`${err.message}; using the LSN difference\n`);
+      return undefined;
+    });
+    if (text !== undefined) {
+      const needle = `/${oid}/`;
+      let total = 0;
+      for (const line of text.split('\n')) {
+        if (!line.includes(needle)) continue;
+        const m = /len \(rec\/tot\):\s*\d+\/\s*(\d+)/.exec(line);
+        if (m) total += Number(m[1]);
+      }
+      return total;
+    }
+  }
+  return Number((await admin.query('SELECT pg_wal_lsn_diff($1, $2) AS d', [to, from])).rows[0].d);
+};
 const dbUrl = (name) => {
   const u = new URL(BASE_URL);
   u.pathname = `/${name}`;
@@ -155,7 +201,12 @@ async function childStatements(children) {
 // --- The three systems behind one interface -------------------------------------------------
 
 async function erpcSystem(url) {
-  const env = { DATABASE_URL: url, ENCRYPTION_MASTER_KEY: masterKey, ERPC_PLUGIN_DIRS: join(here, '../../plugins'), ERPC_LOG_LEVEL: 'warn' };
+  // MOCK runs in the worker process (trusted), as the peers' no-op handlers do: this bench measures
+  // the queue; the sandbox's IPC per push is bench:push's subject (QUEUE_SANDBOX=1 keeps it here).
+  const env = {
+    DATABASE_URL: url, ENCRYPTION_MASTER_KEY: masterKey, ERPC_PLUGIN_DIRS: join(here, '../../plugins'), ERPC_LOG_LEVEL: 'warn',
+    ...(process.env.QUEUE_SANDBOX === '1' ? {} : { ERPC_PLUGIN_TRUSTED: 'MOCK' }),
+  };
   const db = await createDatabase({ databaseUrl: url });
   await migrateLatest(db);
   const clock = { now: () => new Date() };
@@ -348,9 +399,10 @@ async function drain(sys, processes) {
   await waitEmpty(sys);
   const ms = performance.now() - t0;
   const w1 = await walLsn();
+  const wal = await walBytes(w0, w1);
   const st1 = await childStatements(workers);
   for (const w of workers) await sys.stopWorker(w);
-  return { perSecond: Math.round(DRAIN / (ms / 1000)), walBytesPerJob: Math.round((await walBytes(w0, w1)) / DRAIN), statementsPerJob: +((st1 - st0) / DRAIN).toFixed(2) };
+  return { perSecond: Math.round(DRAIN / (ms / 1000)), walBytesPerJob: Math.round(wal / DRAIN), statementsPerJob: +((st1 - st0) / DRAIN).toFixed(2) };
 }
 
 async function latency(sys) {
@@ -376,6 +428,7 @@ async function latency(sys) {
 
 async function runSystem(name) {
   const { name: db, url } = await freshDatabase(name);
+  walDb = db;
   const sys = await factories[name](url);
   const out = { system: name };
   try {
@@ -451,6 +504,7 @@ const figures = [
 const peers = SYSTEMS.filter((s) => s !== 'erpc');
 const lines = [];
 lines.push(`bench:queue — ${rounds.length} rounds, Node ${process.version}, ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; graphile-worker ${gwVersion}, pg-boss ${bossVersion}`);
+lines.push(`WAL: ${walByDump ? "each database's own records (pg_waldump; commit records left out)" : 'pg_current_wal_lsn() differences (the whole server)'}`);
 lines.push(`one-by-one ${ONE}, batch ${BATCH_N} (500 a batch), drain ${DRAIN}, latency ${RATE}/s × ${SECONDS} s; MOCK ack "off" vs no-op handlers; ratios are erpc / peer per round (for "lower" figures peer / erpc, so > 1 is erpc ahead)`);
 lines.push('');
 const header = ['figure', ...SYSTEMS.map((s) => `${s} (per round)`), ...peers.map((p) => `erpc vs ${p}`)];
