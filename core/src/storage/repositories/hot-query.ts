@@ -5,7 +5,19 @@ type Row = Record<string, unknown>;
 
 /** The part of a pooled `pg` client a hot statement uses. */
 interface PgConnection {
-  query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[] }>;
+  query(q: { name: string; text: string; values: unknown[] } | string): Promise<{ rows: Row[] }>;
+  /** pg's record of the statements this connection has prepared, by name. */
+  connection?: { parsedStatements?: Record<string, unknown> };
+}
+
+/**
+ * A prepared statement whose result columns changed since it was prepared (a migration added a
+ * column to a table it reads with `*` while this process ran) fails with this until it is
+ * prepared again.
+ */
+function isStalePlan(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
 }
 interface PooledClient {
   acquireConnection(): Promise<PgConnection>;
@@ -25,7 +37,15 @@ export async function hotQuery(db: Knex, name: string, text: string, values: rea
     const client = (db as unknown as { client: PooledClient }).client;
     const connection = await client.acquireConnection();
     try {
-      return (await connection.query({ name, text, values: [...values] })).rows;
+      try {
+        return (await connection.query({ name, text, values: [...values] })).rows;
+      } catch (err) {
+        if (!isStalePlan(err)) throw err;
+        // Prepare it again on this connection, once.
+        await connection.query(`DEALLOCATE "${name}"`);
+        delete connection.connection?.parsedStatements?.[name];
+        return (await connection.query({ name, text, values: [...values] })).rows;
+      }
     } finally {
       await client.releaseConnection(connection);
     }
