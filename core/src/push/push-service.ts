@@ -102,8 +102,8 @@ export class PushService {
   ) {}
 
   /**
-   * Accepts one document in one transaction: resolve the org's ACTIVE connection, check the
-   * document type, insert. The same idempotency key with the same document (type, id and payload)
+   * Accepts one document in one statement (ADR 0037): resolve the org's ACTIVE connection, check
+   * the document type, insert, notify the workers. The same idempotency key with the same document (type, id and payload)
    * returns the existing push (`created: false`); with anything different,
    * ERPC_ERR_IDEMPOTENCY_CONFLICT naming the fields that differ.
    */

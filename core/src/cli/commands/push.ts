@@ -42,8 +42,8 @@ async function countLines(file: string): Promise<number> {
 
 /**
  * `erpc push --org ID --file docs.jsonl`: enqueues one document per line
- * (`{"documentType","documentId","idempotencyKey"?,"payload"}`), in batches of one transaction
- * each. Bad lines are reported with their line numbers and skipped; the rest are accepted.
+ * (`{"documentType","documentId","idempotencyKey"?,"payload"}`), in batches of 500 lines, one
+ * statement each, the next sent while the current one commits (ADR 0037). Bad lines are reported with their line numbers and skipped; the rest are accepted.
  * Exit 0 when every line was accepted (or was already there), 1 when some failed.
  */
 export const pushCommand: CliCommand = {
