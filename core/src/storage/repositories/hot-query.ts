@@ -66,7 +66,8 @@ export function textArray(values: readonly string[]): string {
   let out = '{';
   for (let i = 0; i < values.length; i++) {
     if (i > 0) out += ',';
-    out += `"${values[i]!.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    // replaceAll of plain strings: several times quicker than a regex with a callback on payload texts.
+    out += `"${values[i]!.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
   }
   return `${out}}`;
 }
