@@ -4,6 +4,9 @@
  */
 import type { BoundConnection } from '../storage/repositories/connection-repository.js';
 import type {
+  AcceptBatch,
+  AcceptBatchResult,
+  AcceptItem,
   AckOutcome,
   DeadLetterFilter,
   DeadOutcome,
@@ -16,10 +19,12 @@ import type {
 } from '../storage/repositories/push-repository.js';
 import type { PushStatus } from './push-types.js';
 
-export type { AckOutcome, BoundConnection, DeadLetterFilter, DeadOutcome, DeliveredOutcome, NewPush, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
+export type { AcceptBatch, AcceptBatchResult, AcceptItem, AckOutcome, BoundConnection, DeadLetterFilter, DeadOutcome, DeliveredOutcome, NewPush, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
 
 /** The push table (outbox and delivery record). Outcome writes are fenced by (locked_by, attempts). */
 export interface PushStore {
+  /** The active-connection lookup, the insert and the NOTIFY of an accept, in one statement (ADR 0037). */
+  acceptBatch(batch: AcceptBatch): Promise<AcceptBatchResult>;
   /** Inserts those without a push of the same (org, idempotency key); returns the ids inserted. */
   insertManyIfAbsent(pushes: readonly NewPush[]): Promise<Set<string>>;
   findByKeys(orgId: string, keys: readonly string[]): Promise<PushRow[]>;

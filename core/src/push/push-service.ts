@@ -102,8 +102,8 @@ export class PushService {
   ) {}
 
   /**
-   * Accepts one document in one transaction: resolve the org's ACTIVE connection, check the
-   * document type, insert. The same idempotency key with the same document (type, id and payload)
+   * Accepts one document in one statement (ADR 0037): resolve the org's ACTIVE connection, check
+   * the document type, insert, notify the workers. The same idempotency key with the same document (type, id and payload)
    * returns the existing push (`created: false`); with anything different,
    * ERPC_ERR_IDEMPOTENCY_CONFLICT naming the fields that differ.
    */
@@ -114,9 +114,12 @@ export class PushService {
   }
 
   /**
-   * Accepts many documents of one organisation in one transaction (one INSERT), each with its
-   * own outcome: invalid items and idempotency conflicts are refused, the rest are accepted.
-   * Throws (for the whole batch) only when the org does not exist or has no active connection.
+   * Accepts many documents of one organisation in one statement (ADR 0037): the active-connection
+   * lookup, the insert (an `unnest` of arrays) and the NOTIFY, in autocommit. Each item has its
+   * own outcome: invalid items, document types the connector does not accept and idempotency
+   * conflicts are refused, the rest are accepted. A key already taken is read back by a second
+   * statement and compared as a whole request (replay or ERPC_ERR_IDEMPOTENCY_CONFLICT). Throws
+   * (for the whole batch) only when the org does not exist or has no active connection.
    */
   async acceptMany(orgId: string, inputs: readonly PushInput[]): Promise<AcceptManyItem[]> {
     const results: (AcceptManyItem | undefined)[] = new Array(inputs.length);
@@ -129,94 +132,96 @@ export class PushService {
       }
     });
     const now = this.clock.now();
-    let connectorType = '';
-    let createdCount = 0;
 
     if (!isUuid(orgId)) throw new ErpcError('ERPC_ERR_ORG_NOT_FOUND', { id: orgId });
-    await this.storage.transaction(async (tx) => {
-      const connection = await tx.connections.activeBinding(orgId);
-      if (connection === undefined) {
-        if (!(await tx.organizations.exists(orgId))) throw new ErpcError('ERPC_ERR_ORG_NOT_FOUND', { id: orgId });
-        throw new ErpcError('ERPC_ERR_NO_ACTIVE_CONNECTION', { orgId });
-      }
-      connectorType = connection.connectorType;
-      const accepted = this.#acceptedTypes(connection.connectorType);
-      const rows: { index: number; push: NewPush }[] = [];
-      for (const { index, input } of valid) {
-        if (accepted !== undefined && !accepted.includes(input.documentType)) {
-          results[index] = {
-            ok: false,
-            error: new ErpcError('ERPC_ERR_DOCUMENT_TYPE_UNSUPPORTED', {
-              connectorType: connection.connectorType,
-              documentType: input.documentType,
-              accepted: accepted.join(', '),
-            }),
-          };
-          continue;
-        }
-        rows.push({
-          index,
-          push: {
-            id: randomUUID(),
-            orgId,
-            connectionId: connection.id,
+    if (valid.length === 0) {
+      // Nothing to insert: the organisation and its connection are still checked, as for any batch.
+      await this.#connectionOf(orgId);
+      return results as AcceptManyItem[];
+    }
+    const requestId = currentRequestId() ?? null;
+    const rows = valid.map(({ index, input }) => ({ index, input, id: randomUUID() }));
+    const { connection, inserted } = await this.storage.pushes.acceptBatch({
+      orgId,
+      now,
+      requestId,
+      restricted: this.#restrictedTypes(),
+      notify: this.options.databaseKind === 'postgres',
+      items: rows.map(({ id, input }) => ({
+        id, documentType: input.documentType, documentId: input.documentId, idempotencyKey: input.idempotencyKey,
+        payloadText: input.payloadText, payloadSha256: input.sha,
+      })),
+    });
+    if (connection === undefined) {
+      await this.#connectionOf(orgId); // throws the right error
+      throw new ErpcError('ERPC_ERR_NO_ACTIVE_CONNECTION', { orgId }); // the connection appeared meanwhile: as if just before
+    }
+    const accepted = this.#acceptedTypes(connection.connectorType);
+    const toPush = (id: string, input: ValidInput): NewPush => ({
+      id, orgId, connectionId: connection.id, connectorType: connection.connectorType, documentType: input.documentType,
+      documentId: input.documentId, idempotencyKey: input.idempotencyKey, payload: input.payload, payloadText: input.payloadText,
+      payloadSha256: input.sha, requestId, now,
+    });
+    const replays: { index: number; push: NewPush }[] = [];
+    for (const { index, input, id } of rows) {
+      if (accepted !== undefined && !accepted.includes(input.documentType)) {
+        results[index] = {
+          ok: false,
+          error: new ErpcError('ERPC_ERR_DOCUMENT_TYPE_UNSUPPORTED', {
             connectorType: connection.connectorType,
             documentType: input.documentType,
-            documentId: input.documentId,
-            idempotencyKey: input.idempotencyKey,
-            payload: input.payload,
-            payloadText: input.payloadText,
-            payloadSha256: input.sha,
-            requestId: currentRequestId() ?? null,
-            now,
-          },
-        });
+            accepted: accepted.join(', '),
+          }),
+        };
+      } else if (inserted.has(id)) {
+        results[index] = { ok: true, created: true, push: toPushView(newRowView(toPush(id, input))) };
+      } else {
+        replays.push({ index, push: toPush(id, input) });
       }
-      if (rows.length === 0) return;
+    }
 
-      // ON CONFLICT DO NOTHING instead of catching 23505: a unique violation would abort the
-      // whole transaction on PostgreSQL. A concurrent duplicate waits for the first insert to
-      // commit, then skips; the re-read below (a new statement, so a new snapshot under READ
-      // COMMITTED) sees the winner.
-      const inserted = await tx.pushes.insertManyIfAbsent(rows.map((r) => r.push));
-      createdCount = inserted.size;
-      const replays = rows.filter((r) => !inserted.has(r.push.id));
+    if (replays.length > 0) {
+      // ON CONFLICT DO NOTHING waited for a concurrent insert of the key to commit, then skipped;
+      // this read is a new statement (a new snapshot under READ COMMITTED), so it sees the winner.
       const existing = new Map(
-        (await tx.pushes.findByKeys(orgId, replays.map((r) => r.push.idempotencyKey))).map((p) => [p.idempotencyKey, p]),
+        (await this.storage.pushes.findByKeys(orgId, replays.map((r) => r.push.idempotencyKey))).map((p) => [p.idempotencyKey, p]),
       );
-      for (const { index, push } of rows) {
-        if (inserted.has(push.id)) {
-          results[index] = { ok: true, created: true, push: toPushView(newRowView(push)) };
-          continue;
-        }
+      for (const { index, push } of replays) {
         const prior = existing.get(push.idempotencyKey);
         if (prior === undefined) {
           // Only possible if the winner was deleted in between; report it rather than guess.
           results[index] = { ok: false, error: new ErpcError('ERPC_ERR_INTERNAL') };
-        } else {
-          // The key names one whole request: the same document type, id and payload, or a conflict.
-          const differs = differingFields(prior, push);
-          results[index] =
-            differs.length === 0
-              ? { ok: true, created: false, push: toPushView(prior) }
-              : {
-                  ok: false,
-                  error: new ErpcError(
-                    'ERPC_ERR_IDEMPOTENCY_CONFLICT',
-                    { idempotencyKey: push.idempotencyKey, pushId: prior.id, fields: differs.join(', ') },
-                    { details: { pushId: prior.id, differs } },
-                  ),
-                };
+          continue;
         }
+        // The key names one whole request: the same document type, id and payload, or a conflict.
+        const differs = differingFields(prior, push);
+        results[index] =
+          differs.length === 0
+            ? { ok: true, created: false, push: toPushView(prior) }
+            : {
+                ok: false,
+                error: new ErpcError(
+                  'ERPC_ERR_IDEMPOTENCY_CONFLICT',
+                  { idempotencyKey: push.idempotencyKey, pushId: prior.id, fields: differs.join(', ') },
+                  { details: { pushId: prior.id, differs } },
+                ),
+              };
       }
-      if (createdCount > 0 && this.options.databaseKind === 'postgres') await tx.pushes.notify();
-    });
+    }
 
-    if (createdCount > 0) {
-      this.options.onAccepted?.(connectorType, createdCount);
+    if (inserted.size > 0) {
+      this.options.onAccepted?.(connection.connectorType, inserted.size);
       this.signal.wake();
     }
     return results as AcceptManyItem[];
+  }
+
+  /** The org's active connection, or the error that says why there is none. */
+  async #connectionOf(orgId: string): Promise<{ id: string; connectorType: string }> {
+    const connection = await this.storage.connections.activeBinding(orgId);
+    if (connection !== undefined) return connection;
+    if (!(await this.storage.organizations.exists(orgId))) throw new ErpcError('ERPC_ERR_ORG_NOT_FOUND', { id: orgId });
+    throw new ErpcError('ERPC_ERR_NO_ACTIVE_CONNECTION', { orgId });
   }
 
   /** One push of `orgId`, with its payload. */
@@ -298,6 +303,19 @@ export class PushService {
   async stats(orgId: string): Promise<{ counts: Record<PushStatus, number>; total: number }> {
     const counts = await this.storage.pushes.countByStatus(orgId);
     return { counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
+  }
+
+  /**
+   * The loaded connector types that accept only some document types, with those types: the
+   * accept statement inserts nothing else for them (the same rule as {@link #acceptedTypes}).
+   */
+  #restrictedTypes(): Record<string, readonly string[]> {
+    const out: Record<string, readonly string[]> = {};
+    for (const type of this.registry.types()) {
+      const accepted = this.#acceptedTypes(type);
+      if (accepted !== undefined) out[type] = accepted;
+    }
+    return out;
   }
 
   #acceptedTypes(connectorType: string): readonly string[] | undefined {

@@ -24,7 +24,11 @@ export interface PushWorkerOptions {
   workerId?: string;
   /** Deliveries in flight at once in this process (default 16). */
   concurrency?: number;
-  /** Most pushes claimed by one claim query (default = concurrency). */
+  /**
+   * Most pushes claimed by one claim query (default: the claim loop fills all its room, slots and
+   * prefetch, at once, i.e. concurrency + prefetch; `runOnce` and the acknowledgement checks take
+   * concurrency).
+   */
   batchSize?: number;
   /**
    * Pushes claimed ahead of a free slot (default concurrency / 2; 0 turns it off), so a finished
@@ -103,6 +107,8 @@ export class PushWorker {
   readonly #retry: RetryPolicy;
   readonly #concurrency: number;
   readonly #batchSize: number;
+  // The claim loop's batch: fewer, larger claims (one statement each) when pushes are quick (ADR 0037).
+  readonly #claimBatch: number;
   readonly #leaseMs: number;
   readonly #pollIntervalMs: number;
   readonly #leaseCheckIntervalMs: number;
@@ -142,6 +148,7 @@ export class PushWorker {
     // waits at most 2 s: its connection row was read at claim time, so a connection disabled
     // meanwhile is noticed by the next claim, at most that much later than without prefetching.
     const maxWaitMs = Math.min(2_000, (this.#leaseMs - pushTimeoutMs) / 2);
+    this.#claimBatch = options.batchSize ?? this.#concurrency + prefetch;
     this.#leaseCheckIntervalMs = positive(options.leaseCheckIntervalMs ?? 5_000, 'leaseCheckIntervalMs');
     const ackCheckIntervalMs = positive(options.ackCheckIntervalMs ?? 10_000, 'ackCheckIntervalMs');
     const ackTimeoutMs = positive(options.ackTimeoutMs ?? 24 * 3_600_000, 'ackTimeoutMs');
@@ -253,7 +260,7 @@ export class PushWorker {
         continue;
       }
       let pushes: ClaimedPush[] = [];
-      const wanted = Math.min(room, this.#batchSize);
+      const wanted = Math.min(room, this.#claimBatch);
       // Taken before the claim, like the lease: the wait bound then holds from the lease's start.
       const claimedAt = performance.now();
       try {

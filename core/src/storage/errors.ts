@@ -106,6 +106,25 @@ export async function retryingTransaction<T>(db: Knex, fn: (trx: Knex.Transactio
   }
 }
 
+/**
+ * Runs one autocommit statement, again (like {@link retryingTransaction}) when the server aborts
+ * it as a serialization failure or deadlock (two batches inserting the same keys in different
+ * orders): the aborted statement changed nothing.
+ */
+export async function retryingStatement<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!isSerializationFailure(err)) throw err;
+      if (attempt >= TRANSACTION_ATTEMPTS) {
+        throw new ErpcError('ERPC_ERR_STORAGE_CONTENTION', { sqlState: (err as DbError).code, attempts: attempt }, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+    }
+  }
+}
+
 // Connection-level SQLSTATEs: class 08 (connection exception), 57P01-57P03 (server shutting down,
 // crash, cannot connect now), 53300 (too many connections).
 const UNAVAILABLE_STATE = /^(08...|57P0[123]|53300)$/;

@@ -42,8 +42,8 @@ async function countLines(file: string): Promise<number> {
 
 /**
  * `erpc push --org ID --file docs.jsonl`: enqueues one document per line
- * (`{"documentType","documentId","idempotencyKey"?,"payload"}`), in batches of one transaction
- * each. Bad lines are reported with their line numbers and skipped; the rest are accepted.
+ * (`{"documentType","documentId","idempotencyKey"?,"payload"}`), in batches of 500 lines, one
+ * statement each, the next sent while the current one commits (ADR 0037). Bad lines are reported with their line numbers and skipped; the rest are accepted.
  * Exit 0 when every line was accepted (or was already there), 1 when some failed.
  */
 export const pushCommand: CliCommand = {
@@ -78,20 +78,44 @@ export const pushCommand: CliCommand = {
             const pushes = host.services.pushes;
             bar?.start(total, 0, { failed: 0 });
             let batch: { line: number; input: PushInput }[] = [];
-            const flush = async () => {
-              if (batch.length === 0) return;
-              const results = await pushes.acceptMany(opts.org, batch.map((b) => b.input));
+            // Pipelining (ADR 0037): the next batch is parsed and sent while the current one
+            // commits (at most two in flight, each one statement on its own pooled connection).
+            // A batch that repeats a key of the batch in flight waits for it, so the earlier
+            // line is always the one that is accepted and the later one the replay or conflict.
+            let inflight: { done: Promise<void>; keys: Set<string> } | undefined;
+            const keyOf = (input: PushInput): string => {
+              const i = input as Partial<PushInput> | null;
+              return typeof i?.idempotencyKey === 'string' ? i.idempotencyKey : `${String(i?.documentType)}:${String(i?.documentId)}`;
+            };
+            const send = async (sent: { line: number; input: PushInput }[]) => {
+              const results = await pushes.acceptMany(opts.org, sent.map((b) => b.input));
               results.forEach((r, i) => {
-                const line = batch[i]!.line;
+                const line = sent[i]!.line;
                 if (r.ok) {
                   if (r.created) created++;
                   else replayed++;
                 } else errors.push({ line, code: r.error.code, message: r.error.message });
               });
-              done += batch.length;
-              batch = [];
+              done += sent.length;
               if (bar !== undefined) bar.update(done, { failed: errors.length });
               else process.stderr.write(`pushed ${done}/${total} lines (${errors.length} failed)\n`);
+            };
+            const flush = async () => {
+              if (batch.length === 0) return;
+              const sent = batch;
+              batch = [];
+              const keys = new Set(sent.map((b) => keyOf(b.input)));
+              const previous = inflight;
+              if (previous !== undefined && [...keys].some((k) => previous.keys.has(k))) await previous.done;
+              const pending = send(sent);
+              // Observed at once, so a failure is not an unhandled rejection while the next batch is read.
+              pending.catch(() => undefined);
+              inflight = { done: pending, keys };
+              if (previous !== undefined) await previous.done;
+            };
+            const drain = async () => {
+              await flush();
+              await inflight?.done;
             };
             let lineNo = 0;
             for await (const text of linesOf(opts.file, stdinText)) {
@@ -110,7 +134,7 @@ export const pushCommand: CliCommand = {
               batch.push({ line: lineNo, input: parsed as PushInput });
               if (batch.length >= BATCH) await flush();
             }
-            await flush();
+            await drain();
           }).finally(() => bar?.stop());
 
           errors.sort((a, b) => a.line - b.line);

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { hotQuery } from './hot-query.js';
 import { isUuid, toBuffer, toDate, toDateOrNull } from './rows.js';
 
 /** An API key as stored: only the SHA-256 of its secret part. */
@@ -53,8 +54,9 @@ export class ApiKeyRepository {
     return toRow(row!);
   }
 
+  /** Read on every API request (authentication): a prepared statement (ADR 0037). */
   async findById(id: string, trx?: Knex.Transaction): Promise<ApiKeyRow | undefined> {
-    const r = (await (trx ?? this.db)('api_key').where({ id }).first()) as DbApiKey | undefined;
+    const r = (await hotQuery(trx ?? this.db, 'erpc_api_key_by_id', 'SELECT * FROM api_key WHERE id = $1 LIMIT 1', [id]))[0] as DbApiKey | undefined;
     return r === undefined ? undefined : toRow(r);
   }
 

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import { parseExactJson } from '@erpc/sdk';
 import { PUSH_REASON, PUSH_STATUSES, type PushStatus } from '../../push/push-types.js';
 import type { BoundConnection } from './connection-repository.js';
-import { retryingTransaction } from '../errors.js';
+import { retryingStatement, retryingTransaction } from '../errors.js';
+import { hotQuery, textArray } from './hot-query.js';
 
 export type { BoundConnection };
 
@@ -57,6 +58,66 @@ export type NewPush = Pick<
   payloadText: string;
   now: Date;
 };
+
+/** One document of an {@link AcceptBatch}: its connection is looked up by the statement itself. */
+export interface AcceptItem {
+  id: string;
+  documentType: string;
+  documentId: string;
+  idempotencyKey: string;
+  payloadText: string;
+  payloadSha256: string;
+}
+
+/** Documents of one organisation accepted by one statement (ADR 0037). */
+export interface AcceptBatch {
+  orgId: string;
+  items: readonly AcceptItem[];
+  now: Date;
+  requestId: string | null;
+  /**
+   * Connector types that accept only some document types, with those types: an item whose
+   * document type the active connection's connector does not accept is not inserted.
+   */
+  restricted: Readonly<Record<string, readonly string[]>>;
+  /** NOTIFY the workers' channel when a row was inserted (PostgreSQL). */
+  notify: boolean;
+}
+
+/** What {@link PushRepository.acceptBatch} did: the active connection (if any) and the ids inserted. */
+export interface AcceptBatchResult {
+  connection: { id: string; connectorType: string } | undefined;
+  inserted: Set<string>;
+}
+
+/**
+ * The accept statement: the organisation's ACTIVE connection, the insert of the items its
+ * connector accepts (a key already taken is skipped: ON CONFLICT DO NOTHING, the caller reads
+ * the winner for the whole-request comparison), and pg_notify only when a row was inserted, in
+ * one autocommit statement. The items are parallel arrays (unnest), one parameter each.
+ */
+const ACCEPT_SQL = `
+WITH conn AS (
+  SELECT id, connector_type FROM erp_connection WHERE org_id = $1::uuid AND status = 'ACTIVE'
+), v AS (
+  SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+           AS v(id, document_type, document_id, idempotency_key, payload_text, payload_sha256)
+), ins AS (
+  INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
+                    payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at, request_id)
+  SELECT v.id, $1::uuid, conn.id, conn.connector_type, v.document_type, v.document_id, v.idempotency_key,
+         v.payload_text, v.payload_sha256, 'PENDING', 0, $8::timestamptz, $8::timestamptz, $8::timestamptz, $9::text
+    FROM v CROSS JOIN conn
+   WHERE NOT jsonb_exists($10::jsonb, conn.connector_type)
+      OR jsonb_exists($10::jsonb -> conn.connector_type, v.document_type)
+  ON CONFLICT (org_id, idempotency_key) DO NOTHING
+  RETURNING id
+), woke AS (
+  SELECT pg_notify('erpc_push', '') /* PUSH_NOTIFY_CHANNEL */ FROM (SELECT 1 FROM ins LIMIT 1) AS any_new WHERE $11::boolean
+)
+SELECT conn.id AS connection_id, conn.connector_type,
+       ARRAY(SELECT id::text FROM ins) AS inserted, (SELECT count(*) FROM woke) AS woke
+  FROM (SELECT 1) AS one LEFT JOIN conn ON true`;
 
 /** Filters and page of a keyset listing (newest first). */
 export interface PushListQuery {
@@ -243,6 +304,25 @@ export class PushRepository {
     return row === undefined ? undefined : toRow(row);
   }
 
+  /**
+   * Accepts a batch (one document or many) in one statement: see {@link ACCEPT_SQL}. No
+   * connection: nothing inserted, `connection` undefined.
+   */
+  async acceptBatch(b: AcceptBatch): Promise<AcceptBatchResult> {
+    const col = (f: (i: AcceptItem) => string) => textArray(b.items.map(f));
+    const values = [
+      b.orgId, col((i) => i.id), col((i) => i.documentType), col((i) => i.documentId), col((i) => i.idempotencyKey),
+      col((i) => i.payloadText), col((i) => i.payloadSha256), b.now, b.requestId, JSON.stringify(b.restricted), b.notify,
+    ];
+    const rows = await retryingStatement(() => hotQuery(this.db, 'erpc_push_accept', ACCEPT_SQL, values));
+    const r = rows[0] ?? {};
+    const inserted = new Set<string>((r.inserted as string[] | null) ?? []);
+    return {
+      connection: r.connection_id === null || r.connection_id === undefined ? undefined : { id: String(r.connection_id), connectorType: String(r.connector_type) },
+      inserted,
+    };
+  }
+
   /** Inserts many pushes in one statement; returns the ids that were new (duplicates of a key are skipped). */
   async insertManyIfAbsent(pushes: readonly NewPush[]): Promise<Set<string>> {
     if (pushes.length === 0) return new Set();
@@ -399,15 +479,14 @@ export class PushRepository {
     leaseUntil: Date,
     limit: number,
   ): Promise<{ row: PushRow; connection: BoundConnection | undefined }[]> {
-    const result = await this.db.raw(
-      `WITH claimed AS (
+    const result = await hotQuery(this.db, 'erpc_push_claim', `WITH claimed AS (
          UPDATE push AS p
-            SET status = 'PROCESSING', locked_by = ?, locked_until = ?, attempts = p.attempts + 1,
-                last_attempt_at = ?, updated_at = ?
+            SET status = 'PROCESSING', locked_by = $1, locked_until = $2, attempts = p.attempts + 1,
+                last_attempt_at = $3, updated_at = $4
            FROM (SELECT id FROM push
-                  WHERE status = 'PENDING' AND next_attempt_at <= ?
+                  WHERE status = 'PENDING' AND next_attempt_at <= $5
                   ORDER BY next_attempt_at
-                  LIMIT ?
+                  LIMIT $6
                   FOR UPDATE SKIP LOCKED) AS due
           WHERE p.id = due.id
           RETURNING p.*)
@@ -416,7 +495,7 @@ export class PushRepository {
          FROM claimed LEFT JOIN erp_connection AS c ON c.id = claimed.connection_id`,
       [workerId, leaseUntil, now, now, now, limit],
     );
-    return rowsOf(result).map((r) => ({ row: toRow(r), connection: r.c_id === null || r.c_id === undefined ? undefined : toConnection(r, 'c_') }));
+    return result.map((r) => ({ row: toRow(r), connection: r.c_id === null || r.c_id === undefined ? undefined : toConnection(r, 'c_') }));
   }
 
   /**
@@ -426,40 +505,37 @@ export class PushRepository {
    * retried while its horizon (from acceptance or the last manual retry) lasts.
    */
   async requeueExpiredLeases(now: Date, maxAttempts: number, limit: number, horizonMs = 0): Promise<{ id: string; status: PushStatus }[]> {
-    const last = `(p.attempts >= ${Number(maxAttempts)} AND NOT (p.attempts > ${Number(maxAttempts)} AND COALESCE(p.retried_at, p.created_at) + make_interval(secs => ${Number(horizonMs) / 1000}) > ?::timestamptz))`;
-    const result = await this.db.raw(
-      `UPDATE push AS p
+    const last = `(p.attempts >= $1 AND NOT (p.attempts > $1 AND COALESCE(p.retried_at, p.created_at) + make_interval(secs => $2::double precision) > $3::timestamptz))`;
+    const result = await hotQuery(this.db, 'erpc_push_requeue_expired', `UPDATE push AS p
           SET status = CASE WHEN ${last} THEN 'DEAD' ELSE 'PENDING' END,
-              dead_at = CASE WHEN ${last} THEN ?::timestamptz ELSE NULL END,
-              next_attempt_at = CASE WHEN ${last} THEN NULL ELSE ?::timestamptz END,
-              locked_by = NULL, locked_until = NULL, updated_at = ?,
-              last_error_code = ?, last_error_message = ?,
-              last_failure_code = ?, last_failure_message = ?, last_failure_at = ?
+              dead_at = CASE WHEN ${last} THEN $3::timestamptz ELSE NULL END,
+              next_attempt_at = CASE WHEN ${last} THEN NULL ELSE $3::timestamptz END,
+              locked_by = NULL, locked_until = NULL, updated_at = $3,
+              last_error_code = $4, last_error_message = $5,
+              last_failure_code = $4, last_failure_message = $5, last_failure_at = $3
          FROM (SELECT id FROM push
-                WHERE status = 'PROCESSING' AND locked_until < ?
+                WHERE status = 'PROCESSING' AND locked_until < $3
                 ORDER BY locked_until
-                LIMIT ?
+                LIMIT $6
                 FOR UPDATE SKIP LOCKED) AS expired
         WHERE p.id = expired.id
         RETURNING p.id, p.status`,
-      [now, now, now, now, now, now, PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE,
-        PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE, now, now, limit],
+      [maxAttempts, horizonMs / 1000, now, PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE, limit],
     );
-    return rowsOf(result).map((r) => ({ id: String(r.id), status: r.status as PushStatus }));
+    return result.map((r) => ({ id: String(r.id), status: r.status as PushStatus }));
   }
 
   /** Records DELIVERED outcomes; returns the ids whose lease was still held (the others were not touched). */
   async markDelivered(workerId: string, items: readonly DeliveredOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await this.db.raw(
-      `UPDATE push AS p
+    const result = await hotQuery(this.db, 'erpc_push_delivered', `UPDATE push AS p
           SET status = 'DELIVERED', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
               last_error_code = NULL, last_error_message = NULL,
               external_ref = v.external_ref, receipt_details = v.receipt_details, delivered_at = v.at, updated_at = v.at,
               ack_deadline = v.ack_deadline, next_ack_check_at = v.next_ack_check_at
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, external_ref text, receipt_details jsonb,
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, external_ref text, receipt_details jsonb,
               at timestamptz, ack_deadline timestamptz, next_ack_check_at timestamptz)
-        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts
         RETURNING p.id`,
       [
         recordset(items.map((o) => ({
@@ -469,54 +545,51 @@ export class PushRepository {
         workerId,
       ],
     );
-    return rowsOf(result).map((r) => String(r.id));
+    return result.map((r) => String(r.id));
   }
 
   /** Records retryable failures: back to PENDING at their backoff time. Returns the ids still held. */
   async markRetry(workerId: string, items: readonly RetryOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await this.db.raw(
-      `UPDATE push AS p
+    const result = await hotQuery(this.db, 'erpc_push_retry_later', `UPDATE push AS p
           SET status = 'PENDING', locked_by = NULL, locked_until = NULL, next_attempt_at = v.next_attempt_at,
               last_error_code = v.code, last_error_message = v.message, updated_at = v.at,
               last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, next_attempt_at timestamptz, code text, message text, at timestamptz)
-        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, next_attempt_at timestamptz, code text, message text, at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts
         RETURNING p.id`,
       [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, next_attempt_at: o.nextAttemptAt, code: o.code, message: o.message, at: o.at }))), workerId],
     );
-    return rowsOf(result).map((r) => String(r.id));
+    return result.map((r) => String(r.id));
   }
 
   /** Records dead letters. Returns the ids still held. */
   async markDead(workerId: string, items: readonly DeadOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await this.db.raw(
-      `UPDATE push AS p
+    const result = await hotQuery(this.db, 'erpc_push_dead', `UPDATE push AS p
           SET status = 'DEAD', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
               last_error_code = v.code, last_error_message = v.message, dead_at = v.at, updated_at = v.at,
               last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, code text, message text, at timestamptz)
-        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, code text, message text, at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts
         RETURNING p.id`,
       [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, code: o.code, message: o.message, at: o.at }))), workerId],
     );
-    return rowsOf(result).map((r) => String(r.id));
+    return result.map((r) => String(r.id));
   }
 
   /** Gives pushes back (shutdown): PENDING, due now, the attempt not counted. Returns the ids still held. */
   async release(workerId: string, items: readonly ReleaseOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await this.db.raw(
-      `UPDATE push AS p
+    const result = await hotQuery(this.db, 'erpc_push_release', `UPDATE push AS p
           SET status = 'PENDING', locked_by = NULL, locked_until = NULL, attempts = p.attempts - 1,
               next_attempt_at = COALESCE(v.due_at, v.at), updated_at = v.at
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, at timestamptz, due_at timestamptz)
-        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = ? AND p.attempts = v.attempts
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, at timestamptz, due_at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts
         RETURNING p.id`,
       [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, at: o.at, due_at: o.dueAt ?? null }))), workerId],
     );
-    return rowsOf(result).map((r) => String(r.id));
+    return result.map((r) => String(r.id));
   }
 
   /**
@@ -524,26 +597,24 @@ export class PushRepository {
    * the lease (so a checker that dies is replaced after it) and ack_checks + 1 is the fencing token.
    */
   async claimAckChecks(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]> {
-    const result = await this.db.raw(
-      `UPDATE push AS p
-          SET locked_by = ?, locked_until = ?, next_ack_check_at = ?, ack_checks = p.ack_checks + 1, updated_at = ?
+    const result = await hotQuery(this.db, 'erpc_push_claim_ack_checks', `UPDATE push AS p
+          SET locked_by = $1, locked_until = $2, next_ack_check_at = $3, ack_checks = p.ack_checks + 1, updated_at = $4
          FROM (SELECT id FROM push
-                WHERE status = 'DELIVERED' AND next_ack_check_at <= ?
+                WHERE status = 'DELIVERED' AND next_ack_check_at <= $5
                 ORDER BY next_ack_check_at
-                LIMIT ?
+                LIMIT $6
                 FOR UPDATE SKIP LOCKED) AS due
         WHERE p.id = due.id
         RETURNING p.*`,
       [workerId, leaseUntil, leaseUntil, now, now, limit],
     );
-    return rowsOf(result).map(toRow);
+    return result.map(toRow);
   }
 
   /** Records acknowledgement-check outcomes. Returns the ids still held. */
   async recordAckOutcomes(workerId: string, items: readonly AckOutcome[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await this.db.raw(
-      `UPDATE push AS p
+    const result = await hotQuery(this.db, 'erpc_push_ack_outcomes', `UPDATE push AS p
           SET status = v.status,
               locked_by = NULL, locked_until = NULL,
               next_ack_check_at = v.next_ack_check_at,
@@ -557,10 +628,10 @@ export class PushRepository {
               last_failure_message = COALESCE(v.message, p.last_failure_message),
               last_failure_at = CASE WHEN v.code IS NULL THEN p.last_failure_at ELSE v.at END,
               updated_at = v.at
-         FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, ack_checks int, status text, next_ack_check_at timestamptz,
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, ack_checks int, status text, next_ack_check_at timestamptz,
               details jsonb, acknowledged_at timestamptz, rejected_at timestamptz, dead_at timestamptz,
               code text, message text, at timestamptz)
-        WHERE p.id = v.id AND p.status = 'DELIVERED' AND p.locked_by = ? AND p.ack_checks = v.ack_checks
+        WHERE p.id = v.id AND p.status = 'DELIVERED' AND p.locked_by = $2 AND p.ack_checks = v.ack_checks
         RETURNING p.id`,
       [
         recordset(
@@ -581,6 +652,6 @@ export class PushRepository {
         workerId,
       ],
     );
-    return rowsOf(result).map((r) => String(r.id));
+    return result.map((r) => String(r.id));
   }
 }
