@@ -123,7 +123,7 @@ describe.each(testBackends())('plugin sandbox: hostile plugins are contained, on
   }
 
   const expectContained = (r: Awaited<ReturnType<typeof settle>>) => {
-    if (process.env.DEBUG_SANDBOX_TEST) console.log(JSON.stringify({ poison: [r.poison.status, r.poison.attempts, r.poison.lastError], innocent: r.innocent.map((p) => [p.status, p.attempts, p.lastError]), control: r.control.map((p) => [p.status, p.attempts, p.lastError]) }), logs.filter((l) => /sandbox|warn|error/.test(l)).slice(0, 30).join(''));
+    if (process.env.DEBUG_SANDBOX_TEST) console.log(JSON.stringify({ poison: [r.poison.status, r.poison.attempts, r.poison.lastError], innocent: r.innocent.map((p) => [p.status, p.attempts, p.lastError, (p as { lastFailure?: unknown }).lastFailure]), control: r.control.map((p) => [p.status, p.attempts, p.lastError]) }), logs.filter((l) => /sandbox|warn|error/.test(l)).slice(0, 30).join(''));
     for (const p of r.control) expect(p).toMatchObject({ status: 'DELIVERED', attempts: 1 });
     for (const p of r.innocent) expect(p).toMatchObject({ status: 'DELIVERED', attempts: 1 });
     expect(health.length).toBeGreaterThan(5);

@@ -88,6 +88,8 @@ interface PluginState {
 
 /** How long a call may go on after its deadline before its sandbox is killed. */
 const KILL_GRACE_MS = 2_000;
+/** How long a sandbox has to answer a ping at a call's deadline (less than the grace). */
+const PING_TIMEOUT_MS = Math.min(1_000, KILL_GRACE_MS / 2);
 const FIRST_BACKOFF_MS = 100;
 /** A plugin that has not crashed for this long starts its backoff from the beginning again. */
 const HEALTHY_AFTER_MS = 60_000;
@@ -102,6 +104,8 @@ const HEALTHY_AFTER_MS = 60_000;
  * keep crashing waits a backoff (100 ms doubling up to ERPC_SANDBOX_RESTART_MAX_MS) before the next.
  */
 export class SandboxSupervisor {
+  /** Processes killed because they stopped answering: their overdue calls are crashes, not timeouts. */
+  readonly #frozen = new WeakSet<SandboxProcess>();
   readonly #entries = new Map<string, Entry>();
   readonly #plugins = new Map<string, PluginState>();
   readonly #readable = new Map<string, string[]>();
@@ -205,9 +209,13 @@ export class SandboxSupervisor {
       overdue = true;
       const callId = id;
       entry.process.abandon(callId, KILL_GRACE_MS);
-      void entry.process.ping(KILL_GRACE_MS).then((alive) => {
+      // The ping's answer is awaited for less than the grace, so a frozen sandbox is known as frozen
+      // before the grace kills it: its overdue calls are crashes re-run alone, not timeouts charged.
+      void entry.process.ping(PING_TIMEOUT_MS).then((alive) => {
         if (!alive && entry.process.pending(callId)) {
           frozen = true;
+          // Its other overdue calls were late because of the freeze, not by themselves.
+          this.#frozen.add(entry.process);
           this.logger.warn({ component: 'sandbox', connectorType: call.plugin.connectorType, pid: entry.process.pid }, 'a sandbox stopped answering (its event loop is blocked): it is killed and replaced');
           entry.process.kill();
         }
@@ -234,7 +242,7 @@ export class SandboxSupervisor {
       );
     } catch (err) {
       if (err instanceof SandboxCrash) {
-        if (overdue && !frozen) throw new SandboxTimeout(call.timeoutMs);
+        if (overdue && !frozen && !this.#frozen.has(entry.process)) throw new SandboxTimeout(call.timeoutMs);
         throw new SandboxCallCrash(err, err.callsInFlight <= 1 || call.alone === true);
       }
       throw err;
