@@ -152,7 +152,7 @@ try {
   }
 
   // Sandboxed: the same in-process workers, the connector in sandbox processes (ADR 0033), granted the drop folders.
-  const sandboxConfig = loadHostConfig({ env: { DATABASE_URL: url.toString(), ERPC_PLUGIN_GRANTS: JSON.stringify({ DROPZONE_JSON_V1: { fsWrite: [dropRoot] } }) } });
+  const sandboxConfig = loadHostConfig({ env: { DATABASE_URL: url.toString(), ERPC_PLUGIN_GRANTS: JSON.stringify({ DROPZONE_JSON_V1: { fsWrite: [dropRoot] } }), ...(process.env.ERPC_SANDBOX_JIT ? { ERPC_SANDBOX_JIT: process.env.ERPC_SANDBOX_JIT } : {}) } });
   const grants = new GrantPolicy(sandboxConfig);
   const sandboxes = new SandboxSupervisor(sandboxConfig.sandbox, grants, logger);
   sandboxesToStop = sandboxes;

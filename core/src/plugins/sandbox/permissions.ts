@@ -124,8 +124,10 @@ export function sandboxDataLimitMb(memoryMb: number): number {
 /** Node's options of a sandbox: the permission model with exactly these grants, and the heap cap. */
 export function sandboxExecArgv(options: { read: readonly string[]; write: readonly string[]; network: boolean; memoryMb: number; jit?: 'lite' | 'full' }): string[] {
   const args = ['--permission', `--max-old-space-size=${options.memoryMb}`, '--disable-warning=ExperimentalWarning'];
-  // V8's lite mode: no optimising compilers, lazily allocated feedback (ADR 0039).
-  if ((options.jit ?? 'lite') === 'lite') args.push('--lite-mode');
+  // Memory per sandbox (ADR 0039): a small young generation and V8's size-over-speed heuristics
+  // (full), or V8's lite mode: no optimising compilers, lazily allocated feedback (lite).
+  if (options.jit === 'lite') args.push('--lite-mode');
+  else args.push('--max-semi-space-size=1', '--optimize-for-size');
   for (const p of new Set(options.read)) args.push(`--allow-fs-read=${p}`);
   for (const p of new Set(options.write)) args.push(`--allow-fs-write=${p}`);
   if (options.network) args.push('--allow-net');
