@@ -102,7 +102,7 @@ function spawnChecker(roots: readonly string[], options: ImportCheckOptions): Sa
 
 async function runChecks(plugins: readonly SandboxPluginSpec[], options: ImportCheckOptions, spawned: SandboxProcess | undefined): Promise<Map<number, CheckOutcome>> {
   const shared = spawned ?? spawnChecker(plugins.map(pluginRootOf), options);
-  const first = await runWithWatchdog(shared, plugins, false, options.timeoutMs, () => undefined);
+  const first = await runWithWatchdog(shared, plugins, options.timeoutMs);
   if (first.complete) {
     void shared.stop(1_000);
     return first.outcomes;
@@ -125,14 +125,13 @@ const ALONE_IN_PARALLEL = 2;
 
 async function checkAlone(plugin: SandboxPluginSpec, options: ImportCheckOptions): Promise<CheckOutcome> {
   const process = spawnChecker([pluginRootOf(plugin)], options);
-  let timedOut = false;
-  const result = await runWithWatchdog(process, [plugin], false, options.timeoutMs, () => (timedOut = true));
+  const result = await runWithWatchdog(process, [plugin], options.timeoutMs);
   if (result.complete) {
     void process.stop(1_000);
     return result.outcomes.get(plugin.key) ?? { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED', reason: 'no answer' };
   }
   process.kill();
-  return timedOut
+  return result.timedOut
     ? { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT', reason: `${options.timeoutMs}` }
     : { ok: false, code: 'ERPC_ERR_PLUGIN_IMPORT_CRASHED', reason: result.crash?.reason ?? 'the sandbox ended' };
 }
@@ -143,45 +142,31 @@ function pluginRootOf(p: SandboxPluginSpec): string {
 }
 
 /**
- * Loads `batch` and waits until every plugin answered, the process ended, or no progress was made
- * for `timeoutMs` (parallel: the whole batch; sequential: the plugin being imported).
+ * Loads `batch` and waits until every plugin answered, the process ended, or `timeoutMs` passed
+ * (`timedOut`). The caller kills the process when it is not complete.
  */
 async function runWithWatchdog(
   process: SandboxProcess,
   batch: readonly SandboxPluginSpec[],
-  sequential: boolean,
   timeoutMs: number,
-  onTimeout: () => void,
-): Promise<{ complete: boolean; outcomes: Map<number, LoadOutcome>; importing: number | undefined; crash?: SandboxCrash }> {
+): Promise<{ complete: boolean; timedOut: boolean; outcomes: Map<number, LoadOutcome>; crash?: SandboxCrash }> {
   const answered = new Map<number, LoadOutcome>();
-  let lastImporting: number | undefined;
-  let since = performance.now();
   let watchdog: NodeJS.Timeout | undefined;
   const stalled = new Promise<'timeout'>((resolve) => {
-    watchdog = setInterval(() => {
-      const now = process.importing();
-      if (now !== lastImporting) {
-        lastImporting = now;
-        since = performance.now();
-      }
-      if (performance.now() - since > timeoutMs) resolve('timeout');
-    }, Math.min(50, timeoutMs));
+    watchdog = setTimeout(() => resolve('timeout'), timeoutMs);
     watchdog.unref();
   });
   try {
-    const loading = process.load(batch, sequential, answered).then(
+    const loading = process.load(batch, false, answered).then(
       (outcomes) => ({ kind: 'done' as const, outcomes }),
       (err: unknown) => ({ kind: 'crash' as const, err }),
     );
     const first = await Promise.race([loading, stalled]);
-    if (first === 'timeout') {
-      onTimeout();
-      return { complete: false, outcomes: answered, importing: process.importing() };
-    }
-    if (first.kind === 'done') return { complete: true, outcomes: first.outcomes, importing: undefined };
+    if (first === 'timeout') return { complete: false, timedOut: true, outcomes: answered };
+    if (first.kind === 'done') return { complete: true, timedOut: false, outcomes: first.outcomes };
     const crash = first.err instanceof SandboxCrash ? first.err : new SandboxCrash(null, null, String(first.err), false);
-    return { complete: false, outcomes: answered, importing: process.importing(), crash };
+    return { complete: false, timedOut: false, outcomes: answered, crash };
   } finally {
-    clearInterval(watchdog);
+    clearTimeout(watchdog);
   }
 }
