@@ -455,12 +455,12 @@ function addressPolicyOf(config: HostConfig): AddressPolicy {
 }
 
 /** After a commit that queued webhook deliveries: count them, wake this process's dispatchers. */
-function webhookEventsQueued(c: DependencyContainer): (type: string, deliveries: number) => void {
+function webhookEventsQueued(c: DependencyContainer): (type: string, deliveries: number, unclaimed?: number) => void {
   const metrics = resolve(c, TOKENS.Metrics);
   const signal = resolve(c, TOKENS.WebhookSignal);
-  return (type, deliveries) => {
+  return (type, deliveries, unclaimed = deliveries) => {
     metrics.webhooks.created.inc({ type }, deliveries);
-    signal.wake();
+    if (unclaimed > 0) signal.wake();
   };
 }
 
@@ -474,8 +474,37 @@ function createPushRuntime(
   const logger = hostLogger.child({ component: 'push-worker' });
   const metrics = resolve(c, TOKENS.Metrics);
   const repositories = resolve(c, TOKENS.Repositories);
-  const events: PushEvents = { storage: repositories, onQueued: webhookEventsQueued(c) };
   const w = config.worker;
+  const wh = config.webhooks;
+  const http = new WebhookHttpClient(addressPolicyOf(config), { maxSockets: wh.concurrency });
+  const dispatcher = new WebhookDispatcher(
+    {
+      store: repositories.webhooks,
+      cipher: resolve(c, TOKENS.ConfigCipher),
+      clock: resolve(c, TOKENS.Clock),
+      logger: hostLogger.child({ component: 'webhooks' }),
+      http,
+      schedule: new WebhookRetrySchedule(wh.retryScheduleMs),
+      hooks: {
+        delivered: (type, attemptSeconds, sinceEventSeconds) => {
+          metrics.webhooks.delivered.inc({ type });
+          metrics.webhooks.attemptSeconds.observe({ type }, attemptSeconds);
+          metrics.webhooks.eventToDeliveredSeconds.observe({ type }, sinceEventSeconds);
+        },
+        failed: (type, final) => metrics.webhooks.failed.inc({ type, final: String(final) }),
+        endpointDisabled: () => metrics.webhooks.disabledEndpoints.inc(),
+      },
+    },
+    {
+      concurrency: wh.concurrency,
+      timeoutMs: wh.timeoutMs,
+      disableAfterMs: wh.disableAfterMs,
+      pollIntervalMs: w.pollIntervalMs,
+      ...webhookOverrides,
+    },
+  );
+  // The worker's outcome writer hands the new deliveries of its events to this process's dispatcher (ADR 0042).
+  const events: PushEvents = { storage: repositories, onQueued: webhookEventsQueued(c), handoff: dispatcher };
   const worker = new PushWorker(
     {
       storage: resolve(c, TOKENS.Repositories),
@@ -507,34 +536,6 @@ function createPushRuntime(
       shutdownGraceMs: w.shutdownGraceMs,
       retryPolicy: new RetryPolicy(w.retry),
       ...overrides,
-    },
-  );
-  const wh = config.webhooks;
-  const http = new WebhookHttpClient(addressPolicyOf(config), { maxSockets: wh.concurrency });
-  const dispatcher = new WebhookDispatcher(
-    {
-      store: repositories.webhooks,
-      cipher: resolve(c, TOKENS.ConfigCipher),
-      clock: resolve(c, TOKENS.Clock),
-      logger: hostLogger.child({ component: 'webhooks' }),
-      http,
-      schedule: new WebhookRetrySchedule(wh.retryScheduleMs),
-      hooks: {
-        delivered: (type, attemptSeconds, sinceEventSeconds) => {
-          metrics.webhooks.delivered.inc({ type });
-          metrics.webhooks.attemptSeconds.observe({ type }, attemptSeconds);
-          metrics.webhooks.eventToDeliveredSeconds.observe({ type }, sinceEventSeconds);
-        },
-        failed: (type, final) => metrics.webhooks.failed.inc({ type, final: String(final) }),
-        endpointDisabled: () => metrics.webhooks.disabledEndpoints.inc(),
-      },
-    },
-    {
-      concurrency: wh.concurrency,
-      timeoutMs: wh.timeoutMs,
-      disableAfterMs: wh.disableAfterMs,
-      pollIntervalMs: w.pollIntervalMs,
-      ...webhookOverrides,
     },
   );
   const signal = resolve(c, TOKENS.PushSignal);

@@ -174,7 +174,7 @@ try {
           { concurrency: 32, timeoutMs: 10_000, pollIntervalMs: 1_000 },
         );
         dispatcher.http = http;
-        deps.events = { storage: new Repositories(db), onQueued: () => dispatcher.wake() };
+        deps.events = { storage: new Repositories(db), onQueued: (type, n, unclaimed = n) => { if (unclaimed > 0) dispatcher.wake(); }, handoff: dispatcher };
       }
       const worker = new PushWorker(deps, { concurrency: CONCURRENCY, pollIntervalMs: 1_000 });
       const listener = new PushListener({ connectionString: url.toString(), onWake: () => worker.wake(), ...(dispatcher ? { onWebhook: () => dispatcher.wake() } : {}), logger });

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ClaimedWebhookDelivery } from '../webhooks/ports.js';
 import type { DeadOutcome, DeliveredOutcome, PushEvents, PushStore, ReleaseOutcome, RetryOutcome } from './ports.js';
 import type { PushRow } from './push-types.js';
 
@@ -126,9 +127,14 @@ export class OutcomeWriter {
     const { workerId } = this.#deps;
     const events = this.#deps.events!;
     const at = batch.length > 0 ? latest(batch) : new Date();
-    const queued: [string, number][] = [];
+    // This process's dispatcher, if it has room, gets the new deliveries claimed in this very
+    // transaction and sends them after the commit, with no claim round trip (ADR 0042).
+    const offer = events.handoff?.offer(at);
+    const queued: [string, number, number][] = [];
+    const claimed: ClaimedWebhookDelivery[] = [];
     const written = await events.storage.transaction(async (tx) => {
       queued.length = 0;
+      claimed.length = 0;
       let n = 0;
       const kinds: [keyof typeof EVENT_OF, () => Promise<string[]>][] = [
         ['delivered', () => tx.pushes.markDelivered(workerId, o.delivered)],
@@ -139,13 +145,16 @@ export class OutcomeWriter {
         if (o[kind].length === 0) continue;
         const ids = await write();
         n += ids.length;
-        const deliveries = await tx.webhooks.insertPushEvents(EVENT_OF[kind], ids, at);
-        if (deliveries > 0) queued.push([EVENT_OF[kind], deliveries]);
+        const claim = offer === undefined ? undefined : { ...offer, limit: offer.limit - claimed.length };
+        const r = await tx.webhooks.insertPushEventsClaiming(EVENT_OF[kind], ids, at, claim);
+        claimed.push(...r.claimed);
+        if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length]);
       }
       if (o.release.length > 0) n += (await tx.pushes.release(workerId, o.release)).length;
       return n;
     });
-    for (const [type, deliveries] of queued) events.onQueued(type, deliveries);
+    if (claimed.length > 0) events.handoff!.take(claimed);
+    for (const [type, deliveries, unclaimed] of queued) events.onQueued(type, deliveries, unclaimed);
     if (written < batch.length) {
       this.#deps.logger.warn({ workerId, lost: batch.length - written }, 'outcomes not recorded: the lease was lost to another worker');
     }

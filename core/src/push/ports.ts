@@ -18,6 +18,7 @@ import type {
   RetryOutcome,
 } from '../storage/repositories/push-repository.js';
 import type { PushStatus } from './push-types.js';
+import type { ClaimedWebhookDelivery, WebhookInsertClaim } from '../webhooks/ports.js';
 
 export type { AcceptBatch, AcceptBatchResult, AcceptItem, AckOutcome, BoundConnection, DeadLetterFilter, DeadOutcome, DeliveredOutcome, NewPush, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
 
@@ -72,6 +73,25 @@ export interface PushOrganizations {
  */
 export interface PushEventOutbox {
   insertPushEvents(type: string, pushIds: readonly string[], at: Date): Promise<number>;
+  /** The same, with up to `claim.limit` deliveries written already claimed for this process's dispatcher (ADR 0042). */
+  insertPushEventsClaiming(
+    type: string,
+    pushIds: readonly string[],
+    at: Date,
+    claim: WebhookInsertClaim | undefined,
+  ): Promise<{ queued: number; claimed: ClaimedWebhookDelivery[] }>;
+}
+
+/**
+ * The webhook dispatcher of the process that writes the outcomes: the deliveries of their events
+ * are written already claimed for it and handed over after the commit, so it sends them without
+ * a claim round trip (ADR 0042). What it does not take is written PENDING and claimed as usual.
+ */
+export interface WebhookHandoff {
+  /** The claim to write now, or undefined when it takes none (stopping, no free slot). */
+  offer(now: Date): WebhookInsertClaim | undefined;
+  /** After the commit: sends them (never throws). */
+  take(claimed: readonly ClaimedWebhookDelivery[]): void;
 }
 
 /** Push outcomes and their webhook events in one transaction; `onQueued` after a commit that queued deliveries. */
@@ -80,7 +100,9 @@ export interface PushEventStorage {
 }
 export interface PushEvents {
   readonly storage: PushEventStorage;
-  onQueued(type: string, deliveries: number): void;
+  /** `deliveries` were queued by a commit; `unclaimed` of them (default all) wait for a claim: wake a dispatcher. */
+  onQueued(type: string, deliveries: number, unclaimed?: number): void;
+  readonly handoff?: WebhookHandoff | undefined;
 }
 
 /** Pushes and their connections, with transactions spanning both (accepting a push). */

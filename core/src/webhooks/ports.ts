@@ -11,15 +11,18 @@ import type {
   WebhookEndpointRow,
   NewWebhookEndpoint,
   NewWebhookEvent,
+  WebhookInsertClaim,
 } from '../storage/repositories/webhook-repository.js';
 import type { KeysetCursor } from '../storage/repositories/rows.js';
 
-export type { ClaimedWebhookDelivery, WebhookAttemptOutcome, WebhookDeliveryRow, WebhookDeliveryStatus, WebhookEndpointPatch, WebhookEndpointRow, NewWebhookEndpoint, NewWebhookEvent };
+export type { ClaimedWebhookDelivery, WebhookAttemptOutcome, WebhookDeliveryRow, WebhookDeliveryStatus, WebhookEndpointPatch, WebhookEndpointRow, NewWebhookEndpoint, NewWebhookEvent, WebhookInsertClaim };
 
 /** The event outbox as outcome writers see it: written inside their transaction. */
 export interface WebhookEventOutbox {
   /** One `type` event per push (of an org with a subscribed, enabled endpoint); returns the deliveries queued. */
   insertPushEvents(type: string, pushIds: readonly string[], at: Date): Promise<number>;
+  /** The same, up to `claim.limit` of the deliveries written already claimed (ADR 0042). */
+  insertPushEventsClaiming(type: string, pushIds: readonly string[], at: Date, claim: WebhookInsertClaim | undefined): Promise<{ queued: number; claimed: ClaimedWebhookDelivery[] }>;
   insertEvent(event: NewWebhookEvent): Promise<number>;
 }
 
@@ -47,7 +50,7 @@ export interface WebhookDeliveryStore {
     workerId: string,
     items: readonly WebhookAttemptOutcome[],
     health: { succeeded: readonly string[]; failed: readonly string[]; disableBefore: Date; reason: string },
-  ): Promise<{ written: string[]; disabled: { id: string; orgId: string }[] }>;
+  ): Promise<{ written: string[]; disabled: { id: string; orgId: string }[]; successorsWaiting: boolean }>;
 }
 
 /** A connection test's outcome and, when it failed, its event, in one transaction. */

@@ -6,7 +6,8 @@ import type { ConfigCipher } from '../crypto/index.js';
 import { Wakeup } from '../push/wakeup.js';
 import { toPushView } from '../push/push-types.js';
 import { toRow as pushRowOf } from '../storage/repositories/push-repository.js';
-import type { ClaimedWebhookDelivery, WebhookAttemptOutcome, WebhookDeliveryStore } from './ports.js';
+import type { WebhookHandoff } from '../push/ports.js';
+import type { ClaimedWebhookDelivery, WebhookAttemptOutcome, WebhookDeliveryStore, WebhookInsertClaim } from './ports.js';
 import type { WebhookRetrySchedule } from './retry-schedule.js';
 import { webhookHeaders } from './signing.js';
 import type { SendResult, WebhookHttpClient } from './webhook-http.js';
@@ -57,9 +58,11 @@ export interface WebhookDispatcherOptions {
  * - a dispatcher that dies mid-request leaves its lease to expire: the delivery is sent again,
  *   same `webhook-id` (receivers drop duplicates by it);
  * - 2xx delivered; timeouts, connection errors, 408, 429 and 5xx retried on the schedule (a
- *   `Retry-After` replaces that delay); other answers fail at once (redirects are not followed).
+ *   `Retry-After` replaces that delay); other answers fail at once (redirects are not followed);
+ * - the push outcomes written in this process hand it their new deliveries already claimed
+ *   (`offer`/`take`, ADR 0042): those go out at once, with no claim round trip.
  */
-export class WebhookDispatcher {
+export class WebhookDispatcher implements WebhookHandoff {
   readonly workerId: string;
   readonly #deps: WebhookDispatcherDeps;
   readonly #concurrency: number;
@@ -102,6 +105,23 @@ export class WebhookDispatcher {
 
   get inflight(): number {
     return this.#inflight.size;
+  }
+
+  /** The claim an outcome writer of this process may write for this dispatcher now: as many as it has free slots. */
+  offer(now: Date): WebhookInsertClaim | undefined {
+    const room = this.#concurrency - this.#inflight.size;
+    if (this.#stopping || this.#loop === undefined || room <= 0) return undefined;
+    return { workerId: this.workerId, leaseUntil: new Date(now.getTime() + this.#leaseMs), limit: room };
+  }
+
+  /** Deliveries written already claimed for this dispatcher (committed): sent at once. */
+  take(claimed: readonly ClaimedWebhookDelivery[]): void {
+    if (this.#stopping) {
+      // Offered before the stop began: left to their lease, sent again by whoever claims them (same webhook-id).
+      this.#deps.logger.warn({ workerId: this.workerId, count: claimed.length }, 'webhook deliveries handed over during shutdown are left to their lease');
+      return;
+    }
+    for (const d of claimed) this.#track(this.#send(d));
   }
 
   /**
@@ -266,8 +286,6 @@ export class WebhookDispatcher {
     } finally {
       this.#flushing = undefined;
     }
-    // A delivery that ended may free the next event of its push: claim again at once.
-    this.wake();
   }
 
   async #write(batch: { outcome: WebhookAttemptOutcome; delivery: ClaimedWebhookDelivery }[]): Promise<void> {
@@ -279,9 +297,11 @@ export class WebhookDispatcher {
     for (const id of succeeded) failed.delete(id);
     const days = Math.round((this.#disableAfterMs / 86_400_000) * 10) / 10;
     const reason = `Disabled by erpc: every delivery failed for ${days} day(s) (ERPC_WEBHOOK_DISABLE_AFTER). Fix the receiver, then enable the endpoint again (PATCH enabled: true); pending deliveries resume.`;
-    const { written, disabled } = await this.#deps.store.recordAttempts(this.workerId, outcomes, {
+    const { written, disabled, successorsWaiting } = await this.#deps.store.recordAttempts(this.workerId, outcomes, {
       succeeded: [...succeeded], failed: [...failed], disableBefore: new Date(at.getTime() - this.#disableAfterMs), reason,
     });
+    // A delivery that ended may free the next event of its push to the same endpoint: claim again at once.
+    if (successorsWaiting) this.wake();
     if (written.length < outcomes.length) {
       this.#deps.logger.warn({ workerId: this.workerId, lost: outcomes.length - written.length }, 'webhook outcomes not recorded: the lease was lost to another worker');
     }

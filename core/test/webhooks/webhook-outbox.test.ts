@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Repositories } from '../../src/storage/repositories/index.js';
+import { eventBody } from '../../src/webhooks/webhook-dispatcher.js';
 import { testBackends } from '../support/db.js';
-import { webhookWorld, type WebhookWorld } from './support.js';
+import { sleep, verified, webhookWorld, type WebhookWorld } from './support.js';
 
 /** The outbox shares the outcome's transaction: both commit, or neither. */
 describe.each(testBackends())('webhook outbox on $name', (backend) => {
@@ -45,5 +46,74 @@ describe.each(testBackends())('webhook outbox on $name', (backend) => {
     expect(event).toMatchObject({ type: 'push.delivered', push_id: pushId, org_id: o.orgId });
     expect(event.data).toMatchObject({ id: pushId, status: 'DELIVERED', external_ref: 'X' });
     expect(event.data.payload_text).toBeUndefined();
+  });
+
+  it('writes up to the offered number of deliveries already claimed, never ahead of a waiting earlier event, with the bytes a claim gives', { timeout: 30_000 }, async () => {
+    world = await webhookWorld(backend, {}, { start: false });
+    const o = await world.org({ ack: 'off' }, ['push.delivered', 'push.acknowledged']);
+    const payloadText = '{"amount":118.00,"n":1e2}';
+    const ids = [await world.push(o.apiKey, 'h-1', payloadText), await world.push(o.apiKey, 'h-2', payloadText), await world.push(o.apiKey, 'h-3', payloadText)];
+    const db = world.host.database.db;
+    const repos = new Repositories(db);
+    const now = new Date();
+    const lease = new Date(now.getTime() + 60_000);
+    const claimedPushes = await repos.pushes.claimDueWithConnections('w1', now, lease, 10);
+    const outcomes = claimedPushes.map((c) => ({ id: c.row.id, attempts: c.row.attempts, externalRef: 'X', receiptDetails: null, at: now, ackDeadline: null, nextAckCheckAt: null }));
+    // h-3 already has an earlier event waiting for the endpoint: its new one must wait too (ADR 0035 order).
+    await repos.transaction((tx) => tx.webhooks.insertPushEvents('push.acknowledged', [ids[2]!], now));
+
+    // Rolled back: nothing stays claimed.
+    await expect(
+      repos.transaction(async (tx) => {
+        const written = await tx.pushes.markDelivered('w1', outcomes);
+        const r = await tx.webhooks.insertPushEventsClaiming('push.delivered', written, now, { workerId: 'wd', leaseUntil: lease, limit: 5 });
+        expect(r.claimed).toHaveLength(2);
+        throw new Error('no commit');
+      }),
+    ).rejects.toThrow('no commit');
+    expect(Number((await db('webhook_delivery').where({ status: 'PROCESSING' }).count({ n: '*' }).first())!.n)).toBe(0);
+
+    const r = await repos.transaction(async (tx) => {
+      const written = await tx.pushes.markDelivered('w1', outcomes);
+      return tx.webhooks.insertPushEventsClaiming('push.delivered', written, now, { workerId: 'wd', leaseUntil: lease, limit: 1 });
+    });
+    expect(r.queued).toBe(3);
+    expect(r.claimed).toHaveLength(1);
+    const [c] = r.claimed;
+    expect(c).toMatchObject({ status: 'PROCESSING', attempts: 1, type: 'push.delivered', endpointId: o.endpointId, orgId: o.orgId, payloadText });
+    expect([ids[0], ids[1]]).toContain(c!.pushId);
+    const rows = await db('webhook_delivery').whereIn('push_id', ids).orderBy('created_at');
+    expect(rows.filter((d) => d.status === 'PROCESSING')).toEqual([expect.objectContaining({ id: c!.id, locked_by: 'wd', attempts: 1 })]);
+    // h-3's delivered event is written PENDING behind its earlier acknowledged event.
+    expect(rows.filter((d) => d.push_id === ids[2]).map((d) => d.status)).toEqual(['PENDING', 'PENDING']);
+
+    // The same bytes as a claim of the same delivery gives, on a later attempt.
+    const first = eventBody(c!);
+    expect(JSON.parse(first).data.payload).toBeDefined();
+    expect(first).toContain('"amount":118.00');
+    await db('webhook_delivery').where({ id: c!.id }).update({ status: 'PENDING', locked_by: null, locked_until: null });
+    const again = (await repos.webhooks.claimDue('wd2', now, lease, 10)).find((d) => d.id === c!.id);
+    expect(again).toBeDefined();
+    expect(eventBody(again!)).toBe(first);
+  });
+
+  it('the outcome writer hands its events\' deliveries to the dispatcher of its process: sent with no claim', { timeout: 30_000 }, async () => {
+    world = await webhookWorld(backend);
+    const o = await world.org({ ack: 'off' }, ['push.delivered']);
+    await world.push(o.apiKey, 'handed-1');
+    await world.push(o.apiKey, 'handed-2');
+    await world.receiver.waitFor(() => world.of(o.orgId).length >= 2);
+    await sleep(300);
+    expect(world.of(o.orgId)).toHaveLength(2);
+    for (const r of world.of(o.orgId)) expect(verified(o.secret, r).type).toBe('push.delivered');
+    // A delivery claimed by the dispatcher's query gets last_attempt_at = the claim's time; one
+    // written claimed gets the outcome's own time, the event's created_at.
+    const rows = await world.host.database.db('webhook_delivery as d').join('webhook_event as e', 'e.id', 'd.event_id').where('d.org_id', o.orgId).select('d.status', 'd.attempts', 'd.last_attempt_at', 'e.created_at');
+    expect(rows).toHaveLength(2);
+    for (const d of rows) {
+      expect(d).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+      expect(new Date(d.last_attempt_at).getTime()).toBe(new Date(d.created_at).getTime());
+    }
+    expect(world.runtime.webhooks.offer(new Date())?.limit).toBeGreaterThan(0);
   });
 });

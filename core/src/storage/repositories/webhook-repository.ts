@@ -83,6 +83,14 @@ export interface WebhookAttemptOutcome {
   at: Date;
 }
 
+/** Deliveries written already claimed by the writing process's dispatcher (ADR 0042). */
+export interface WebhookInsertClaim {
+  readonly workerId: string;
+  readonly leaseUntil: Date;
+  /** At most this many are claimed; the rest are written PENDING. */
+  readonly limit: number;
+}
+
 /** Events a webhook is sent for. */
 export interface NewWebhookEvent {
   orgId: string;
@@ -136,6 +144,25 @@ function toDelivery(r: DbRow): WebhookDeliveryRow {
     deliveredAt: date(r.delivered_at),
     createdAt: date(r.created_at)!,
     updatedAt: date(r.updated_at)!,
+  };
+}
+
+/** A claimed delivery row, read with its event, endpoint and push columns (e_*, p_*). */
+function claimedOf(r: DbRow): ClaimedWebhookDelivery {
+  return {
+    ...toDelivery(r),
+    eventCreatedAt: date(r.event_created_at)!,
+    data: (r.event_data as Record<string, unknown>) ?? {},
+    payloadText: (r.p_payload_text as string | null | undefined) ?? null,
+    payloadJson: r.p_payload ?? null,
+    endpoint: {
+      id: String(r.endpoint_id),
+      orgId: String(r.org_id),
+      url: String(r.e_url),
+      secretEncrypted: toBuffer(r.e_secret_encrypted as Uint8Array),
+      secretKeyId: String(r.e_secret_key_id),
+      previousSecretExpiresAt: date(r.e_previous_secret_expires_at),
+    },
   };
 }
 
@@ -229,7 +256,26 @@ export class WebhookRepository {
    * commit (PostgreSQL takes one global lock for it) for nothing (ADR 0036).
    */
   async insertPushEvents(type: string, pushIds: readonly string[], at: Date): Promise<number> {
-    if (pushIds.length === 0) return 0;
+    return (await this.insertPushEventsClaiming(type, pushIds, at, undefined)).queued;
+  }
+
+  /**
+   * {@link insertPushEvents}, and up to `claim.limit` of the deliveries are written already
+   * claimed by `claim.workerId` (PROCESSING, attempt 1, leased until `claim.leaseUntil`) and
+   * returned with what sending them needs, so the dispatcher of the writing process sends them
+   * at once, without a claim round trip or a second update (ADR 0042). A delivery is claimed
+   * only where no earlier event of the same push is still waiting for the same endpoint (the
+   * per-endpoint order the claim query keeps, ADR 0035); the others are written PENDING, as
+   * without a claim. The claim is part of the outcome's transaction: rolled back with it.
+   */
+  async insertPushEventsClaiming(
+    type: string,
+    pushIds: readonly string[],
+    at: Date,
+    claim: WebhookInsertClaim | undefined,
+  ): Promise<{ queued: number; claimed: ClaimedWebhookDelivery[] }> {
+    if (pushIds.length === 0) return { queued: 0, claimed: [] };
+    const limit = claim === undefined ? 0 : Math.max(0, Math.floor(claim.limit));
     const result = await this.db.raw(
       `WITH targets AS (
          SELECT p.id AS push_id, p.org_id, e.id AS endpoint_id, to_jsonb(p) - 'payload' - 'payload_text' AS data
@@ -239,16 +285,48 @@ export class WebhookRepository {
          INSERT INTO webhook_event (id, org_id, type, push_id, data, created_at)
          SELECT gen_random_uuid(), t.org_id, ?, t.push_id, t.data, ?::timestamptz
            FROM (SELECT DISTINCT ON (push_id) push_id, org_id, data FROM targets ORDER BY push_id) AS t
-         RETURNING id, seq, org_id, push_id),
+         RETURNING id, seq, org_id, push_id, created_at),
+       free AS (
+         SELECT ev.id AS event_id, ev.seq, ev.org_id, ev.push_id, ev.created_at AS event_created_at, t.endpoint_id, t.data,
+                CASE WHEN ?::int > 0
+                     THEN NOT EXISTS (SELECT 1 FROM webhook_delivery AS b
+                                       WHERE b.endpoint_id = t.endpoint_id AND b.push_id = ev.push_id AND b.status IN ('PENDING', 'PROCESSING'))
+                     ELSE false END AS free
+           FROM ev JOIN targets AS t ON t.push_id = ev.push_id),
+       placed AS (
+         SELECT f.*, f.free AND row_number() OVER (PARTITION BY f.free ORDER BY f.seq, f.endpoint_id) <= ?::int AS claimed FROM free AS f),
        d AS (
-         INSERT INTO webhook_delivery (id, event_id, endpoint_id, org_id, event_seq, push_id, status, attempts, next_attempt_at, created_at, updated_at)
-         SELECT gen_random_uuid(), ev.id, t.endpoint_id, ev.org_id, ev.seq, ev.push_id, 'PENDING', 0, ?::timestamptz, ?::timestamptz, ?::timestamptz
-           FROM ev JOIN targets AS t ON t.push_id = ev.push_id
-         RETURNING 1)
-       SELECT count(*) AS n FROM d`,
-      [type, uuidArray(pushIds), type, at, at, at, at],
+         INSERT INTO webhook_delivery (id, event_id, endpoint_id, org_id, event_seq, push_id, status, attempts, next_attempt_at,
+                                       locked_by, locked_until, last_attempt_at, created_at, updated_at)
+         SELECT gen_random_uuid(), r.event_id, r.endpoint_id, r.org_id, r.seq, r.push_id,
+                CASE WHEN r.claimed THEN 'PROCESSING' ELSE 'PENDING' END, CASE WHEN r.claimed THEN 1 ELSE 0 END, ?::timestamptz,
+                CASE WHEN r.claimed THEN ?::text END, CASE WHEN r.claimed THEN ?::timestamptz END, CASE WHEN r.claimed THEN ?::timestamptz END,
+                ?::timestamptz, ?::timestamptz
+           FROM placed AS r
+         RETURNING *)
+       SELECT d.id, d.event_id, d.endpoint_id, d.org_id, d.push_id, ?::text AS type, d.status, d.attempts, d.next_attempt_at,
+              d.last_status_code, d.last_error, d.last_attempt_at, d.delivered_at, d.created_at, d.updated_at,
+              r.event_created_at, r.data AS event_data,
+              e.url AS e_url, e.secret_encrypted AS e_secret_encrypted, e.secret_key_id AS e_secret_key_id,
+              e.previous_secret_expires_at AS e_previous_secret_expires_at,
+              p.payload_text AS p_payload_text, p.payload AS p_payload
+         FROM d
+         JOIN placed AS r ON r.event_id = d.event_id AND r.endpoint_id = d.endpoint_id AND r.claimed
+         JOIN webhook_endpoint AS e ON e.id = d.endpoint_id
+         JOIN push AS p ON p.id = d.push_id
+       UNION ALL
+       SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM d)::int, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+              NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL`,
+      [type, uuidArray(pushIds), type, at, limit, limit, at, claim?.workerId ?? null, claim?.leaseUntil ?? null, at, at, at, type],
     );
-    return Number(rowsOf(result)[0]?.n ?? 0);
+    const rows = rowsOf(result);
+    let queued = 0;
+    const claimed: ClaimedWebhookDelivery[] = [];
+    for (const r of rows) {
+      if (r.id === null) queued = Number(r.attempts);
+      else claimed.push(claimedOf(r));
+    }
+    return { queued, claimed };
   }
 
   /** One event not tied to a push (connection.test_failed), to every enabled endpoint of the org subscribed to it. */
@@ -314,21 +392,7 @@ export class WebhookRepository {
          LEFT JOIN push AS p ON p.id = d.push_id`,
       [workerId, leaseUntil, now, now, now, limit],
     );
-    return rowsOf(result).map((r) => ({
-      ...toDelivery(r),
-      eventCreatedAt: date(r.event_created_at)!,
-      data: (r.event_data as Record<string, unknown>) ?? {},
-      payloadText: (r.p_payload_text as string | null | undefined) ?? null,
-      payloadJson: r.p_payload ?? null,
-      endpoint: {
-        id: String(r.endpoint_id),
-        orgId: String(r.org_id),
-        url: String(r.e_url),
-        secretEncrypted: toBuffer(r.e_secret_encrypted as Uint8Array),
-        secretKeyId: String(r.e_secret_key_id),
-        previousSecretExpiresAt: date(r.e_previous_secret_expires_at),
-      },
-    }));
+    return rowsOf(result).map(claimedOf);
   }
 
   /** Deliveries whose worker died or hung (lease expired): PENDING again, due now. They are sent again, same webhook-id. */
@@ -357,8 +421,8 @@ export class WebhookRepository {
     workerId: string,
     items: readonly WebhookAttemptOutcome[],
     health: { succeeded: readonly string[]; failed: readonly string[]; disableBefore: Date; reason: string },
-  ): Promise<{ written: string[]; disabled: { id: string; orgId: string }[] }> {
-    if (items.length === 0) return { written: [], disabled: [] };
+  ): Promise<{ written: string[]; disabled: { id: string; orgId: string }[]; successorsWaiting: boolean }> {
+    if (items.length === 0) return { written: [], disabled: [], successorsWaiting: false };
     const at = items[items.length - 1]!.at;
     const result = await this.db.raw(
       `WITH ${ASYNC_COMMIT}, written AS (
@@ -368,7 +432,11 @@ export class WebhookRepository {
                 delivered_at = CASE WHEN v.status = 'DELIVERED' THEN v.at ELSE d.delivered_at END
            FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, status text, next_attempt_at timestamptz, status_code int, error text, at timestamptz)
           WHERE d.id = v.id AND d.status = 'PROCESSING' AND d.locked_by = ? AND d.attempts = v.attempts
-          RETURNING d.id),
+          RETURNING d.id, d.endpoint_id, d.push_id),
+       -- A later event of the same push waiting for the same endpoint: the dispatcher claims again at once.
+       waiting AS (
+         SELECT 1 FROM webhook_delivery AS n JOIN written AS w ON n.endpoint_id = w.endpoint_id AND n.push_id = w.push_id
+          WHERE n.status = 'PENDING' AND n.id <> w.id LIMIT 1),
        recovered AS (
          UPDATE webhook_endpoint SET failing_since = NULL WHERE id = ANY (?::uuid[]) AND failing_since IS NOT NULL RETURNING id),
        failing AS (
@@ -382,7 +450,8 @@ export class WebhookRepository {
           RETURNING w.id, w.org_id, before.was_enabled AND NOT w.enabled AS disabled_now)
        SELECT 'written' AS kind, id, NULL::uuid AS org_id FROM written CROSS JOIN async_commit
        UNION ALL SELECT 'disabled', id, org_id FROM failing WHERE disabled_now
-       UNION ALL SELECT 'recovered', id, NULL FROM recovered`,
+       UNION ALL SELECT 'recovered', id, NULL FROM recovered
+       UNION ALL SELECT 'waiting', NULL, NULL FROM waiting`,
       [
         JSON.stringify(items.map((o) => ({ id: o.id, attempts: o.attempts, status: o.status, next_attempt_at: o.nextAttemptAt, status_code: o.statusCode, error: o.error, at: o.at }))),
         workerId,
@@ -396,6 +465,7 @@ export class WebhookRepository {
     return {
       written: rows.filter((r) => r.kind === 'written').map((r) => String(r.id)),
       disabled: rows.filter((r) => r.kind === 'disabled').map((r) => ({ id: String(r.id), orgId: String(r.org_id) })),
+      successorsWaiting: rows.some((r) => r.kind === 'waiting'),
     };
   }
 
