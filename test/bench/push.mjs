@@ -12,7 +12,7 @@
 //
 // Env: BENCH_DATABASE_URL (a server to create a scratch database on; default
 // postgres://postgres@127.0.0.1:5432/postgres), BENCH_N (10000), BENCH_RATE (200),
-// BENCH_SECONDS (10), BENCH_WORKERS (in-process workers, 2), BENCH_CONCURRENCY (per worker, 16),
+// BENCH_SECONDS (10), BENCH_ROUNDS (1: each phase once; more: interleaved rounds, order rotated), BENCH_WORKERS (in-process workers, 2), BENCH_CONCURRENCY (per worker, 16),
 // BENCH_DIR (default os.tmpdir()), BENCH_CONNECTOR=MOCK (the queue alone, no disk), BENCH_FSYNC=0,
 // BENCH_MODE (both: in-process workers, then the same with `erpc worker` child processes; or
 // in-process / processes alone), BENCH_WORKER_NODE_ARGS (node options of the `erpc worker`
@@ -74,6 +74,7 @@ const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 // both (default: in-process, sandboxed, processes) | in-process | sandboxed | processes
 const MODE = process.env.BENCH_MODE ?? 'both';
 // Extra node options for the `erpc worker` children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
@@ -425,31 +426,62 @@ try {
     };
   };
 
-  const results = {};
+  // The phases of this mode; with BENCH_ROUNDS > 1 they run that many times, interleaved, the
+  // order rotated each round (a later phase runs on a larger database and a fuller disk), and the
+  // ratios are printed per round.
+  let currentRound = 0;
+  const tag = (label) => (ROUNDS > 1 ? `${label}-r${currentRound}` : label);
+  const phases = [];
   if (MODE === 'both' || MODE === 'in-process' || MODE === 'webhooks') {
-    await startInProcess();
-    results.inProcess = await runPhases('in-process');
-    await stopInProcess();
+    phases.push(['inProcess', async () => {
+      await startInProcess();
+      const r = await runPhases(tag('in-process'));
+      await stopInProcess();
+      return r;
+    }]);
   }
   if (MODE === 'both' || MODE === 'webhooks') {
-    webhookUrl = await startReceiver();
-    await startInProcess(false, true);
-    results.inProcessWebhooks = await runPhases('webhooks');
-    await stopInProcess();
-    webhookUrl = undefined;
-    receiver.kill('SIGTERM');
+    phases.push(['inProcessWebhooks', async () => {
+      webhookUrl = await startReceiver();
+      await startInProcess(false, true);
+      const r = await runPhases(tag('webhooks'));
+      await stopInProcess();
+      webhookUrl = undefined;
+      receiver.kill('SIGTERM');
+      return r;
+    }]);
   }
   if (MODE === 'both' || MODE === 'sandboxed') {
-    await startInProcess(true);
-    results.sandboxed = await runPhases('sandboxed');
-    results.sandboxed.sandboxRssMb = sandboxRss();
-    await stopInProcess();
+    phases.push(['sandboxed', async () => {
+      await startInProcess(true);
+      const r = await runPhases(tag('sandboxed'));
+      r.sandboxRssMb = sandboxRss();
+      await stopInProcess();
+      return r;
+    }]);
   }
   if (MODE === 'both' || MODE === 'processes') {
-    await startProcesses();
-    results.workerProcesses = await runPhases('processes');
-    await stopProcesses();
+    phases.push(['workerProcesses', async () => {
+      await startProcesses();
+      const r = await runPhases(tag('processes'));
+      await stopProcesses();
+      return r;
+    }]);
   }
+  const perRound = Object.fromEntries(phases.map(([key]) => [key, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    currentRound = round;
+    const order = phases.slice(round % phases.length).concat(phases.slice(0, round % phases.length));
+    for (const [key, run] of order) perRound[key].push(await run());
+  }
+  // Each phase's figures are those of its median round by throughput (all rounds are printed too).
+  const results = {};
+  for (const [key, list] of Object.entries(perRound)) {
+    const sortedRounds = [...list].sort((a, b) => a.throughput.acceptedToDeliveredPerSecond - b.throughput.acceptedToDeliveredPerSecond);
+    results[key] = { ...sortedRounds[Math.floor((sortedRounds.length - 1) / 2)], ...(ROUNDS > 1 ? { rounds: list.map((r) => r.throughput.acceptedToDeliveredPerSecond) } : {}) };
+  }
+  const roundRatios = (key) => perRound[key].map((r, i) => +(r.throughput.acceptedToDeliveredPerSecond / perRound.inProcess[i].throughput.acceptedToDeliveredPerSecond).toFixed(2));
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
   // 3. The bare loops: the same envelope bytes, same writers in flight, no database. The first
   //    fsyncs the folder after every file; the second shares folder fsyncs the way the connector
@@ -532,13 +564,26 @@ try {
   }
   if (results.inProcessWebhooks !== undefined && results.inProcess !== undefined) {
     const w = results.inProcessWebhooks;
-    const ratio = +(w.throughput.acceptedToDeliveredPerSecond / results.inProcess.throughput.acceptedToDeliveredPerSecond).toFixed(2);
+    const ratios = roundRatios('inProcessWebhooks');
+    const ratio = median(ratios);
     out.webhooksToWithout = ratio;
+    if (ROUNDS > 1) {
+      out.webhooksToWithoutPerRound = ratios;
+      out.deliveredToWebhookReceivedP99PerRound = perRound.inProcessWebhooks.map((r) => r.deliveredToWebhookReceived.p99Ms);
+      console.log(`  webhooks / without, per round: ${ratios.join(' / ')} (median ${ratio}); delivered → webhook received p99 per round: ${out.deliveredToWebhookReceivedP99PerRound.join(' / ')} ms`);
+    }
     console.log(`  webhooks: ${w.throughput.acceptedToDeliveredPerSecond} pushes/s with the endpoint vs ${results.inProcess.throughput.acceptedToDeliveredPerSecond} without → ratio ${ratio} (target >= 0.8); every webhook received at ${w.throughput.allWebhooksReceivedPerSecond}/s; delivered → webhook received at ${RATE}/s offered: p50 ${w.deliveredToWebhookReceived.p50Ms} ms, p99 ${w.deliveredToWebhookReceived.p99Ms} ms (target < 250), max ${w.deliveredToWebhookReceived.maxMs} ms (${w.deliveredToWebhookReceived.events} events, each received once)`);
   }
   if (results.sandboxed !== undefined && results.inProcess !== undefined) {
-    const ratio = +(results.sandboxed.throughput.acceptedToDeliveredPerSecond / results.inProcess.throughput.acceptedToDeliveredPerSecond).toFixed(2);
+    const ratios = roundRatios('sandboxed');
+    const ratio = median(ratios);
     out.sandboxedToInProcess = ratio;
+    if (ROUNDS > 1) {
+      out.sandboxedToInProcessPerRound = ratios;
+      out.sandboxedP99PerRound = perRound.sandboxed.map((r) => r.latencyAtFixedRate.p99Ms);
+      out.sandboxRssMbPerRound = perRound.sandboxed.map((r) => r.sandboxRssMb);
+      console.log(`  sandboxed / in-process, per round: ${ratios.join(' / ')} (median ${ratio}); sandboxed p99 at ${RATE}/s per round: ${out.sandboxedP99PerRound.join(' / ')} ms (in-process: ${perRound.inProcess.map((r) => r.latencyAtFixedRate.p99Ms).join(' / ')} ms); RSS per round: ${out.sandboxRssMbPerRound.map((x) => x.join('+')).join(' / ')} MB`);
+    }
     console.log(`  sandboxed / in-process pushes/s: ${ratio} (target >= 0.8); sandboxed p99 accept→delivered at ${RATE}/s: ${results.sandboxed.latencyAtFixedRate.p99Ms} ms (target < 50); RSS per sandbox process: ${results.sandboxed.sandboxRssMb.join(', ')} MB (target <= 80)`);
   }
   console.log(`  load average (1/5/15 min): ${out.loadAverage.join(' ')}`);
