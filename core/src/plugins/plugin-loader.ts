@@ -80,9 +80,8 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
   const { candidates, unreadable } = discoverPlugins(options.dirs);
   const failures: FailedPlugin[] = unreadable.map(({ dir, error }) => failureOf({ dir }, error));
 
-  const schemas = openSchemaCache(options.schemaCacheDir);
-  const realFolders = new Map<string, string>();
-  // The check sandbox boots on the other core while this one validates the manifests.
+  // The check sandboxes boot on the other core while this one validates the manifests: started
+  // first, as soon as the plugin folders are known.
   const sandboxCheck =
     options.sandbox === undefined || candidates.length === 0
       ? undefined
@@ -90,6 +89,8 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
           candidates.map((c) => c.dir),
           { timeoutMs: options.importTimeoutMs, memoryMb: options.sandbox.memoryMb, identity: options.sandbox.identity, logger: (logger ?? silentLogger()).child({ component: 'plugins' }) },
         );
+  const schemas = openSchemaCache(options.schemaCacheDir);
+  const realFolders = new Map<string, string>();
   const checked = candidates.map((c) => checkPlugin(c, schemas, realFolders));
   // Every import starts now, in this tick, so one timer bounds each of them by importTimeoutMs
   // (200 plugins: one timer, not 200). Unref'd: it never keeps the process alive.
