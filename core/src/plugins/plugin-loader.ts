@@ -80,9 +80,8 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
   const { candidates, unreadable } = discoverPlugins(options.dirs);
   const failures: FailedPlugin[] = unreadable.map(({ dir, error }) => failureOf({ dir }, error));
 
-  const schemas = openSchemaCache(options.schemaCacheDir);
-  const realFolders = new Map<string, string>();
-  // The check sandbox boots on the other core while this one validates the manifests.
+  // The check sandboxes boot on the other core while this one validates the manifests: started
+  // first, as soon as the plugin folders are known.
   const sandboxCheck =
     options.sandbox === undefined || candidates.length === 0
       ? undefined
@@ -90,6 +89,8 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginLo
           candidates.map((c) => c.dir),
           { timeoutMs: options.importTimeoutMs, memoryMb: options.sandbox.memoryMb, identity: options.sandbox.identity, logger: (logger ?? silentLogger()).child({ component: 'plugins' }) },
         );
+  const schemas = openSchemaCache(options.schemaCacheDir);
+  const realFolders = new Map<string, string>();
   const checked = candidates.map((c) => checkPlugin(c, schemas, realFolders));
   // Every import starts now, in this tick, so one timer bounds each of them by importTimeoutMs
   // (200 plugins: one timer, not 200). Unref'd: it never keeps the process alive.
@@ -320,7 +321,7 @@ async function importEntry(
 ): Promise<Step<{ plugin: CheckedPlugin; module: Record<string, unknown> }>> {
   const who = whoOf(plugin);
   try {
-    const result = await Promise.race([nativeImport(pathToFileURL(plugin.entryPath).href), deadline]);
+    const result = await Promise.race([nativeImport(fileUrlOf(plugin.entryPath)), deadline]);
     if (result === 'timeout') return fail(who, 'ERPC_ERR_PLUGIN_IMPORT_TIMEOUT', { dir: plugin.dir, timeoutMs });
     return { ok: true, value: { plugin, module: result } };
   } catch (cause) {
@@ -330,6 +331,16 @@ async function importEntry(
     }
     return fail(who, 'ERPC_ERR_PLUGIN_IMPORT_FAILED', { dir: plugin.dir, reason: reasonOf(cause) }, cause);
   }
+}
+
+// A path made only of these characters, in segments that are neither `.`, `..` nor hidden, is
+// already its file URL's path (none of them is percent-encoded by pathToFileURL, `~` is; compared
+// with it on random paths): a concatenation, where pathToFileURL builds a URL per plugin (ADR 0040).
+const URL_PLAIN_PATH = /^(?:\/[A-Za-z0-9_\-@+,=][A-Za-z0-9._\-@+,=]*)+$/;
+
+/** The file URL of an absolute path, as pathToFileURL(p).href gives it. */
+function fileUrlOf(p: string): string {
+  return path.sep === '/' && URL_PLAIN_PATH.test(p) ? `file://${p}` : pathToFileURL(p).href;
 }
 
 /** Phase 3: recognise the definition, create the port once, register it. */

@@ -133,6 +133,18 @@ function onMessage(m: HostMessage): void {
   }
 }
 
+/**
+ * Sends an import's answer with the others of the same tick: the channel is corked until the
+ * tick ends, so a hundred answers cost the host a few reads, not one each.
+ */
+function sendAnswer(message: SandboxMessage): void {
+  if (channel.writableCorked === 0) {
+    channel.cork();
+    process.nextTick(() => channel.uncork());
+  }
+  send(message);
+}
+
 async function load(plugins: readonly SandboxPluginSpec[], sequential: boolean): Promise<void> {
   const one = async (spec: SandboxPluginSpec): Promise<void> => {
     if (sequential) send({ t: 'importing', key: spec.key });
@@ -141,10 +153,10 @@ async function load(plugins: readonly SandboxPluginSpec[], sequential: boolean):
       module = (await import(pathToFileURL(spec.entryPath).href)) as Record<string, unknown>;
     } catch (err) {
       const name = (err as { name?: unknown } | null)?.name;
-      send({ t: 'loaded', key: spec.key, ok: false, code: name === 'SyntaxError' ? 'ERPC_ERR_PLUGIN_SYNTAX_ERROR' : 'ERPC_ERR_PLUGIN_IMPORT_FAILED', reason: reasonOf(err) });
+      sendAnswer({ t: 'loaded', key: spec.key, ok: false, code: name === 'SyntaxError' ? 'ERPC_ERR_PLUGIN_SYNTAX_ERROR' : 'ERPC_ERR_PLUGIN_IMPORT_FAILED', reason: reasonOf(err) });
       return;
     }
-    send(instantiate(spec, module));
+    sendAnswer(instantiate(spec, module));
   };
   if (sequential) for (const spec of plugins) await one(spec);
   else await Promise.all(plugins.map(one));
