@@ -184,7 +184,8 @@ describe.each(testBackends())('plugin sandbox: hostile plugins are contained, on
   it('a spy finds no environment, no key file, no other package, no database, no pg, no child process, no signal, no V8 flag, no inspector', { timeout: 60_000 }, async () => {
     const keyFile = path.join(dataDir, 'spy-key');
     await import('node:fs/promises').then((fs) => fs.writeFile(keyFile, MASTER_KEY, { mode: 0o600 }));
-    const orgs = await start('spy');
+    // A thread-pool size set: the one variable a sandbox starts with is gone before plugin code runs.
+    const orgs = await start('spy', { ERPC_SANDBOX_THREADPOOL_SIZE: '8' });
     const conn = (await host!.services.connections.create(orgs.hostileOrg, {
       connectorType: 'HOSTILE_SPY_V1',
       name: 'spy',

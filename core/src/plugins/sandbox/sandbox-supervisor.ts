@@ -304,6 +304,7 @@ export class SandboxSupervisor {
       execArgv: sandboxExecArgv({ read, write: writeRoots, network, memoryMb: this.settings.memoryMb, jit: this.settings.jit }),
       dataLimitMb: sandboxDataLimitMb(this.settings.memoryMb),
       identity,
+      threadPoolSize: this.settings.threadPoolSize,
       logger: this.logger.child({ component: 'sandbox', connectorType: plugin.connectorType }),
       scrub: (text) => scrubMessage(text, scrubListOf(secrets)),
       onSync: (p) => syncBelow(p, writeRoots),
