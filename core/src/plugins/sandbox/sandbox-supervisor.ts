@@ -301,7 +301,7 @@ export class SandboxSupervisor {
     let entry!: Entry;
     const process = new SandboxProcess({
       label: `${plugin.connectorType}`,
-      execArgv: sandboxExecArgv({ read, write: writeRoots, network, memoryMb: this.settings.memoryMb, jit: this.settings.jit }),
+      execArgv: sandboxExecArgv({ read, write: writeRoots, network, memoryMb: this.settings.memoryMb, jit: this.settings.jit, calls: true }),
       dataLimitMb: sandboxDataLimitMb(this.settings.memoryMb),
       identity,
       threadPoolSize: this.settings.threadPoolSize,
