@@ -153,7 +153,10 @@ try {
   }
 
   // Sandboxed: the same in-process workers, the connector in sandbox processes (ADR 0033), granted the drop folders.
-  const sandboxConfig = loadHostConfig({ env: { DATABASE_URL: url.toString(), ERPC_PLUGIN_GRANTS: JSON.stringify({ DROPZONE_JSON_V1: { fsWrite: [dropRoot] } }), ...(process.env.ERPC_SANDBOX_JIT ? { ERPC_SANDBOX_JIT: process.env.ERPC_SANDBOX_JIT } : {}) } });
+  // The settings an `erpc worker` started with this environment would read: the thread pool
+  // (UV_THREADPOOL_SIZE, which sizes the sandboxes' pools too, ADR 0041) and the sandbox's V8 and pool settings.
+  const passed = ['UV_THREADPOOL_SIZE', 'ERPC_SANDBOX_JIT', 'ERPC_SANDBOX_THREADPOOL_SIZE'].filter((name) => process.env[name]);
+  const sandboxConfig = loadHostConfig({ env: { DATABASE_URL: url.toString(), ERPC_PLUGIN_GRANTS: JSON.stringify({ DROPZONE_JSON_V1: { fsWrite: [dropRoot] } }), ...Object.fromEntries(passed.map((name) => [name, process.env[name]])) } });
   const grants = new GrantPolicy(sandboxConfig);
   const sandboxes = new SandboxSupervisor(sandboxConfig.sandbox, grants, logger);
   sandboxesToStop = sandboxes;
@@ -538,7 +541,7 @@ try {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, PostgreSQL (${url.host})`,
     loadAverage: loadavg().map((x) => +x.toFixed(2)),
-    setup: { workers: WORKERS, concurrencyPerWorker: CONCURRENCY, uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE), acceptBatch: 500, payloadBytes: bytes.length, fsync: process.env.BENCH_FSYNC !== '0' },
+    setup: { workers: WORKERS, concurrencyPerWorker: CONCURRENCY, uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE), sandboxThreadpoolSize: sandboxConfig.sandbox.threadPoolSize, acceptBatch: 500, payloadBytes: bytes.length, fsync: process.env.BENCH_FSYNC !== '0' },
     bareLoop,
     bareLoopSharedFolderFsync,
     ...(recentCleanup === undefined ? {} : { recentCleanup }),

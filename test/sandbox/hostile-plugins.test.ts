@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -184,7 +184,8 @@ describe.each(testBackends())('plugin sandbox: hostile plugins are contained, on
   it('a spy finds no environment, no key file, no other package, no database, no pg, no child process, no signal, no V8 flag, no inspector', { timeout: 60_000 }, async () => {
     const keyFile = path.join(dataDir, 'spy-key');
     await import('node:fs/promises').then((fs) => fs.writeFile(keyFile, MASTER_KEY, { mode: 0o600 }));
-    const orgs = await start('spy');
+    // A thread-pool size set: the one variable a sandbox starts with is gone before plugin code runs.
+    const orgs = await start('spy', { ERPC_SANDBOX_THREADPOOL_SIZE: '8' });
     const conn = (await host!.services.connections.create(orgs.hostileOrg, {
       connectorType: 'HOSTILE_SPY_V1',
       name: 'spy',
@@ -313,6 +314,57 @@ describe('plugin sandbox: grants of file connectors', () => {
       await t.close();
       await rm(dataDir, { recursive: true, force: true });
       await rm(dropzone, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("plugin sandbox: the host's fsync broker", () => {
+  it('flushes only paths whose real path lies below a granted root: a path outside, a link out of the root and a relative path are refused', { timeout: 60_000 }, async () => {
+    const t = await backend.open();
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'erpc-syncs-'));
+    const outside = await mkdtemp(path.join(tmpdir(), 'erpc-outside-'));
+    const h = await openHost(loadHostConfig({ env: { ERPC_PLUGIN_DIRS: await folderOf('syncs-outside'), ERPC_SCHEMA_CACHE_DIR: 'off', ERPC_DATA_DIR: dataDir } }), {
+      db: t.db,
+      keyring: keyringFromEnv({ ENCRYPTION_MASTER_KEY: MASTER_KEY }),
+      logger: createLogger({ level: 'silent' }),
+    });
+    const runtime = h.createPushRuntime({ pollIntervalMs: 50 });
+    try {
+      expect(h.registry.plugin('HOSTILE_SYNCER_V1').isolation).toBe('process');
+      const org = (await h.services.organizations.create('s')).org.id;
+      const root = path.join(dataDir, 'drops', org);
+      const secret = path.join(outside, 'secret.txt');
+      await writeFile(secret, 'not the plugin’s');
+      const link = path.join(root, 'link-out');
+      const paths = [secret, outside, link, 'relative/own.txt'];
+      await h.services.connections.create(org, { connectorType: 'HOSTILE_SYNCER_V1', name: 's', config: { root, paths }, activate: true });
+      // The default root exists once the connection does; the link out of it is the host's doing (a plugin cannot make one).
+      await mkdir(root, { recursive: true });
+      await symlink(secret, link);
+      await runtime.start();
+      const id = (await h.services.pushes.accept(org, { documentType: 'invoice', documentId: 'S-1', payload: {} })).push.id;
+      let push = await h.services.pushes.get(org, id);
+      for (let i = 0; i < 100 && push.status !== 'DELIVERED' && push.status !== 'DEAD'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        push = await h.services.pushes.get(org, id);
+      }
+      expect(push.status).toBe('DELIVERED');
+      const [row] = await t.db('push').where({ id }).select('receipt_details');
+      const details = (typeof row.receipt_details === 'string' ? JSON.parse(row.receipt_details) : row.receipt_details) as { answers: Record<string, string> };
+      expect(details.answers).toEqual({
+        [path.join(root, 'own.txt')]: 'synced',
+        [root]: 'synced',
+        [secret]: 'refused: EACCES',
+        [outside]: 'refused: EACCES',
+        [link]: 'refused: EACCES',
+        'relative/own.txt': 'refused: EINVAL',
+      });
+    } finally {
+      await runtime.stop();
+      await h.close();
+      await t.close();
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(outside, { recursive: true, force: true });
     }
   });
 });

@@ -30,6 +30,11 @@ export interface SettingDefinition extends SettingSpec {
 
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 
+/** libuv's largest thread pool. */
+export const MAX_THREADPOOL_SIZE = 1024;
+/** libuv's thread pool when UV_THREADPOOL_SIZE is unset. */
+export const DEFAULT_THREADPOOL_SIZE = 4;
+
 type Base = Omit<SettingDefinition, 'type' | 'schema' | 'default' | 'reason'>;
 
 const positiveInt = (base: Base & { default?: number }, reason = 'expected a positive integer'): SettingDefinition =>
@@ -305,11 +310,25 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     secret: false,
     group: SANDBOX,
     default: 'full',
-    description: '`full`: every V8 tier, with a 1 MiB young generation and V8\'s optimize-for-size (about 80 MB per sandbox under load, against about 107 MB with V8\'s defaults); `lite`: V8 lite mode, no optimising compilers (about 70 MB, fewer JIT compilers for hostile code to aim at, CPU-bound JavaScript slower: about 20 % fewer DROPZONE pushes a second).',
+    description: '`full`: every V8 tier, with a 1 MiB young generation, V8\'s optimize-for-size and no V8 background threads (about 75 MB per sandbox under load, against about 107 MB with V8\'s defaults); `lite`: V8 lite mode, no optimising compilers (about 70 MB, fewer JIT compilers for hostile code to aim at, CPU-bound JavaScript slower: about 20 % fewer DROPZONE pushes a second).',
     reason: 'expected full or lite',
     schema: { type: 'string', enum: ['full', 'lite'], default: 'full' },
     read: (c) => c.sandbox.jit,
   },
+  integer(
+    {
+      name: 'ERPC_SANDBOX_THREADPOOL_SIZE',
+      secret: false,
+      group: SANDBOX,
+      defaultText: "the host's `UV_THREADPOOL_SIZE`, or libuv's 4 when that is unset",
+      description:
+        "Size of each sandbox process's libuv thread pool, which runs its plugin's file-system calls (a sandbox's environment is otherwise empty, so it does not inherit the host's `UV_THREADPOOL_SIZE`). The fsyncs of `HostServices.files.sync` run in the host's pool.",
+      read: (c) => c.sandbox.threadPoolSize,
+    },
+    1,
+    MAX_THREADPOOL_SIZE,
+    `expected an integer from 1 to ${MAX_THREADPOOL_SIZE}`,
+  ),
   positiveInt({
     name: 'ERPC_SANDBOX_MEMORY_MB',
     secret: false,

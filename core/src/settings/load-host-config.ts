@@ -5,7 +5,7 @@ import type Ajv from 'ajv';
 import { ErpcError } from '../errors/index.js';
 import { RetryPolicy } from '../push/retry-policy.js';
 import { isCidr } from '../webhooks/address-policy.js';
-import { DEFINITION_BY_NAME, FALSE_WORDS, SETTING_DEFINITIONS, TRUE_WORDS, type SettingDefinition } from './definitions.js';
+import { DEFAULT_THREADPOOL_SIZE, DEFINITION_BY_NAME, FALSE_WORDS, MAX_THREADPOOL_SIZE, SETTING_DEFINITIONS, TRUE_WORDS, type SettingDefinition } from './definitions.js';
 import { processEnv } from './process-env.js';
 import type { Env, HostConfig, LogLevel, PluginGrant, SettingOverrides, SettingSource } from './types.js';
 
@@ -178,6 +178,7 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
       scope: v.ERPC_SANDBOX_SCOPE as 'plugin' | 'connection',
       maxProcesses: int('ERPC_SANDBOX_MAX_PROCESSES'),
       idleMs: int('ERPC_SANDBOX_IDLE_MS'),
+      threadPoolSize: optionalInt('ERPC_SANDBOX_THREADPOOL_SIZE') ?? threadPoolSizeOf(env.UV_THREADPOOL_SIZE),
       memoryMb: int('ERPC_SANDBOX_MEMORY_MB'),
       jit: v.ERPC_SANDBOX_JIT as 'lite' | 'full',
       uid: v.ERPC_SANDBOX_UID as string | undefined,
@@ -273,4 +274,10 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** The host's UV_THREADPOOL_SIZE as libuv reads it (a positive number, at most 1024), or libuv's default. */
+function threadPoolSizeOf(value: string | undefined): number {
+  const n = value === undefined || !/^\s*\d+\s*$/.test(value) ? 0 : Number(value);
+  return n >= 1 ? Math.min(n, MAX_THREADPOOL_SIZE) : DEFAULT_THREADPOOL_SIZE;
 }

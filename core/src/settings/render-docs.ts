@@ -7,7 +7,7 @@ const NODE_VARIABLES = [
   {
     name: 'UV_THREADPOOL_SIZE',
     description:
-      "Size of libuv's thread pool (default 4), which runs file-system calls such as the dropzone connectors' writes and fsyncs; a worker with a high `ERPC_WORKER_CONCURRENCY` may want 16. It must be set before Node starts.",
+      "Size of libuv's thread pool (default 4), which runs file-system calls such as the dropzone connectors' writes and fsyncs; a worker with a high `ERPC_WORKER_CONCURRENCY` may want 16. It must be set before Node starts. Sandbox processes get the same size unless `ERPC_SANDBOX_THREADPOOL_SIZE` says otherwise.",
   },
 ];
 

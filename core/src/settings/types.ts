@@ -51,6 +51,8 @@ export interface HostConfig {
     readonly maxProcesses: number;
     /** ERPC_SANDBOX_IDLE_MS. */
     readonly idleMs: number;
+    /** ERPC_SANDBOX_THREADPOOL_SIZE, or the host's UV_THREADPOOL_SIZE: the libuv thread pool of each sandbox. */
+    readonly threadPoolSize: number;
     /** ERPC_SANDBOX_MEMORY_MB. */
     readonly memoryMb: number;
     /** V8 tiers of a sandbox: lite (no optimising compilers, less memory) or full. */

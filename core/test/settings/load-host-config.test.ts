@@ -36,7 +36,7 @@ describe('loadHostConfig defaults', () => {
       schemaCacheDir: path.join(cwd, '.erpc/cache/config-schemas'),
       connectionTestTimeoutMs: 10_000,
       metricsToken: undefined,
-      sandbox: { isolation: 'process', trusted: [], grants: {}, grantsText: undefined, scope: 'plugin', maxProcesses: 32, idleMs: 300_000, memoryMb: 256, jit: 'full', uid: undefined, gid: undefined, restartMaxMs: 30_000 },
+      sandbox: { isolation: 'process', trusted: [], grants: {}, grantsText: undefined, scope: 'plugin', maxProcesses: 32, idleMs: 300_000, threadPoolSize: 4, memoryMb: 256, jit: 'full', uid: undefined, gid: undefined, restartMaxMs: 30_000 },
       payloadMaxDepth: 64,
       webhooks: { timeoutMs: 10_000, disableAfterMs: 5 * 86_400_000, retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000], allowHttp: 'off', allowedNetworks: [], concurrency: 32 },
       shutdown: { drainMs: 2_000, timeoutMs: 25_000 },
@@ -100,6 +100,7 @@ describe('loadHostConfig reads each setting', () => {
       ERPC_SANDBOX_SCOPE: 'connection',
       ERPC_SANDBOX_MAX_PROCESSES: '4',
       ERPC_SANDBOX_IDLE_MS: '1000',
+      ERPC_SANDBOX_THREADPOOL_SIZE: '8',
       ERPC_SANDBOX_MEMORY_MB: '64',
       ERPC_SANDBOX_JIT: 'lite',
       ERPC_SANDBOX_UID: 'erpc',
@@ -141,7 +142,7 @@ describe('loadHostConfig reads each setting', () => {
       schemaCacheDir: path.resolve('/tmp/cache'),
       connectionTestTimeoutMs: 750,
       metricsToken: 'x'.repeat(16),
-      sandbox: { isolation: 'in-process', trusted: ['MOCK', 'ACME_V1'], grants: { MOCK: { network: true }, DROP_V1: { fsWrite: ['/srv/drops/{orgId}'] } }, grantsText: GRANTS, scope: 'connection', maxProcesses: 4, idleMs: 1_000, memoryMb: 64, jit: 'lite', uid: 'erpc', gid: '1000', restartMaxMs: 5_000 },
+      sandbox: { isolation: 'in-process', trusted: ['MOCK', 'ACME_V1'], grants: { MOCK: { network: true }, DROP_V1: { fsWrite: ['/srv/drops/{orgId}'] } }, grantsText: GRANTS, scope: 'connection', maxProcesses: 4, idleMs: 1_000, threadPoolSize: 8, memoryMb: 64, jit: 'lite', uid: 'erpc', gid: '1000', restartMaxMs: 5_000 },
       payloadMaxDepth: 10,
       webhooks: { timeoutMs: 2500, disableAfterMs: 60_000, retryScheduleMs: [10, 20, 30], allowHttp: 'loopback', allowedNetworks: ['10.20.0.0/16', 'fd00:1::/64'], concurrency: 4 },
       shutdown: { drainMs: 2_000, timeoutMs: 25_000 },
@@ -164,6 +165,14 @@ describe('loadHostConfig reads each setting', () => {
   it('accepts 1, true, yes and 0, false, no for a boolean, in any case', () => {
     for (const word of ['1', 'true', 'TRUE', 'yes', 'Yes']) expect(load({ ERPC_ALLOW_MISSING_KEYS: word }).allowMissingKeys, word).toBe(true);
     for (const word of ['0', 'false', 'no', 'NO']) expect(load({ ERPC_ALLOW_MISSING_KEYS: word }).allowMissingKeys, word).toBe(false);
+  });
+
+  it("sizes a sandbox's thread pool like the host's (UV_THREADPOOL_SIZE, as libuv reads it) unless ERPC_SANDBOX_THREADPOOL_SIZE says otherwise", () => {
+    expect(load({ UV_THREADPOOL_SIZE: '16' }).sandbox.threadPoolSize).toBe(16);
+    expect(load({ UV_THREADPOOL_SIZE: '5000' }).sandbox.threadPoolSize).toBe(1024);
+    for (const unusable of ['0', 'many', '', undefined]) expect(load({ UV_THREADPOOL_SIZE: unusable }).sandbox.threadPoolSize, String(unusable)).toBe(4);
+    expect(load({ UV_THREADPOOL_SIZE: '16', ERPC_SANDBOX_THREADPOOL_SIZE: '2' }).sandbox.threadPoolSize).toBe(2);
+    expect(() => load({ ERPC_SANDBOX_THREADPOOL_SIZE: '1025' })).toThrow(/ERPC_SANDBOX_THREADPOOL_SIZE/);
   });
 
   it('turns the schema cache off with `off`', () => {

@@ -5,9 +5,10 @@
  * per call. It imports only Node built-ins and ./protocol.js: everything else it may read is the
  * plugin's own package and what that package resolves.
  */
+import { stat } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { Socket } from 'node:net';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import {
   CHANNEL_FD,
@@ -293,4 +294,18 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-send({ t: 'hello', v: PROTOCOL_VERSION, pid: process.pid });
+// The thread pool's size is the one variable a sandbox's environment may hold (ADR 0041). libuv
+// reads it when the pool starts, at the first call that uses it: one is made (a stat of this
+// file), then it is removed, so plugin code finds an empty environment. Hello waits for that.
+const hello = (): void => {
+  delete process.env.UV_THREADPOOL_SIZE;
+  send({ t: 'hello', v: PROTOCOL_VERSION, pid: process.pid });
+};
+if (process.env.UV_THREADPOOL_SIZE === undefined) hello();
+else {
+  try {
+    stat(fileURLToPath(import.meta.url), hello);
+  } catch {
+    hello();
+  }
+}

@@ -51,6 +51,11 @@ export interface SandboxProcessOptions {
    */
   readonly dataLimitMb?: number;
   readonly identity: SandboxIdentity | undefined;
+  /**
+   * The size of its libuv thread pool (ERPC_SANDBOX_THREADPOOL_SIZE), the one variable of its
+   * environment; unset: libuv's default. sandbox-main removes it once the pool has started.
+   */
+  readonly threadPoolSize?: number;
   readonly logger: Logger;
   /** Scrubs a line the sandbox printed (the secrets of the connections it served). */
   readonly scrub: (text: string) => string;
@@ -132,8 +137,9 @@ export class SandboxProcess {
       // `ulimit -d` (KiB) in a shell that then becomes Node (exec): the limit holds for the sandbox's whole life.
       limited ? ['-c', 'ulimit -d "$1" || exit 71; shift; unset PWD OLDPWD; exec "$@"', 'erpc-sandbox', String(options.dataLimitMb! * 1024), process.execPath, ...nodeArgs] : nodeArgs,
       {
-        // A clean environment: no key, no database URL, nothing of the host's.
-        env: {},
+        // A clean environment: no key, no database URL, nothing of the host's. Only the size of
+        // the thread pool, which libuv reads from there (ADR 0041).
+        env: options.threadPoolSize === undefined ? {} : { UV_THREADPOOL_SIZE: String(options.threadPoolSize) },
         cwd: this.#cwd,
         // fd 3: the channel (a socket pair), read by the host's own parser.
         stdio: ['ignore', 'pipe', 'pipe', 'pipe'],

@@ -1,4 +1,4 @@
-import { open, realpath } from 'node:fs/promises';
+import { close, fsync, open, realpath } from 'node:fs';
 import path from 'node:path';
 import type { PluginCapabilities } from '@erpc/sdk';
 import type { Logger } from '../../logging/logger.js';
@@ -301,9 +301,10 @@ export class SandboxSupervisor {
     let entry!: Entry;
     const process = new SandboxProcess({
       label: `${plugin.connectorType}`,
-      execArgv: sandboxExecArgv({ read, write: writeRoots, network, memoryMb: this.settings.memoryMb, jit: this.settings.jit }),
+      execArgv: sandboxExecArgv({ read, write: writeRoots, network, memoryMb: this.settings.memoryMb, jit: this.settings.jit, calls: true }),
       dataLimitMb: sandboxDataLimitMb(this.settings.memoryMb),
       identity,
+      threadPoolSize: this.settings.threadPoolSize,
       logger: this.logger.child({ component: 'sandbox', connectorType: plugin.connectorType }),
       scrub: (text) => scrubMessage(text, scrubListOf(secrets)),
       onSync: (p) => syncBelow(p, writeRoots),
@@ -402,18 +403,27 @@ function scrubListOf(secrets: Set<string>): string[] {
 /**
  * HostServices.files.sync for a sandbox: Node's permission model disables fsync there, so the
  * host flushes the file or folder, after checking (real paths) that it lies below a granted root.
+ * It answers once the fsync is done; the descriptor is closed after that, off the answer's path
+ * (ADR 0041: every thread-pool trip here is one more wait on the host's busy event loop).
  */
-async function syncBelow(p: string, roots: readonly string[]): Promise<void> {
-  if (typeof p !== 'string' || !path.isAbsolute(p)) throw Object.assign(new Error('sync needs an absolute path'), { code: 'EINVAL' });
-  const real = await realpath(p);
-  const allowed = roots.map(realOrLexical);
-  if (!allowed.some((r) => real === r || real.startsWith(`${r}${path.sep}`))) {
-    throw Object.assign(new Error(`${p} is outside the folders granted to this plugin`), { code: 'EACCES' });
-  }
-  const handle = await open(real, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+function syncBelow(p: string, roots: readonly string[]): Promise<void> {
+  if (typeof p !== 'string' || !path.isAbsolute(p)) return Promise.reject(Object.assign(new Error('sync needs an absolute path'), { code: 'EINVAL' }));
+  return new Promise<void>((resolve, reject) => {
+    realpath.native(p, (err, real) => {
+      if (err !== null) return reject(err);
+      const allowed = roots.map(realOrLexical);
+      if (!allowed.some((r) => real === r || real.startsWith(`${r}${path.sep}`))) {
+        return reject(Object.assign(new Error(`${p} is outside the folders granted to this plugin`), { code: 'EACCES' }));
+      }
+      open(real, 'r', (openErr, fd) => {
+        if (openErr !== null) return reject(openErr);
+        fsync(fd, (syncErr) => {
+          if (syncErr === null) resolve();
+          else reject(syncErr);
+          // A read-only descriptor after its fsync: nothing left for close to report.
+          close(fd, () => undefined);
+        });
+      });
+    });
+  });
 }
