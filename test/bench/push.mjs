@@ -14,8 +14,9 @@
 // postgres://postgres@127.0.0.1:5432/postgres), BENCH_N (10000), BENCH_RATE (200),
 // BENCH_SECONDS (10), BENCH_ROUNDS (1: each phase once; more: interleaved rounds, order rotated), BENCH_WORKERS (in-process workers, 2), BENCH_CONCURRENCY (per worker, 16),
 // BENCH_DIR (default os.tmpdir()), BENCH_CONNECTOR=MOCK (the queue alone, no disk), BENCH_FSYNC=0,
-// BENCH_MODE (both: in-process workers, then the same with `erpc worker` child processes; or
-// in-process / processes alone), BENCH_WORKER_NODE_ARGS (node options of the `erpc worker`
+// BENCH_MODE (both: in-process workers, with webhooks, sandboxed, then `erpc worker` child
+// processes; in-process or processes alone; webhooks or sandboxed with the in-process phase they
+// are compared with; or a comma-separated list, e.g. webhooks,sandboxed), BENCH_WORKER_NODE_ARGS (node options of the `erpc worker`
 // children, e.g. to profile them), BENCH_KEEP=1 (leave the drop folders in place: no mass deletion
 // to slow down the next run, see below).
 //
@@ -79,7 +80,10 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const MODE = process.env.BENCH_MODE ?? 'both';
 // Extra node options for the `erpc worker` children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
 const workerNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-if (!['both', 'in-process', 'sandboxed', 'processes', 'webhooks'].includes(MODE)) throw new Error(`BENCH_MODE must be both, in-process, sandboxed, processes or webhooks, not ${MODE}`);
+// A comma-separated list runs those modes together (e.g. `webhooks,sandboxed`: in-process, with webhooks, sandboxed).
+const MODES = MODE.split(',').map((m) => m.trim());
+for (const m of MODES) if (!['both', 'in-process', 'sandboxed', 'processes', 'webhooks'].includes(m)) throw new Error(`BENCH_MODE must be both, in-process, sandboxed, processes or webhooks (or a comma-separated list of them), not ${m}`);
+const mode = (...names) => MODES.some((m) => names.includes(m));
 const payload = { number: 'INV-1', currency: 'EUR', total: 1234.5, lines: Array.from({ length: 20 }, (_, i) => ({ sku: `SKU-${i}`, qty: i + 1, price: 9.99 })) };
 
 const dbName = `erpc_bench_push_${randomBytes(4).toString('hex')}`;
@@ -435,7 +439,7 @@ try {
   let currentRound = 0;
   const tag = (label) => (ROUNDS > 1 ? `${label}-r${currentRound}` : label);
   const phases = [];
-  if (MODE === 'both' || MODE === 'in-process' || MODE === 'webhooks') {
+  if (mode('both', 'in-process', 'webhooks', 'sandboxed')) {
     phases.push(['inProcess', async () => {
       await startInProcess();
       const r = await runPhases(tag('in-process'));
@@ -443,7 +447,7 @@ try {
       return r;
     }]);
   }
-  if (MODE === 'both' || MODE === 'webhooks') {
+  if (mode('both', 'webhooks')) {
     phases.push(['inProcessWebhooks', async () => {
       webhookUrl = await startReceiver();
       await startInProcess(false, true);
@@ -454,7 +458,7 @@ try {
       return r;
     }]);
   }
-  if (MODE === 'both' || MODE === 'sandboxed') {
+  if (mode('both', 'sandboxed')) {
     phases.push(['sandboxed', async () => {
       await startInProcess(true);
       const r = await runPhases(tag('sandboxed'));
@@ -463,7 +467,7 @@ try {
       return r;
     }]);
   }
-  if (MODE === 'both' || MODE === 'processes') {
+  if (mode('both', 'processes')) {
     phases.push(['workerProcesses', async () => {
       await startProcesses();
       const r = await runPhases(tag('processes'));
