@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../logging/logger.js';
-import { reachableIdentity, readablePackageFolders, sandboxDataLimitMb, sandboxEntry, sandboxExecArgv, type SandboxIdentity } from './permissions.js';
+import { reachableIdentity, readablePackageFolders, sandboxCodeReads, sandboxDataLimitMb, sandboxEntry, sandboxExecArgv, type SandboxIdentity } from './permissions.js';
 import type { SandboxPluginSpec } from './protocol.js';
 import { SandboxCrash, SandboxProcess, type LoadOutcome } from './sandbox-process.js';
 
@@ -86,7 +86,7 @@ function splitRoots(roots: readonly string[], count: number): string[][] {
 }
 
 function spawnChecker(roots: readonly string[], options: ImportCheckOptions): SandboxProcess {
-  const read = [path.dirname(sandboxEntry()), ...new Set(roots.flatMap((r) => readablePackageFolders(r).concat(r)))];
+  const read = [...sandboxCodeReads(), ...new Set(roots.flatMap((r) => readablePackageFolders(r).concat(r)))];
   return new SandboxProcess({
     label: 'plugin check',
     execArgv: sandboxExecArgv({ read, write: [], network: false, memoryMb: options.memoryMb }),

@@ -16,6 +16,16 @@ export function sandboxEntry(): string {
 }
 
 /**
+ * What a sandbox reads of erpc's own code: the folder of its entry (the entry and the protocol)
+ * and the settings module's environment file, through which even a sandbox touches its
+ * environment (it removes the thread pool's size once the pool has started, ADR 0041).
+ */
+export function sandboxCodeReads(): string[] {
+  const dir = path.dirname(sandboxEntry());
+  return [dir, path.resolve(dir, '../../settings/process-env.js')];
+}
+
+/**
  * What a plugin may read: its own folder and the real folders of every package it resolves,
  * transitively (a pnpm layout links each dependency from a store folder; both are listed). Walked
  * from each package's `dependencies` and `optionalDependencies` with Node's own resolution, so a

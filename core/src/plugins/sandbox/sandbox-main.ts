@@ -2,14 +2,16 @@
  * The entry of a sandbox process (docs/security.md, docs/sandbox-protocol.md). The host forks it
  * with Node's permission model, a clean environment, a heap cap and (as root) another user. It
  * imports plugin entries, creates their ports and runs the operations the host sends, one message
- * per call. It imports only Node built-ins and ./protocol.js: everything else it may read is the
- * plugin's own package and what that package resolves.
+ * per call. It imports only Node built-ins, ./protocol.js and the settings module's environment file
+ * (../../settings/process-env.js): everything else it may read is the plugin's own package and what
+ * that package resolves.
  */
 import { stat } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
+import { clearSandboxEnvironment, sandboxThreadPoolVariableSet } from '../../settings/process-env.js';
 import {
   CHANNEL_FD,
   DEFINITION_API_VERSION,
@@ -298,10 +300,10 @@ function deepFreeze<T>(value: T): T {
 // reads it when the pool starts, at the first call that uses it: one is made (a stat of this
 // file), then it is removed, so plugin code finds an empty environment. Hello waits for that.
 const hello = (): void => {
-  delete process.env.UV_THREADPOOL_SIZE;
+  clearSandboxEnvironment();
   send({ t: 'hello', v: PROTOCOL_VERSION, pid: process.pid });
 };
-if (process.env.UV_THREADPOOL_SIZE === undefined) hello();
+if (!sandboxThreadPoolVariableSet()) hello();
 else {
   try {
     stat(fileURLToPath(import.meta.url), hello);

@@ -7,7 +7,7 @@ import type { HostConfig } from '../../settings/index.js';
 import type { LoadedPlugin } from '../types.js';
 import type { GrantPolicy } from './grants.js';
 import { realOrLexical } from './grants.js';
-import { prepareDefaultRoot, reachableIdentity, readablePackageFolders, sandboxDataLimitMb, sandboxEntry, sandboxExecArgv, sandboxIdentity, type SandboxIdentity } from './permissions.js';
+import { prepareDefaultRoot, reachableIdentity, readablePackageFolders, sandboxCodeReads, sandboxDataLimitMb, sandboxEntry, sandboxExecArgv, sandboxIdentity, type SandboxIdentity } from './permissions.js';
 import type { Operation } from './protocol.js';
 import { SandboxCrash, SandboxProcess, type RawResult } from './sandbox-process.js';
 
@@ -290,7 +290,7 @@ export class SandboxSupervisor {
   #spawn(key: string, call: SandboxCall, writeRoots: readonly string[], network: boolean): Entry {
     this.#evictForRoom();
     const plugin = call.plugin;
-    const read = [path.dirname(sandboxEntry()), ...this.#readableOf(plugin), ...writeRoots];
+    const read = [...sandboxCodeReads(), ...this.#readableOf(plugin), ...writeRoots];
     const warn = (m: string): void => this.logger.warn({ component: 'sandbox' }, m);
     const reader = reachableIdentity(this.#identity, [sandboxEntry(), plugin.dir], warn);
     const base = this.grants.defaultBase;
