@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { GroupCommit } from '../group-commit.js';
 import type { ClaimedWebhookDelivery } from '../webhooks/ports.js';
 import type { DeadOutcome, DeliveredOutcome, PushEvents, PushStore, ReleaseOutcome, RetryOutcome } from './ports.js';
 import type { PushRow } from './push-types.js';
@@ -32,62 +33,38 @@ const EVENT_OF = { delivered: 'push.delivered', retry: 'push.retrying', dead: 'p
  */
 export class OutcomeWriter {
   readonly #deps: OutcomeWriterDeps;
-  #pending: Outcome[] = [];
-  #flushing: Promise<void> | undefined;
+  readonly #queue: GroupCommit<Outcome>;
 
   constructor(deps: OutcomeWriterDeps) {
     this.#deps = deps;
+    this.#queue = new GroupCommit<Outcome>({
+      write: (batch) => this.#write(batch),
+      // Kept and tried again shortly; if this process dies, the leases expire and the pushes are
+      // delivered again (idempotently).
+      failed: (err, count) => deps.logger.error({ err, workerId: deps.workerId, count }, 'recording push outcomes failed; retrying'),
+      stopRetrying: () => deps.shutdown.aborted,
+    });
   }
 
   /** Queues the outcome of a delivery (dead letters and retries are logged) and schedules a write. */
   record(row: PushRow, outcome: Outcome): void {
-    this.#pending.push(outcome);
     // Each line names the push and the request that accepted it; a dead letter needs an operator (warn).
     const about = { pushId: row.id, requestId: row.requestId ?? undefined, orgId: row.orgId, connectorType: row.connectorType, attempts: row.attempts, outcome: outcome.kind };
     if (outcome.kind === 'dead') this.#deps.logger.warn({ ...about, code: outcome.value.code }, 'push is a dead letter');
     else if (outcome.kind === 'retry') this.#deps.logger.info({ ...about, code: outcome.value.code }, 'push failed; will retry');
     else if (outcome.kind === 'delivered') this.#deps.logger.debug(about, 'push delivered');
-    this.#schedule();
+    this.#queue.add(outcome);
   }
 
   /** Hands unstarted pushes back: PENDING, the attempt not counted, due when they were due before (so they keep their place). */
   release(rows: readonly PushRow[], at: Date): void {
     if (rows.length === 0) return;
-    for (const row of rows) this.#pending.push({ kind: 'release', value: { id: row.id, attempts: row.attempts, at, dueAt: row.nextAttemptAt } });
-    this.#schedule();
+    this.#queue.add(...rows.map((row): Outcome => ({ kind: 'release', value: { id: row.id, attempts: row.attempts, at, dueAt: row.nextAttemptAt } })));
   }
 
   /** Resolves once every outcome queued so far (and any queued meanwhile) is written. */
-  async flush(): Promise<void> {
-    while (this.#flushing !== undefined || this.#pending.length > 0) {
-      this.#schedule();
-      await this.#flushing;
-    }
-  }
-
-  #schedule(): void {
-    if (this.#flushing === undefined) this.#flushing = this.#loop();
-  }
-
-  async #loop(): Promise<void> {
-    try {
-      while (this.#pending.length > 0) {
-        const batch = this.#pending;
-        this.#pending = [];
-        try {
-          await this.#write(batch);
-        } catch (err) {
-          // Keep them and try again shortly; if this process dies, the leases expire and the
-          // pushes are delivered again (idempotently).
-          this.#deps.logger.error({ err, workerId: this.#deps.workerId, count: batch.length }, 'recording push outcomes failed; retrying');
-          this.#pending.unshift(...batch);
-          await new Promise((r) => setTimeout(r, 200));
-          if (this.#deps.shutdown.aborted) break;
-        }
-      }
-    } finally {
-      this.#flushing = undefined;
-    }
+  flush(): Promise<void> {
+    return this.#queue.flush();
   }
 
   async #write(batch: Outcome[]): Promise<void> {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '@erpc/sdk';
 import type { Logger } from 'pino';
 import type { ConfigCipher } from '../crypto/index.js';
+import { GroupCommit } from '../group-commit.js';
 import { Wakeup } from '../push/wakeup.js';
 import { toPushView } from '../push/push-types.js';
 import { toRow as pushRowOf } from '../storage/repositories/push-repository.js';
@@ -73,8 +74,7 @@ export class WebhookDispatcher implements WebhookHandoff {
   readonly #disableAfterMs: number;
   readonly #wakeup = new Wakeup();
   readonly #inflight = new Set<Promise<void>>();
-  #pending: { outcome: WebhookAttemptOutcome; delivery: ClaimedWebhookDelivery }[] = [];
-  #flushing: Promise<void> | undefined;
+  readonly #outcomes: GroupCommit<WebhookAttemptOutcome>;
   #stopping = false;
   #loop: Promise<void> | undefined;
   #lastLeaseCheck = 0;
@@ -92,6 +92,11 @@ export class WebhookDispatcher implements WebhookHandoff {
     this.#pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.#leaseCheckIntervalMs = options.leaseCheckIntervalMs ?? 5_000;
     this.#disableAfterMs = options.disableAfterMs ?? 5 * 86_400_000;
+    this.#outcomes = new GroupCommit<WebhookAttemptOutcome>({
+      write: (batch) => this.#write(batch),
+      failed: (err, count) => deps.logger.error({ err, workerId: this.workerId, count }, 'recording webhook outcomes failed; retrying'),
+      stopRetrying: () => this.#stopping && this.#inflight.size === 0,
+    });
   }
 
   start(): void {
@@ -151,11 +156,8 @@ export class WebhookDispatcher implements WebhookHandoff {
     return claimed.length;
   }
 
-  async flush(): Promise<void> {
-    while (this.#flushing !== undefined || this.#pending.length > 0) {
-      this.#schedule();
-      await this.#flushing;
-    }
+  flush(): Promise<void> {
+    return this.#outcomes.flush();
   }
 
   async #run(): Promise<void> {
@@ -226,8 +228,7 @@ export class WebhookDispatcher implements WebhookHandoff {
       this.#deps.hooks?.failed?.(d.type, outcome.status === 'FAILED');
       logger.info({ ...about, status: outcome.status, statusCode: outcome.statusCode, error: outcome.error }, outcome.status === 'FAILED' ? 'webhook failed; not retried' : 'webhook failed; will retry');
     }
-    this.#pending.push({ outcome, delivery: d });
-    this.#schedule();
+    this.#outcomes.add(outcome);
   }
 
   #secretsOf(d: ClaimedWebhookDelivery): WebhookSecrets {
@@ -265,31 +266,7 @@ export class WebhookDispatcher implements WebhookHandoff {
     return { ...base, status: 'PENDING', nextAttemptAt: new Date(at.getTime() + delay), statusCode, error };
   }
 
-  #schedule(): void {
-    if (this.#flushing === undefined) this.#flushing = this.#writeLoop();
-  }
-
-  async #writeLoop(): Promise<void> {
-    try {
-      while (this.#pending.length > 0) {
-        const batch = this.#pending;
-        this.#pending = [];
-        try {
-          await this.#write(batch);
-        } catch (err) {
-          this.#deps.logger.error({ err, workerId: this.workerId, count: batch.length }, 'recording webhook outcomes failed; retrying');
-          this.#pending.unshift(...batch);
-          await new Promise((r) => setTimeout(r, 200));
-          if (this.#stopping && this.#inflight.size === 0) break;
-        }
-      }
-    } finally {
-      this.#flushing = undefined;
-    }
-  }
-
-  async #write(batch: { outcome: WebhookAttemptOutcome; delivery: ClaimedWebhookDelivery }[]): Promise<void> {
-    const outcomes = batch.map((b) => b.outcome);
+  async #write(outcomes: WebhookAttemptOutcome[]): Promise<void> {
     const at = this.#deps.clock.now();
     const succeeded = new Set<string>();
     const failed = new Set<string>();
