@@ -109,27 +109,37 @@ export class OutcomeWriter {
     const offer = events.handoff?.offer(at);
     const queued: [string, number, number][] = [];
     const claimed: ClaimedWebhookDelivery[] = [];
-    const written = await events.storage.transaction(async (tx) => {
-      queued.length = 0;
-      claimed.length = 0;
-      let n = 0;
-      const kinds: [keyof typeof EVENT_OF, () => Promise<string[]>][] = [
-        ['delivered', () => tx.pushes.markDelivered(workerId, o.delivered)],
-        ['retry', () => tx.pushes.markRetry(workerId, o.retry)],
-        ['dead', () => tx.pushes.markDead(workerId, o.dead)],
-      ];
-      for (const [kind, write] of kinds) {
-        if (o[kind].length === 0) continue;
-        const ids = await write();
-        n += ids.length;
-        const claim = offer === undefined ? undefined : { ...offer, limit: offer.limit - claimed.length };
-        const r = await tx.webhooks.insertPushEventsClaiming(EVENT_OF[kind], ids, at, claim);
-        claimed.push(...r.claimed);
-        if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length]);
-      }
-      if (o.release.length > 0) n += (await tx.pushes.release(workerId, o.release)).length;
-      return n;
-    });
+    const kinds = (['delivered', 'retry', 'dead'] as const).filter((k) => o[k].length > 0);
+    let written: number;
+    if (kinds.length === 1 && o.release.length === 0) {
+      // The usual batch, one kind: the outcome and its events in one statement, no transaction (ADR 0043).
+      const kind = kinds[0]!;
+      const r = await events.storage.pushes.markWithEvents(kind, workerId, o[kind] as never, { type: EVENT_OF[kind], at, claim: offer });
+      written = r.written.length;
+      claimed.push(...r.claimed);
+      if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length]);
+    } else {
+      written = await events.storage.transaction(async (tx) => {
+        queued.length = 0;
+        claimed.length = 0;
+        let n = 0;
+        const writes: Record<(typeof kinds)[number], () => Promise<string[]>> = {
+          delivered: () => tx.pushes.markDelivered(workerId, o.delivered),
+          retry: () => tx.pushes.markRetry(workerId, o.retry),
+          dead: () => tx.pushes.markDead(workerId, o.dead),
+        };
+        for (const kind of kinds) {
+          const ids = await writes[kind]();
+          n += ids.length;
+          const claim = offer === undefined ? undefined : { ...offer, limit: offer.limit - claimed.length };
+          const r = await tx.webhooks.insertPushEventsClaiming(EVENT_OF[kind], ids, at, claim);
+          claimed.push(...r.claimed);
+          if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length]);
+        }
+        if (o.release.length > 0) n += (await tx.pushes.release(workerId, o.release)).length;
+        return n;
+      });
+    }
     if (claimed.length > 0) events.handoff!.take(claimed);
     for (const [type, deliveries, unclaimed] of queued) events.onQueued(type, deliveries, unclaimed);
     if (written < batch.length) {

@@ -22,6 +22,13 @@ import type { ClaimedWebhookDelivery, WebhookInsertClaim } from '../webhooks/por
 
 export type { AcceptBatch, AcceptBatchResult, AcceptItem, AckOutcome, BoundConnection, DeadLetterFilter, DeadOutcome, DeliveredOutcome, NewPush, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
 
+/** The outcome kinds a worker writes, with their items. */
+export interface OutcomeItems {
+  delivered: DeliveredOutcome;
+  retry: RetryOutcome;
+  dead: DeadOutcome;
+}
+
 /** The push table (outbox and delivery record). Outcome writes are fenced by (locked_by, attempts). */
 export interface PushStore {
   /** The active-connection lookup, the insert and the NOTIFY of an accept, in one statement (ADR 0037). */
@@ -47,6 +54,16 @@ export interface PushStore {
   markDelivered(workerId: string, items: readonly DeliveredOutcome[]): Promise<string[]>;
   markRetry(workerId: string, items: readonly RetryOutcome[]): Promise<string[]>;
   markDead(workerId: string, items: readonly DeadOutcome[]): Promise<string[]>;
+  /**
+   * Outcomes of one kind and their webhook events (with deliveries, some written claimed for
+   * `event.claim`) in one statement, atomic without a transaction (ADR 0043).
+   */
+  markWithEvents<K extends keyof OutcomeItems>(
+    kind: K,
+    workerId: string,
+    items: readonly OutcomeItems[K][],
+    event: { type: string; at: Date; claim: WebhookInsertClaim | undefined },
+  ): Promise<{ written: string[]; queued: number; claimed: ClaimedWebhookDelivery[] }>;
   release(workerId: string, items: readonly ReleaseOutcome[]): Promise<string[]>;
   claimAckChecks(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]>;
   recordAckOutcomes(workerId: string, items: readonly AckOutcome[]): Promise<string[]>;
@@ -96,6 +113,8 @@ export interface WebhookHandoff {
 
 /** Push outcomes and their webhook events in one transaction; `onQueued` after a commit that queued deliveries. */
 export interface PushEventStorage {
+  /** Outside a transaction: the one-statement outcome with its events (`markWithEvents`). */
+  readonly pushes: PushStore;
   transaction<T>(fn: (tx: { readonly pushes: PushStore; readonly webhooks: PushEventOutbox }) => Promise<T>): Promise<T>;
 }
 export interface PushEvents {

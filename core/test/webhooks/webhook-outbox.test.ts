@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Repositories } from '../../src/storage/repositories/index.js';
 import { eventBody } from '../../src/webhooks/webhook-dispatcher.js';
+import { toPushView } from '../../src/push/push-types.js';
+import { toRow } from '../../src/storage/repositories/push-repository.js';
 import { testBackends } from '../support/db.js';
 import { sleep, verified, webhookWorld, type WebhookWorld } from './support.js';
 
@@ -95,6 +97,58 @@ describe.each(testBackends())('webhook outbox on $name', (backend) => {
     const again = (await repos.webhooks.claimDue('wd2', now, lease, 10)).find((d) => d.id === c!.id);
     expect(again).toBeDefined();
     expect(eventBody(again!)).toBe(first);
+  });
+
+  it('the one-statement outcome (markWithEvents) writes what the transaction path writes: fenced, the same event data, the same body bytes', { timeout: 30_000 }, async () => {
+    world = await webhookWorld(backend, {}, { start: false });
+    const o = await world.org({ ack: 'off' }, ['push.delivered', 'push.acknowledged']);
+    const payloadText = '{"amount":118.00,"n":1e2,"name":"Çà \\u2028 \\"q\\"","lines":[{"qty":1.50}]}';
+    const ids = [await world.push(o.apiKey, 's-1', payloadText), await world.push(o.apiKey, 's-2', payloadText), await world.push(o.apiKey, 's-3', payloadText)];
+    const db = world.host.database.db;
+    const repos = new Repositories(db);
+    const now = new Date();
+    const lease = new Date(now.getTime() + 60_000);
+    const claimed = await repos.pushes.claimDueWithConnections('w1', now, lease, 10);
+    const outcome = (id: string) => {
+      const c = claimed.find((x) => x.row.id === id)!;
+      return { id, attempts: c.row.attempts, externalRef: `X-${id}`, receiptDetails: { n: 1 }, at: now, ackDeadline: null, nextAckCheckAt: null };
+    };
+    // s-3 has an earlier event waiting for the endpoint: its delivered event waits behind it.
+    await repos.transaction((tx) => tx.webhooks.insertPushEvents('push.acknowledged', [ids[2]!], now));
+
+    // A fenced write (another worker's id) writes no outcome and no event.
+    const lost = await repos.pushes.markWithEvents('delivered', 'someone-else', [outcome(ids[0]!)], { type: 'push.delivered', at: now, claim: { workerId: 'wd', leaseUntil: lease, limit: 5 } });
+    expect(lost).toEqual({ written: [], queued: 0, claimed: [] });
+    expect(Number((await db('webhook_event').where({ type: 'push.delivered' }).count({ n: '*' }).first())!.n)).toBe(0);
+
+    const r = await repos.pushes.markWithEvents('delivered', 'w1', [outcome(ids[0]!), outcome(ids[2]!)], { type: 'push.delivered', at: now, claim: { workerId: 'wd', leaseUntil: lease, limit: 5 } });
+    expect(r.written.sort()).toEqual([ids[0], ids[2]].sort());
+    expect(r.queued).toBe(2);
+    expect(r.claimed.map((c) => c.pushId)).toEqual([ids[0]]);
+    expect((await db('webhook_delivery').where({ push_id: ids[2] }).orderBy('event_seq')).map((d) => d.status)).toEqual(['PENDING', 'PENDING']);
+    // The transaction path for s-2, to compare with.
+    const t = await repos.transaction(async (tx) => {
+      const written = await tx.pushes.markDelivered('w1', [outcome(ids[1]!)]);
+      return tx.webhooks.insertPushEventsClaiming('push.delivered', written, now, { workerId: 'wd', leaseUntil: lease, limit: 5 });
+    });
+    const [viaStatement, viaTransaction] = [r.claimed[0]!, t.claimed[0]!];
+    const strip = (data: Record<string, unknown>) => Object.fromEntries(Object.entries(data).filter(([k]) => !['id', 'document_id', 'idempotency_key', 'external_ref', 'created_at', 'updated_at', 'request_id', 'next_attempt_at'].includes(k)));
+    expect(Object.keys(viaStatement.data).sort()).toEqual(Object.keys(viaTransaction.data).sort());
+    expect(strip(viaStatement.data)).toEqual(strip(viaTransaction.data));
+    // The stored text (JSON.stringify of the exact payload, ADR 0027: here the \u2028 escape is printed as the character).
+    const stored = (await db('push').where({ id: ids[0] }).first()).payload_text as string;
+    expect(stored).toContain('118.00');
+    expect(viaStatement).toMatchObject({ status: 'PROCESSING', attempts: 1, type: 'push.delivered', payloadText: stored, payloadJson: null });
+    expect(viaStatement.data).toMatchObject({ id: ids[0], status: 'DELIVERED', external_ref: `X-${ids[0]}` });
+    // The body splices the stored text where the view prints the parsed payload: the same bytes.
+    for (const c of [viaStatement, viaTransaction]) {
+      const parsedAndPrinted = JSON.stringify({ type: c.type, timestamp: c.eventCreatedAt.toISOString(), data: toPushView(toRow({ ...c.data, payload_text: c.payloadText, payload: null }), true) });
+      expect(eventBody(c)).toBe(parsedAndPrinted);
+      expect(eventBody(c)).toContain('"qty":1.50');
+    }
+    // A legacy row's jsonb payload (no text) goes through the view.
+    const legacy = { ...viaStatement, payloadText: null, payloadJson: { amount: 1 } };
+    expect(JSON.parse(eventBody(legacy)).data.payload).toEqual({ amount: 1 });
   });
 
   it('the outcome writer hands its events\' deliveries to the dispatcher of its process: sent with no claim', { timeout: 30_000 }, async () => {

@@ -4,6 +4,7 @@ import { PUSH_REASON, PUSH_STATUSES, type PushStatus } from '../../push/push-typ
 import type { BoundConnection } from './connection-repository.js';
 import { retryingStatement, retryingTransaction } from '../errors.js';
 import { hotQuery, textArray } from './hot-query.js';
+import { PUSH_EVENT_NULLS, pushEventCtes, pushEventResults, pushEventValues, pushEventsOf, type ClaimedWebhookDelivery, type WebhookInsertClaim } from './webhook-repository.js';
 
 export type { BoundConnection };
 
@@ -274,6 +275,57 @@ function recordset(items: readonly object[]): string {
   return JSON.stringify(items, (_key, value: unknown) => (value === null ? undefined : value));
 }
 
+/** The outcome kinds a worker writes, and their items (push/ports.ts names it OutcomeItems). */
+type OutcomeKind = 'delivered' | 'retry' | 'dead';
+export interface OutcomeOf {
+  delivered: DeliveredOutcome;
+  retry: RetryOutcome;
+  dead: DeadOutcome;
+}
+
+/**
+ * The fenced outcome UPDATEs ($1 the items as a jsonb recordset, $2 the worker), without their
+ * RETURNING clause: `markDelivered` & co. return the ids, `markWithEvents` the rows for the events.
+ */
+const MARK: { [K in OutcomeKind]: { name: string; sql: string; recordset(items: readonly OutcomeOf[K][]): string } } = {
+  delivered: {
+    name: 'erpc_push_delivered',
+    sql: `UPDATE push AS p
+          SET status = 'DELIVERED', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
+              last_error_code = NULL, last_error_message = NULL,
+              external_ref = v.external_ref, receipt_details = v.receipt_details, delivered_at = v.at, updated_at = v.at,
+              ack_deadline = v.ack_deadline, next_ack_check_at = v.next_ack_check_at
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, external_ref text, receipt_details jsonb,
+              at timestamptz, ack_deadline timestamptz, next_ack_check_at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts`,
+    recordset: (items) =>
+      recordset(items.map((o) => ({
+        id: o.id, attempts: o.attempts, external_ref: o.externalRef, receipt_details: o.receiptDetails,
+        at: o.at, ack_deadline: o.ackDeadline, next_ack_check_at: o.nextAckCheckAt,
+      }))),
+  },
+  retry: {
+    name: 'erpc_push_retry_later',
+    sql: `UPDATE push AS p
+          SET status = 'PENDING', locked_by = NULL, locked_until = NULL, next_attempt_at = v.next_attempt_at,
+              last_error_code = v.code, last_error_message = v.message, updated_at = v.at,
+              last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, next_attempt_at timestamptz, code text, message text, at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts`,
+    recordset: (items) => recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, next_attempt_at: o.nextAttemptAt, code: o.code, message: o.message, at: o.at }))),
+  },
+  dead: {
+    name: 'erpc_push_dead',
+    sql: `UPDATE push AS p
+          SET status = 'DEAD', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
+              last_error_code = v.code, last_error_message = v.message, dead_at = v.at, updated_at = v.at,
+              last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
+         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, code text, message text, at timestamptz)
+        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts`,
+    recordset: (items) => recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, code: o.code, message: o.message, at: o.at }))),
+  },
+};
+
 /**
  * SQL of the push table (the outbox and the record of every delivery). The claim also reads the
  * connection each claimed push is bound to, in the same statement (one round trip per claim,
@@ -527,55 +579,51 @@ export class PushRepository {
 
   /** Records DELIVERED outcomes; returns the ids whose lease was still held (the others were not touched). */
   async markDelivered(workerId: string, items: readonly DeliveredOutcome[]): Promise<string[]> {
-    if (items.length === 0) return [];
-    const result = await hotQuery(this.db, 'erpc_push_delivered', `UPDATE push AS p
-          SET status = 'DELIVERED', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
-              last_error_code = NULL, last_error_message = NULL,
-              external_ref = v.external_ref, receipt_details = v.receipt_details, delivered_at = v.at, updated_at = v.at,
-              ack_deadline = v.ack_deadline, next_ack_check_at = v.next_ack_check_at
-         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, external_ref text, receipt_details jsonb,
-              at timestamptz, ack_deadline timestamptz, next_ack_check_at timestamptz)
-        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts
-        RETURNING p.id`,
-      [
-        recordset(items.map((o) => ({
-          id: o.id, attempts: o.attempts, external_ref: o.externalRef, receipt_details: o.receiptDetails,
-          at: o.at, ack_deadline: o.ackDeadline, next_ack_check_at: o.nextAckCheckAt,
-        }))),
-        workerId,
-      ],
-    );
-    return result.map((r) => String(r.id));
+    return this.#mark('delivered', workerId, items);
   }
 
   /** Records retryable failures: back to PENDING at their backoff time. Returns the ids still held. */
   async markRetry(workerId: string, items: readonly RetryOutcome[]): Promise<string[]> {
-    if (items.length === 0) return [];
-    const result = await hotQuery(this.db, 'erpc_push_retry_later', `UPDATE push AS p
-          SET status = 'PENDING', locked_by = NULL, locked_until = NULL, next_attempt_at = v.next_attempt_at,
-              last_error_code = v.code, last_error_message = v.message, updated_at = v.at,
-              last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
-         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, next_attempt_at timestamptz, code text, message text, at timestamptz)
-        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts
-        RETURNING p.id`,
-      [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, next_attempt_at: o.nextAttemptAt, code: o.code, message: o.message, at: o.at }))), workerId],
-    );
-    return result.map((r) => String(r.id));
+    return this.#mark('retry', workerId, items);
   }
 
   /** Records dead letters. Returns the ids still held. */
   async markDead(workerId: string, items: readonly DeadOutcome[]): Promise<string[]> {
+    return this.#mark('dead', workerId, items);
+  }
+
+  async #mark<K extends OutcomeKind>(kind: K, workerId: string, items: readonly OutcomeOf[K][]): Promise<string[]> {
     if (items.length === 0) return [];
-    const result = await hotQuery(this.db, 'erpc_push_dead', `UPDATE push AS p
-          SET status = 'DEAD', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
-              last_error_code = v.code, last_error_message = v.message, dead_at = v.at, updated_at = v.at,
-              last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
-         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, code text, message text, at timestamptz)
-        WHERE p.id = v.id AND p.status = 'PROCESSING' AND p.locked_by = $2 AND p.attempts = v.attempts
-        RETURNING p.id`,
-      [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, code: o.code, message: o.message, at: o.at }))), workerId],
-    );
+    const m = MARK[kind];
+    const result = await hotQuery(this.db, m.name, `${m.sql} RETURNING p.id`, [m.recordset(items), workerId]);
     return result.map((r) => String(r.id));
+  }
+
+  /**
+   * Records outcomes of one kind and, in the same statement, the webhook event of each push
+   * written (fenced ids only) with its deliveries, up to `claim.limit` of them written already
+   * claimed for the caller's dispatcher (ADR 0042). One prepared statement in autocommit: no
+   * BEGIN/COMMIT round trips, no planning per batch (ADR 0043). The events are built from the
+   * rows as this statement wrote them, exactly as `insertPushEventsClaiming` builds them in the
+   * outcome's transaction.
+   */
+  async markWithEvents<K extends OutcomeKind>(
+    kind: K,
+    workerId: string,
+    items: readonly OutcomeOf[K][],
+    event: { type: string; at: Date; claim: WebhookInsertClaim | undefined },
+  ): Promise<{ written: string[]; queued: number; claimed: ClaimedWebhookDelivery[] }> {
+    if (items.length === 0) return { written: [], queued: 0, claimed: [] };
+    const m = MARK[kind];
+    const rows = await hotQuery(
+      this.db,
+      `${m.name}_events`,
+      `WITH written AS (${m.sql} RETURNING p.*), ${pushEventCtes(3)}
+       ${pushEventResults(3)}
+       UNION ALL SELECT 'written', w.id ${PUSH_EVENT_NULLS} FROM written AS w`,
+      [m.recordset(items), workerId, ...pushEventValues(event.type, event.at, event.claim)],
+    );
+    return { written: rows.filter((r) => r.kind === 'written').map((r) => String(r.id)), ...pushEventsOf(rows) };
   }
 
   /** Gives pushes back (shutdown): PENDING, due now, the attempt not counted. Returns the ids still held. */

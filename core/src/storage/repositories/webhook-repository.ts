@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { LEGACY_KEY_ID } from '../../crypto/index.js';
 import { retryingTransaction } from '../errors.js';
 import { toBuffer, uuidArray, type KeysetCursor } from './rows.js';
+import { hotQuery } from './hot-query.js';
 import type { ConfigRewrite, KeyIdCount, RotationFilter, StoredConfigRow } from './connection-repository.js';
 
 /** The channel webhook events are announced on (PostgreSQL); webhook dispatchers LISTEN to it. */
@@ -179,6 +180,88 @@ const DELIVERY_COLUMNS = `d.id, d.event_id, d.endpoint_id, d.org_id, d.push_id, 
   d.last_status_code, d.last_error, d.last_attempt_at, d.delivered_at, d.created_at, d.updated_at`;
 
 /**
+ * The webhook events of push outcomes, as CTEs that follow a CTE named `written` holding the
+ * push rows as the outcome left them (`push.*`): one `type` event per push that an enabled
+ * endpoint of its organisation subscribes to, with one delivery per such endpoint, up to a limit
+ * of them written already claimed (ADR 0042; only where no earlier event of the same push is
+ * still waiting for the same endpoint, the per-endpoint order of ADR 0035). The event's data is
+ * the push row, payload aside (read when sending: it never changes). Five parameters from
+ * `$first`, in the order of {@link pushEventValues}. Shared by the outcome's own statement
+ * (`PushRepository.markWithEvents`, ADR 0043) and `insertPushEventsClaiming`.
+ */
+export function pushEventCtes(first: number): string {
+  const [type, at, limit, worker, lease] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+  return `targets AS (
+         SELECT w.id AS push_id, w.org_id, e.id AS endpoint_id, to_jsonb(w) - 'payload' - 'payload_text' AS data,
+                w.payload_text, CASE WHEN w.payload_text IS NULL THEN w.payload END AS payload
+           FROM written AS w JOIN webhook_endpoint AS e ON e.org_id = w.org_id AND e.enabled AND ${type}::text = ANY (e.events)),
+       ev AS (
+         INSERT INTO webhook_event (id, org_id, type, push_id, data, created_at)
+         SELECT gen_random_uuid(), t.org_id, ${type}::text, t.push_id, t.data, ${at}::timestamptz
+           FROM (SELECT DISTINCT ON (push_id) push_id, org_id, data FROM targets ORDER BY push_id) AS t
+         RETURNING id, seq, org_id, push_id, created_at),
+       free AS (
+         SELECT ev.id AS event_id, ev.seq, ev.org_id, ev.push_id, ev.created_at AS event_created_at, t.endpoint_id, t.data,
+                t.payload_text, t.payload,
+                CASE WHEN ${limit}::int > 0
+                     THEN NOT EXISTS (SELECT 1 FROM webhook_delivery AS b
+                                       WHERE b.endpoint_id = t.endpoint_id AND b.push_id = ev.push_id AND b.status IN ('PENDING', 'PROCESSING'))
+                     ELSE false END AS free
+           FROM ev JOIN targets AS t ON t.push_id = ev.push_id),
+       placed AS (
+         SELECT f.*, f.free AND row_number() OVER (PARTITION BY f.free ORDER BY f.seq, f.endpoint_id) <= ${limit}::int AS claimed FROM free AS f),
+       d AS (
+         INSERT INTO webhook_delivery (id, event_id, endpoint_id, org_id, event_seq, push_id, status, attempts, next_attempt_at,
+                                       locked_by, locked_until, last_attempt_at, created_at, updated_at)
+         SELECT gen_random_uuid(), r.event_id, r.endpoint_id, r.org_id, r.seq, r.push_id,
+                CASE WHEN r.claimed THEN 'PROCESSING' ELSE 'PENDING' END, CASE WHEN r.claimed THEN 1 ELSE 0 END, ${at}::timestamptz,
+                CASE WHEN r.claimed THEN ${worker}::text END, CASE WHEN r.claimed THEN ${lease}::timestamptz END,
+                CASE WHEN r.claimed THEN ${at}::timestamptz END, ${at}::timestamptz, ${at}::timestamptz
+           FROM placed AS r
+         RETURNING *)`;
+}
+
+/** The values of {@link pushEventCtes}' parameters. */
+export function pushEventValues(type: string, at: Date, claim: WebhookInsertClaim | undefined): unknown[] {
+  const limit = claim === undefined ? 0 : Math.max(0, Math.floor(claim.limit));
+  return [type, at, limit, claim?.workerId ?? null, claim?.leaseUntil ?? null];
+}
+
+/**
+ * The result rows after {@link pushEventCtes} (`first`: the same first parameter): `kind` 'claimed' (a delivery written claimed, with
+ * what sending it needs) and one 'queued' row (`attempts` = deliveries written). A statement may
+ * add rows of its own after them (the first SELECT names the columns) with `PUSH_EVENT_NULLS`.
+ */
+export function pushEventResults(first: number): string {
+  return `SELECT 'claimed' AS kind, d.id, d.event_id, d.endpoint_id, d.org_id, d.push_id, $${first}::text AS type, d.status, d.attempts,
+              d.next_attempt_at, d.last_status_code, d.last_error, d.last_attempt_at, d.delivered_at, d.created_at, d.updated_at,
+              r.event_created_at, r.data AS event_data,
+              e.url AS e_url, e.secret_encrypted AS e_secret_encrypted, e.secret_key_id AS e_secret_key_id,
+              e.previous_secret_expires_at AS e_previous_secret_expires_at,
+              r.payload_text AS p_payload_text, r.payload AS p_payload
+         FROM d
+         JOIN placed AS r ON r.event_id = d.event_id AND r.endpoint_id = d.endpoint_id AND r.claimed
+         JOIN webhook_endpoint AS e ON e.id = d.endpoint_id
+       UNION ALL
+       SELECT 'queued', NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM d)::int, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+              NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL`;
+}
+
+/** The columns after `kind, id` of a row added after {@link pushEventResults}. */
+export const PUSH_EVENT_NULLS = ', NULL::uuid, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text, NULL::int, NULL::timestamptz, NULL::int, NULL::text, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::bytea, NULL::text, NULL::timestamptz, NULL::text, NULL::jsonb';
+
+/** The deliveries written and those written claimed, from the rows of {@link pushEventResults}. */
+export function pushEventsOf(rows: readonly DbRow[]): { queued: number; claimed: ClaimedWebhookDelivery[] } {
+  let queued = 0;
+  const claimed: ClaimedWebhookDelivery[] = [];
+  for (const r of rows) {
+    if (r.kind === 'queued') queued = Number(r.attempts);
+    else if (r.kind === 'claimed') claimed.push(claimedOf(r));
+  }
+  return { queued, claimed };
+}
+
+/**
  * SQL of the webhook tables: endpoints, the event outbox and the deliveries (ADR 0035). The
  * event writes run inside the caller's transaction: bound to it through
  * {@link Repositories.transaction}, the same handle the push outcome is written with.
@@ -275,58 +358,14 @@ export class WebhookRepository {
     claim: WebhookInsertClaim | undefined,
   ): Promise<{ queued: number; claimed: ClaimedWebhookDelivery[] }> {
     if (pushIds.length === 0) return { queued: 0, claimed: [] };
-    const limit = claim === undefined ? 0 : Math.max(0, Math.floor(claim.limit));
-    const result = await this.db.raw(
-      `WITH targets AS (
-         SELECT p.id AS push_id, p.org_id, e.id AS endpoint_id, to_jsonb(p) - 'payload' - 'payload_text' AS data
-           FROM push AS p JOIN webhook_endpoint AS e ON e.org_id = p.org_id AND e.enabled AND ? = ANY (e.events)
-          WHERE p.id = ANY (?::uuid[])),
-       ev AS (
-         INSERT INTO webhook_event (id, org_id, type, push_id, data, created_at)
-         SELECT gen_random_uuid(), t.org_id, ?, t.push_id, t.data, ?::timestamptz
-           FROM (SELECT DISTINCT ON (push_id) push_id, org_id, data FROM targets ORDER BY push_id) AS t
-         RETURNING id, seq, org_id, push_id, created_at),
-       free AS (
-         SELECT ev.id AS event_id, ev.seq, ev.org_id, ev.push_id, ev.created_at AS event_created_at, t.endpoint_id, t.data,
-                CASE WHEN ?::int > 0
-                     THEN NOT EXISTS (SELECT 1 FROM webhook_delivery AS b
-                                       WHERE b.endpoint_id = t.endpoint_id AND b.push_id = ev.push_id AND b.status IN ('PENDING', 'PROCESSING'))
-                     ELSE false END AS free
-           FROM ev JOIN targets AS t ON t.push_id = ev.push_id),
-       placed AS (
-         SELECT f.*, f.free AND row_number() OVER (PARTITION BY f.free ORDER BY f.seq, f.endpoint_id) <= ?::int AS claimed FROM free AS f),
-       d AS (
-         INSERT INTO webhook_delivery (id, event_id, endpoint_id, org_id, event_seq, push_id, status, attempts, next_attempt_at,
-                                       locked_by, locked_until, last_attempt_at, created_at, updated_at)
-         SELECT gen_random_uuid(), r.event_id, r.endpoint_id, r.org_id, r.seq, r.push_id,
-                CASE WHEN r.claimed THEN 'PROCESSING' ELSE 'PENDING' END, CASE WHEN r.claimed THEN 1 ELSE 0 END, ?::timestamptz,
-                CASE WHEN r.claimed THEN ?::text END, CASE WHEN r.claimed THEN ?::timestamptz END, CASE WHEN r.claimed THEN ?::timestamptz END,
-                ?::timestamptz, ?::timestamptz
-           FROM placed AS r
-         RETURNING *)
-       SELECT d.id, d.event_id, d.endpoint_id, d.org_id, d.push_id, ?::text AS type, d.status, d.attempts, d.next_attempt_at,
-              d.last_status_code, d.last_error, d.last_attempt_at, d.delivered_at, d.created_at, d.updated_at,
-              r.event_created_at, r.data AS event_data,
-              e.url AS e_url, e.secret_encrypted AS e_secret_encrypted, e.secret_key_id AS e_secret_key_id,
-              e.previous_secret_expires_at AS e_previous_secret_expires_at,
-              p.payload_text AS p_payload_text, p.payload AS p_payload
-         FROM d
-         JOIN placed AS r ON r.event_id = d.event_id AND r.endpoint_id = d.endpoint_id AND r.claimed
-         JOIN webhook_endpoint AS e ON e.id = d.endpoint_id
-         JOIN push AS p ON p.id = d.push_id
-       UNION ALL
-       SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM d)::int, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-              NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL`,
-      [type, uuidArray(pushIds), type, at, limit, limit, at, claim?.workerId ?? null, claim?.leaseUntil ?? null, at, at, at, type],
+    const rows = await hotQuery(
+      this.db,
+      'erpc_webhook_push_events',
+      `WITH written AS (SELECT * FROM push WHERE id = ANY ($1::uuid[])), ${pushEventCtes(2)}
+       ${pushEventResults(2)}`,
+      [uuidArray(pushIds), ...pushEventValues(type, at, claim)],
     );
-    const rows = rowsOf(result);
-    let queued = 0;
-    const claimed: ClaimedWebhookDelivery[] = [];
-    for (const r of rows) {
-      if (r.id === null) queued = Number(r.attempts);
-      else claimed.push(claimedOf(r));
-    }
-    return { queued, claimed };
+    return pushEventsOf(rows);
   }
 
   /** One event not tied to a push (connection.test_failed), to every enabled endpoint of the org subscribed to it. */
@@ -424,29 +463,32 @@ export class WebhookRepository {
   ): Promise<{ written: string[]; disabled: { id: string; orgId: string }[]; successorsWaiting: boolean }> {
     if (items.length === 0) return { written: [], disabled: [], successorsWaiting: false };
     const at = items[items.length - 1]!.at;
-    const result = await this.db.raw(
+    // Prepared (hotQuery): one plan per connection instead of one per batch (ADR 0043).
+    const rows = await hotQuery(
+      this.db,
+      'erpc_webhook_record_attempts',
       `WITH ${ASYNC_COMMIT}, written AS (
          UPDATE webhook_delivery AS d
             SET status = v.status, locked_by = NULL, locked_until = NULL, next_attempt_at = v.next_attempt_at,
                 last_status_code = v.status_code, last_error = v.error, updated_at = v.at,
                 delivered_at = CASE WHEN v.status = 'DELIVERED' THEN v.at ELSE d.delivered_at END
-           FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, attempts int, status text, next_attempt_at timestamptz, status_code int, error text, at timestamptz)
-          WHERE d.id = v.id AND d.status = 'PROCESSING' AND d.locked_by = ? AND d.attempts = v.attempts
+           FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, status text, next_attempt_at timestamptz, status_code int, error text, at timestamptz)
+          WHERE d.id = v.id AND d.status = 'PROCESSING' AND d.locked_by = $2 AND d.attempts = v.attempts
           RETURNING d.id, d.endpoint_id, d.push_id),
        -- A later event of the same push waiting for the same endpoint: the dispatcher claims again at once.
        waiting AS (
          SELECT 1 FROM webhook_delivery AS n JOIN written AS w ON n.endpoint_id = w.endpoint_id AND n.push_id = w.push_id
           WHERE n.status = 'PENDING' AND n.id <> w.id LIMIT 1),
        recovered AS (
-         UPDATE webhook_endpoint SET failing_since = NULL WHERE id = ANY (?::uuid[]) AND failing_since IS NOT NULL RETURNING id),
+         UPDATE webhook_endpoint SET failing_since = NULL WHERE id = ANY ($3::uuid[]) AND failing_since IS NOT NULL RETURNING id),
        failing AS (
          UPDATE webhook_endpoint AS w
-            SET failing_since = COALESCE(w.failing_since, ?::timestamptz),
-                enabled = w.enabled AND COALESCE(w.failing_since, ?::timestamptz) > ?::timestamptz,
-                disabled_at = CASE WHEN w.enabled AND COALESCE(w.failing_since, ?::timestamptz) <= ?::timestamptz THEN ?::timestamptz ELSE w.disabled_at END,
-                disabled_reason = CASE WHEN w.enabled AND COALESCE(w.failing_since, ?::timestamptz) <= ?::timestamptz THEN ? ELSE w.disabled_reason END
-           FROM (SELECT id, enabled AS was_enabled FROM webhook_endpoint WHERE id = ANY (?::uuid[])) AS before
-          WHERE w.id = before.id AND (w.failing_since IS NULL OR (w.enabled AND w.failing_since <= ?::timestamptz))
+            SET failing_since = COALESCE(w.failing_since, $4::timestamptz),
+                enabled = w.enabled AND COALESCE(w.failing_since, $4::timestamptz) > $5::timestamptz,
+                disabled_at = CASE WHEN w.enabled AND COALESCE(w.failing_since, $4::timestamptz) <= $5::timestamptz THEN $4::timestamptz ELSE w.disabled_at END,
+                disabled_reason = CASE WHEN w.enabled AND COALESCE(w.failing_since, $4::timestamptz) <= $5::timestamptz THEN $6::text ELSE w.disabled_reason END
+           FROM (SELECT id, enabled AS was_enabled FROM webhook_endpoint WHERE id = ANY ($7::uuid[])) AS before
+          WHERE w.id = before.id AND (w.failing_since IS NULL OR (w.enabled AND w.failing_since <= $5::timestamptz))
           RETURNING w.id, w.org_id, before.was_enabled AND NOT w.enabled AS disabled_now)
        SELECT 'written' AS kind, id, NULL::uuid AS org_id FROM written CROSS JOIN async_commit
        UNION ALL SELECT 'disabled', id, org_id FROM failing WHERE disabled_now
@@ -456,12 +498,12 @@ export class WebhookRepository {
         JSON.stringify(items.map((o) => ({ id: o.id, attempts: o.attempts, status: o.status, next_attempt_at: o.nextAttemptAt, status_code: o.statusCode, error: o.error, at: o.at }))),
         workerId,
         uuidArray(health.succeeded),
-        at, at, health.disableBefore, at, health.disableBefore, at, at, health.disableBefore, health.reason,
-        uuidArray(health.failed),
+        at,
         health.disableBefore,
+        health.reason,
+        uuidArray(health.failed),
       ],
     );
-    const rows = rowsOf(result);
     return {
       written: rows.filter((r) => r.kind === 'written').map((r) => String(r.id)),
       disabled: rows.filter((r) => r.kind === 'disabled').map((r) => ({ id: String(r.id), orgId: String(r.org_id) })),
