@@ -4,7 +4,7 @@ import { PUSH_REASON, PUSH_STATUSES, type PushStatus } from '../../push/push-typ
 import type { BoundConnection } from './connection-repository.js';
 import { retryingStatement, retryingTransaction } from '../errors.js';
 import { hotQuery, textArray } from './hot-query.js';
-import { PUSH_EVENT_NULLS, pushEventCtes, pushEventResults, pushEventValues, pushEventsOf, type ClaimedWebhookDelivery, type WebhookInsertClaim } from './webhook-repository.js';
+import { pushEventCtes, pushEventResults, pushEventValues, pushEventsOf, type ClaimedWebhookDelivery, type WebhookInsertClaim } from './webhook-repository.js';
 
 export type { BoundConnection };
 
@@ -619,11 +619,11 @@ export class PushRepository {
       this.db,
       `${m.name}_events`,
       `WITH written AS (${m.sql} RETURNING p.*), ${pushEventCtes(3)}
-       ${pushEventResults(3)}
-       UNION ALL SELECT 'written', w.id ${PUSH_EVENT_NULLS} FROM written AS w`,
+       ${pushEventResults(3)}, (SELECT string_agg(w.id::text, ',') FROM written AS w) AS written`,
       [m.recordset(items), workerId, ...pushEventValues(event.type, event.at, event.claim)],
     );
-    return { written: rows.filter((r) => r.kind === 'written').map((r) => String(r.id)), ...pushEventsOf(rows) };
+    const written = rows[0]?.written;
+    return { written: typeof written === 'string' && written !== '' ? written.split(',') : [], ...pushEventsOf(rows[0]) };
   }
 
   /** Gives pushes back (shutdown): PENDING, due now, the attempt not counted. Returns the ids still held. */
