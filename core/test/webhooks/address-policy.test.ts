@@ -104,7 +104,26 @@ describe('the webhook HTTP client', () => {
       const strict = new WebhookHttpClient(new AddressPolicy({ allowLoopback: false, allowedNetworks: [] }));
       expect(await strict.send(`http://127.0.0.1:${port}/x`, {}, '{}', 5_000)).toMatchObject({ kind: 'refused' });
       expect(await strict.send(`http://[::ffff:127.0.0.1]:${port}/x`, {}, '{}', 5_000)).toMatchObject({ kind: 'refused' });
+      // A name goes through the guarded lookup of every new connection: refused before connecting.
+      const byName = await strict.send(`http://localhost:${port}/x`, {}, '{}', 5_000);
+      expect(byName).toMatchObject({ kind: 'refused' });
+      expect(byName.kind === 'refused' && byName.message).toMatch(/localhost resolves to .* \(loopback\)/);
+      expect(redirected).toBe(0);
       strict.close();
+      // Allowed, the same name connects; a receiver that never answers is a timeout.
+      expect(await client.send(`http://localhost:${port}/ok`, {}, '{}', 5_000)).toMatchObject({ kind: 'response', status: 200 });
+      const silent = http.createServer(() => {});
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+      try {
+        expect(await client.send(`http://127.0.0.1:${(silent.address() as { port: number }).port}/`, {}, '{}', 300)).toMatchObject({ kind: 'timeout' });
+      } finally {
+        silent.closeAllConnections();
+        await new Promise<void>((r) => silent.close(() => r()));
+      }
+      // Nobody listening: a network error naming why.
+      const closed = await client.send('http://127.0.0.1:1/', {}, '{}', 2_000);
+      expect(closed).toMatchObject({ kind: 'network' });
+      expect(closed.kind === 'network' && closed.message).toMatch(/ECONNREFUSED/);
     } finally {
       client.close();
       server.closeAllConnections();
