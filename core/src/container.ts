@@ -9,7 +9,7 @@ import { ConnectionImportService } from './connections/connection-import-service
 import { ConnectionService } from './connections/connection-service.js';
 import { ConfigCipher, keyringFromEnv, loadOrCreateLocalKey, type Keyring } from './crypto/index.js';
 import { ErpcError } from './errors/index.js';
-import { KeyHealth, checkKeysAtStartup, describeMissingKeys, readKeyStatus, type KeyStatus } from './keys/key-status.js';
+import { KeyHealth, checkKeysAtStartup, describeMissingKeys, encryptedRows, readKeyStatus, type KeyStatus } from './keys/key-status.js';
 import { KeyRotationService } from './keys/key-rotation-service.js';
 import { Readiness, type ReadinessCheck } from './health/readiness.js';
 import { Lifecycle } from './lifecycle.js';
@@ -333,7 +333,7 @@ function buildContainer(config: HostConfig, r: Resources): DependencyContainer {
         policy: addressPolicyOf(config),
       }),
   );
-  single(c, TOKENS.KeyHealth, (dc) => new KeyHealth(resolve(dc, TOKENS.Repositories).connections, r.keyring, resolve(dc, TOKENS.ConfigCipher)));
+  single(c, TOKENS.KeyHealth, (dc) => new KeyHealth(encryptedRowsOf(resolve(dc, TOKENS.Repositories)), r.keyring, resolve(dc, TOKENS.ConfigCipher)));
   single(
     c,
     TOKENS.ConnectionImportService,
@@ -372,7 +372,7 @@ function hostOf(
       return resolve(c, TOKENS.KeyHealth);
     },
     workers: () => listWorkers(resolve(c, TOKENS.Repositories).workers),
-    keyStatus: () => readKeyStatus(resolve(c, TOKENS.Repositories).connections, h.keyring, resolve(c, TOKENS.ConfigCipher)),
+    keyStatus: () => readKeyStatus(encryptedRowsOf(resolve(c, TOKENS.Repositories)), h.keyring, resolve(c, TOKENS.ConfigCipher)),
   };
   const repositories = resolve(c, TOKENS.Repositories);
   const readiness = new Readiness();
@@ -406,7 +406,7 @@ function hostOf(
     sandboxCheck,
     async enforceKeys() {
       const cipher = resolve(c, TOKENS.ConfigCipher);
-      const result = await checkKeysAtStartup(repositories.connections, h.keyring, cipher, h.config.allowMissingKeys);
+      const result = await checkKeysAtStartup(encryptedRowsOf(repositories), h.keyring, cipher, h.config.allowMissingKeys);
       if (result.overridden) {
         h.logger.warn(
           { code: 'ERPC_ERR_KEY_NOT_LOADED', activeKeyId: h.keyring.activeKeyId, missing: result.status.missing },
@@ -450,6 +450,11 @@ function pluginsCheck(registry: ConnectorRegistry, report: PluginLoadReport): Re
 }
 
 /** The SSRF policy of webhook deliveries (ADR 0036). */
+/** The key status's view of storage: connection configs and webhook signing secrets. */
+function encryptedRowsOf(repositories: Repositories) {
+  return encryptedRows(repositories.connections, repositories.webhookSecrets);
+}
+
 function addressPolicyOf(config: HostConfig): AddressPolicy {
   return new AddressPolicy({ allowLoopback: config.webhooks.allowHttp === 'loopback', allowedNetworks: config.webhooks.allowedNetworks });
 }

@@ -10,6 +10,7 @@ export {
 } from './key-rotation-service.js';
 export {
   readKeyStatus,
+  encryptedRows,
   checkKeysAtStartup,
   describeMissingKeys,
   KeyHealth,

@@ -2,7 +2,34 @@ import { ConfigCipher, isConfigDecryptError, Keyring, LEGACY_KEY_ID } from '../c
 import { ErpcError } from '../errors/index.js';
 import type { KeyStore } from './ports.js';
 
-/** Connection rows under one key id. */
+/** What the key status reads of one table of encrypted data. */
+export type KeyCountSource = Pick<KeyStore, 'keyIdCounts' | 'firstLegacyRow'>;
+
+/**
+ * Every table of data encrypted under the keyring, as one source: connection configs and, after
+ * them, webhook signing secrets (same keyring, rewritten by `erpc keys rotate`, ADR 0035). The
+ * rows per key id are summed, so a key that still encrypts only a webhook secret counts as in use
+ * (dropping it from ENCRYPTION_PREVIOUS_KEYS would leave that endpoint's webhooks unsigned). The
+ * legacy sample comes from the first source that has one.
+ */
+export function encryptedRows(...sources: KeyCountSource[]): KeyCountSource {
+  return {
+    async keyIdCounts() {
+      const byKey = new Map<string, number>();
+      for (const source of sources) for (const c of await source.keyIdCounts()) byKey.set(c.keyId, (byKey.get(c.keyId) ?? 0) + c.rows);
+      return [...byKey].map(([keyId, rows]) => ({ keyId, rows })).sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
+    },
+    async firstLegacyRow() {
+      for (const source of sources) {
+        const row = await source.firstLegacyRow();
+        if (row !== undefined) return row;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Rows (connection configs and webhook signing secrets) under one key id. */
 export interface KeyRowCount {
   keyId: string;
   rows: number;
@@ -35,10 +62,11 @@ export interface KeyStatus {
 }
 
 /**
- * Reads the key status of the connection table: which key ids rows use, which of them are loaded.
- * Two queries (a GROUP BY and at most one legacy row); cheap enough for start-up and health checks.
+ * Reads the key status of the encrypted data (`encryptedRows`: connection configs and webhook
+ * secrets): which key ids rows use, which of them are loaded. A GROUP BY per table and at most one
+ * legacy row; cheap enough for start-up and health checks.
  */
-export async function readKeyStatus(store: KeyStore, keyring: Keyring, cipher: ConfigCipher): Promise<KeyStatus> {
+export async function readKeyStatus(store: KeyCountSource, keyring: Keyring, cipher: ConfigCipher): Promise<KeyStatus> {
   const counts = await store.keyIdCounts();
   const keys: KeyRowCount[] = counts
     .filter((c) => c.keyId !== LEGACY_KEY_ID)
@@ -94,7 +122,7 @@ export interface StartupKeyCheck {
  * unless `allowMissingKeys` (--allow-missing-keys / ERPC_ALLOW_MISSING_KEYS=1).
  */
 export async function checkKeysAtStartup(
-  store: KeyStore,
+  store: KeyCountSource,
   keyring: Keyring,
   cipher: ConfigCipher,
   allowMissingKeys: boolean,
@@ -124,7 +152,7 @@ export class KeyHealth {
   #cached: { at: number; value: HealthKeys } | undefined;
 
   constructor(
-    private readonly store: KeyStore,
+    private readonly store: KeyCountSource,
     private readonly keyring: Keyring,
     private readonly cipher: ConfigCipher,
     private readonly ttlMs = 5_000,

@@ -54,7 +54,7 @@ export function formatStatus(s: KeyStatus): string {
         : 'original system format, to rotate';
     rows.push(['legacy', String(s.legacy.rows), state]);
   }
-  if (rows.length === 1) lines.push('No connection rows.');
+  if (rows.length === 1) lines.push('No encrypted rows (connection configs, webhook signing secrets).');
   else {
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) lines.push(r.map((cell, i) => (i === 1 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd());
