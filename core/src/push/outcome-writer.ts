@@ -111,36 +111,42 @@ export class OutcomeWriter {
     const claimed: ClaimedWebhookDelivery[] = [];
     const kinds = (['delivered', 'retry', 'dead'] as const).filter((k) => o[k].length > 0);
     let written: number;
-    if (kinds.length === 1 && o.release.length === 0) {
-      // The usual batch, one kind: the outcome and its events in one statement, no transaction (ADR 0043).
-      const kind = kinds[0]!;
-      const r = await events.storage.pushes.markWithEvents(kind, workerId, o[kind] as never, { type: EVENT_OF[kind], at, claim: offer });
-      written = r.written.length;
-      claimed.push(...r.claimed);
-      if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length]);
-    } else {
-      written = await events.storage.transaction(async (tx) => {
-        queued.length = 0;
-        claimed.length = 0;
-        let n = 0;
-        const writes: Record<(typeof kinds)[number], () => Promise<string[]>> = {
-          delivered: () => tx.pushes.markDelivered(workerId, o.delivered),
-          retry: () => tx.pushes.markRetry(workerId, o.retry),
-          dead: () => tx.pushes.markDead(workerId, o.dead),
-        };
-        for (const kind of kinds) {
-          const ids = await writes[kind]();
-          n += ids.length;
-          const claim = offer === undefined ? undefined : { ...offer, limit: offer.limit - claimed.length };
-          const r = await tx.webhooks.insertPushEventsClaiming(EVENT_OF[kind], ids, at, claim);
-          claimed.push(...r.claimed);
-          if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length]);
-        }
-        if (o.release.length > 0) n += (await tx.pushes.release(workerId, o.release)).length;
-        return n;
-      });
+    try {
+      if (kinds.length === 1 && o.release.length === 0) {
+        // The usual batch, one kind: the outcome and its events in one statement, no transaction (ADR 0043).
+        const kind = kinds[0]!;
+        const r = await events.storage.pushes.markWithEvents(kind, workerId, o[kind] as never, { type: EVENT_OF[kind], at, claim: offer });
+        written = r.written.length;
+        claimed.push(...r.claimed);
+        if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length]);
+      } else {
+        written = await events.storage.transaction(async (tx) => {
+          queued.length = 0;
+          claimed.length = 0;
+          let n = 0;
+          const writes: Record<(typeof kinds)[number], () => Promise<string[]>> = {
+            delivered: () => tx.pushes.markDelivered(workerId, o.delivered),
+            retry: () => tx.pushes.markRetry(workerId, o.retry),
+            dead: () => tx.pushes.markDead(workerId, o.dead),
+          };
+          for (const kind of kinds) {
+            const ids = await writes[kind]();
+            n += ids.length;
+            const claim = offer === undefined ? undefined : { ...offer, limit: offer.limit - claimed.length };
+            const r = await tx.webhooks.insertPushEventsClaiming(EVENT_OF[kind], ids, at, claim);
+            claimed.push(...r.claimed);
+            if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length]);
+          }
+          if (o.release.length > 0) n += (await tx.pushes.release(workerId, o.release)).length;
+          return n;
+        });
+      }
+    } catch (err) {
+      // Rolled back: nothing was written claimed; the offer's slots are free again (the retry offers anew).
+      if (offer !== undefined) events.handoff!.cancel(offer);
+      throw err;
     }
-    if (claimed.length > 0) events.handoff!.take(claimed);
+    if (offer !== undefined) events.handoff!.take(claimed, offer);
     for (const [type, deliveries, unclaimed] of queued) events.onQueued(type, deliveries, unclaimed);
     if (written < batch.length) {
       this.#deps.logger.warn({ workerId, lost: batch.length - written }, 'outcomes not recorded: the lease was lost to another worker');

@@ -105,10 +105,15 @@ export interface PushEventOutbox {
  * a claim round trip (ADR 0042). What it does not take is written PENDING and claimed as usual.
  */
 export interface WebhookHandoff {
-  /** The claim to write now, or undefined when it takes none (stopping, no free slot). */
+  /**
+   * The claim to write now, or undefined when it takes none (stopping, no free slot). Its slots
+   * are reserved until `take` or `cancel` settles it.
+   */
   offer(now: Date): WebhookInsertClaim | undefined;
-  /** After the commit: sends them (never throws). */
-  take(claimed: readonly ClaimedWebhookDelivery[]): void;
+  /** After the commit: sends the deliveries written claimed (never throws) and frees the rest of the offer's slots. */
+  take(claimed: readonly ClaimedWebhookDelivery[], offered: WebhookInsertClaim): void;
+  /** The write with this offer failed (rolled back): its slots are free again. */
+  cancel(offered: WebhookInsertClaim): void;
 }
 
 /** Push outcomes and their webhook events in one transaction; `onQueued` after a commit that queued deliveries. */

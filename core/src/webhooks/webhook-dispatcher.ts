@@ -83,6 +83,8 @@ export class WebhookDispatcher implements WebhookHandoff {
   // Decrypted secrets between deliveries to the same endpoint, keyed by the stored ciphertext
   // (read with every claim): a rotated or re-keyed secret is a new ciphertext, so it is never stale.
   readonly #secrets = new Map<string, { blob: Buffer; secrets: WebhookSecrets }>();
+  /** Slots offered to outcome writers and not yet settled (ADR 0042). */
+  #reserved = 0;
 
   constructor(deps: WebhookDispatcherDeps, options: WebhookDispatcherOptions = {}) {
     this.#deps = deps;
@@ -117,15 +119,37 @@ export class WebhookDispatcher implements WebhookHandoff {
     return this.#inflight.size;
   }
 
-  /** The claim an outcome writer of this process may write for this dispatcher now: as many as it has free slots. */
+  /**
+   * The claim an outcome writer of this process may write for this dispatcher now: as many as it
+   * has free slots, reserved until `take` or `cancel` (so the claim loop, or a second writer,
+   * cannot fill the same slots meanwhile).
+   */
   offer(now: Date): WebhookInsertClaim | undefined {
-    const room = this.#concurrency - this.#inflight.size;
+    const room = this.#room();
     if (this.#stopping || this.#loop === undefined || room <= 0) return undefined;
+    this.#reserved += room;
     return { workerId: this.workerId, leaseUntil: new Date(now.getTime() + this.#leaseMs), limit: room };
   }
 
-  /** Deliveries written already claimed for this dispatcher (committed): sent at once. */
-  take(claimed: readonly ClaimedWebhookDelivery[]): void {
+  /** An offer whose write failed: its slots are free again. */
+  cancel(offered: WebhookInsertClaim): void {
+    this.#reserved = Math.max(0, this.#reserved - offered.limit);
+  }
+
+  /** Slots neither sending nor reserved by an offer. */
+  #room(): number {
+    return this.#concurrency - this.#inflight.size - this.#reserved;
+  }
+
+  /** Slots reserved by offers not yet settled (tests). */
+  get reserved(): number {
+    return this.#reserved;
+  }
+
+  /** Deliveries written already claimed for this dispatcher (committed): sent at once; the offer's other slots are freed. */
+  take(claimed: readonly ClaimedWebhookDelivery[], offered: WebhookInsertClaim): void {
+    // No wake here: deliveries left unclaimed wake the loop through onQueued, right after this.
+    this.#reserved = Math.max(0, this.#reserved - offered.limit);
     if (this.#stopping) {
       // Offered before the stop began: left to their lease, sent again by whoever claims them (same webhook-id).
       this.#deps.logger.warn({ workerId: this.workerId, count: claimed.length }, 'webhook deliveries handed over during shutdown are left to their lease');
@@ -168,7 +192,7 @@ export class WebhookDispatcher implements WebhookHandoff {
   async #run(): Promise<void> {
     let lastFull = false;
     while (!this.#stopping) {
-      const room = this.#concurrency - this.#inflight.size;
+      const room = this.#room();
       // Under load (the last claim came back full), wait for a quarter of the slots before
       // claiming again: fewer, larger claims, as the push worker does.
       const minRoom = lastFull ? Math.max(1, Math.floor(this.#concurrency / 4)) : 1;

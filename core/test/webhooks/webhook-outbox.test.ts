@@ -168,6 +168,15 @@ describe.each(testBackends())('webhook outbox on $name', (backend) => {
       expect(d).toMatchObject({ status: 'DELIVERED', attempts: 1 });
       expect(new Date(d.last_attempt_at).getTime()).toBe(new Date(d.created_at).getTime());
     }
-    expect(world.runtime.webhooks.offer(new Date())?.limit).toBeGreaterThan(0);
+    // An offer reserves the slots it gives until it is settled: a second one meanwhile gets none.
+    const dispatcher = world.runtime.webhooks;
+    const first = dispatcher.offer(new Date())!;
+    expect(first.limit).toBeGreaterThan(0);
+    expect(dispatcher.offer(new Date())).toBeUndefined();
+    dispatcher.cancel(first);
+    const again = dispatcher.offer(new Date())!;
+    expect(again.limit).toBe(first.limit);
+    dispatcher.take([], again);
+    expect(dispatcher.reserved).toBe(0);
   });
 });
