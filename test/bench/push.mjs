@@ -303,10 +303,12 @@ try {
   // Polled every 20 ms while the workers run: it must not load PostgreSQL itself. Counting the
   // delivered rows scans up to N rows per poll; asking whether any PENDING or PROCESSING row is
   // left uses the small partial indexes. Called once every accept has returned; the delivered
-  // count is checked once at the end.
+  // count is checked once at the end. `(org_id = ?) IS TRUE` keeps the planner on those partial
+  // indexes: with plain `org_id = ?` it walked the organisation's whole (org_id, created_at)
+  // index instead, about 17,000 index entries a poll by the end of a phase.
   const anyLeft = async (orgId) =>
     (await db.raw(
-      `SELECT EXISTS (SELECT 1 FROM push WHERE status = 'PENDING' AND org_id = ?) OR EXISTS (SELECT 1 FROM push WHERE status = 'PROCESSING' AND org_id = ?) AS left`,
+      `SELECT EXISTS (SELECT 1 FROM push WHERE status = 'PENDING' AND (org_id = ?) IS TRUE) OR EXISTS (SELECT 1 FROM push WHERE status = 'PROCESSING' AND (org_id = ?) IS TRUE) AS left`,
       [orgId, orgId],
     )).rows[0].left;
   const waitDelivered = async (orgId, n) => {

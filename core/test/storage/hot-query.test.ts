@@ -30,3 +30,47 @@ describe.each(testBackends())('hot statements on $name', (backend) => {
     await t.db.raw('DROP TABLE hot_query_probe');
   });
 });
+
+describe.each(testBackends())('outcome statements look pushes up by id on $name', (backend) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await backend.open();
+  });
+  afterAll(async () => t.close());
+
+  it('uses the primary key, not the lease index, when statistics say few pushes are PROCESSING and the index holds many dead entries', async () => {
+    const { outcomeUpdateSql } = await import('../../src/storage/repositories/push-repository.js');
+    const db = t.db;
+    const org = '00000000-0000-4000-8000-000000000001';
+    const conn = '00000000-0000-4000-8000-000000000002';
+    await db.raw(`INSERT INTO organization (id, name, created_at, updated_at) VALUES (?, 'o', now(), now())`, [org]);
+    await db.raw(`INSERT INTO erp_connection (id, org_id, connector_type, name, status, config_encrypted, config_key_id, created_at, updated_at)
+                  VALUES (?, ?, 'MOCK', 'c', 'ACTIVE', '\\x00', 'k', now(), now())`, [conn, org]);
+    const insert = (prefix: string, n: number) =>
+      db.raw(
+        `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key, payload_text, payload_sha256,
+                           status, attempts, next_attempt_at, created_at, updated_at, locked_by, locked_until)
+         SELECT gen_random_uuid(), ?, ?, 'MOCK', 'invoice', ? || g, ? || g, '{}', 'x', 'PROCESSING', 1, now(), now(), now(), 'w1', now() + interval '1 minute'
+           FROM generate_series(1, ?) AS g`,
+        [org, conn, prefix, prefix, n],
+      );
+    // Every one of these was claimed once (an entry in the lease index each), then delivered.
+    await insert('old-', 3000);
+    await db.raw(`UPDATE push SET status = 'DELIVERED', locked_by = NULL, locked_until = NULL`);
+    await insert('now-', 5);
+    await db.raw('ANALYZE push');
+    const ids = ((await db.raw(`SELECT id FROM push WHERE status = 'PROCESSING'`)) as { rows: { id: string }[] }).rows.map((r) => r.id);
+    const items = JSON.stringify(ids.map((id) => ({ id, attempts: 1, at: new Date().toISOString() })));
+    await db.transaction(async (trx) => {
+      // The plan a prepared statement settles on after its first executions: the generic one.
+      await trx.raw('SET LOCAL plan_cache_mode = force_generic_plan');
+      await trx.raw(`PREPARE erpc_plan_probe AS ${outcomeUpdateSql('delivered')}`);
+      // EXPLAIN EXECUTE takes no bind parameters: the items inline (uuids and dates: no quote in them).
+      expect(items).not.toContain("'");
+      const plan = JSON.stringify(((await trx.raw(`EXPLAIN (FORMAT JSON) EXECUTE erpc_plan_probe('${items}', 'w1')`)) as { rows: unknown[] }).rows);
+      await trx.raw('DEALLOCATE erpc_plan_probe');
+      expect(plan).toContain("push_pkey");
+      expect(plan).not.toContain('push_processing_lease_idx');
+    });
+  });
+});

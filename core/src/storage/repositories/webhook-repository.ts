@@ -464,7 +464,9 @@ export class WebhookRepository {
   ): Promise<{ written: string[]; disabled: { id: string; orgId: string }[]; successorsWaiting: boolean }> {
     if (items.length === 0) return { written: [], disabled: [], successorsWaiting: false };
     const at = items[items.length - 1]!.at;
-    // Prepared (hotQuery): one plan per connection instead of one per batch (ADR 0043).
+    // Prepared (hotQuery): one plan per connection instead of one per batch. `(… = 'PROCESSING') IS
+    // TRUE` and `d.id = ANY (…)` keep the planner on the primary key, off the lease index's dead
+    // entries and off a sequential scan (push-repository.ts, MARK; ADR 0043).
     const rows = await hotQuery(
       this.db,
       'erpc_webhook_record_attempts',
@@ -474,7 +476,8 @@ export class WebhookRepository {
                 last_status_code = v.status_code, last_error = v.error, updated_at = v.at,
                 delivered_at = CASE WHEN v.status = 'DELIVERED' THEN v.at ELSE d.delivered_at END
            FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, status text, next_attempt_at timestamptz, status_code int, error text, at timestamptz)
-          WHERE d.id = v.id AND d.status = 'PROCESSING' AND d.locked_by = $2 AND d.attempts = v.attempts
+          WHERE d.id = v.id AND d.id = ANY (ARRAY(SELECT (x->>'id')::uuid FROM jsonb_array_elements($1::jsonb) AS x))
+            AND (d.status = 'PROCESSING') IS TRUE AND d.locked_by = $2 AND d.attempts = v.attempts
           RETURNING d.id, d.endpoint_id, d.push_id),
        -- A later event of the same push waiting for the same endpoint: the dispatcher claims again at once.
        waiting AS (
