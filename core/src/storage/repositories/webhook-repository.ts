@@ -480,9 +480,15 @@ export class WebhookRepository {
             AND (d.status = 'PROCESSING') IS TRUE AND d.locked_by = $2 AND d.attempts = v.attempts
           RETURNING d.id, d.endpoint_id, d.push_id),
        -- A later event of the same push waiting for the same endpoint: the dispatcher claims again at once.
+       -- One probe of the order index per written delivery (LATERAL … LIMIT 1; push_id IS NOT NULL
+       -- so that index's predicate holds): as a join it was planned as a sequential scan of the
+       -- whole table on every call (ADR 0043).
        waiting AS (
-         SELECT 1 FROM webhook_delivery AS n JOIN written AS w ON n.endpoint_id = w.endpoint_id AND n.push_id = w.push_id
-          WHERE n.status = 'PENDING' AND n.id <> w.id LIMIT 1),
+         SELECT 1 FROM written AS w
+          CROSS JOIN LATERAL (SELECT 1 FROM webhook_delivery AS n
+                               WHERE n.endpoint_id = w.endpoint_id AND n.push_id = w.push_id AND n.push_id IS NOT NULL
+                                 AND n.status = 'PENDING' AND n.id <> w.id LIMIT 1) AS next
+          LIMIT 1),
        recovered AS (
          UPDATE webhook_endpoint SET failing_since = NULL WHERE id = ANY ($3::uuid[]) AND failing_since IS NOT NULL RETURNING id),
        failing AS (
