@@ -1,7 +1,7 @@
 // The hot statements of ADR 0037: prepared through pg on PostgreSQL, knex.raw in transactions and on PGlite.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends, type TestDatabase } from '../support/db.js';
-import { hotQuery, textArray } from '../../src/storage/repositories/hot-query.js';
+import { REPREPARE_EVERY, hotQuery, textArray } from '../../src/storage/repositories/hot-query.js';
 
 describe.each(testBackends())('hot statements on $name', (backend) => {
   let t: TestDatabase;
@@ -17,6 +17,24 @@ describe.each(testBackends())('hot statements on $name', (backend) => {
     const inside = await t.db.transaction((trx) => hotQuery(trx, 'erpc_test_hot', sql, values));
     expect(outside).toEqual([{ a: 'x', b: 42, n: 3, second: 'q"\\\\r' }]);
     expect(inside).toEqual(outside);
+  });
+
+  it.runIf(backend.name === 'postgres')(`prepares a statement again every ${REPREPARE_EVERY} executions on a connection (its plan follows a growing table)`, async () => {
+    // The statement reads its own preparation time on the connection it runs on.
+    const sql = `SELECT pg_backend_pid() AS pid, prepare_time::text AS at, $1::int AS i FROM pg_prepared_statements WHERE name = 'erpc_test_reprepare'`;
+    const seen = new Map<number, { at: Set<string>; runs: number }>();
+    for (let i = 0; i < 2 * REPREPARE_EVERY + 10; i++) {
+      const [row] = await hotQuery(t.db, 'erpc_test_reprepare', sql, [i]);
+      const entry = seen.get(Number(row!.pid)) ?? { at: new Set<string>(), runs: 0 };
+      entry.at.add(String(row!.at));
+      entry.runs += 1;
+      seen.set(Number(row!.pid), entry);
+    }
+    for (const { at, runs } of seen.values()) {
+      // Once per REPREPARE_EVERY executions on that connection, and never more often.
+      expect(at.size).toBe(Math.floor(runs / REPREPARE_EVERY) + 1);
+    }
+    expect([...seen.values()].some((e) => e.at.size >= 2)).toBe(true);
   });
 
   it('prepares a statement again when a migration changed the columns it reads', async () => {
