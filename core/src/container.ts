@@ -449,12 +449,12 @@ function pluginsCheck(registry: ConnectorRegistry, report: PluginLoadReport): Re
   };
 }
 
-/** The SSRF policy of webhook deliveries (ADR 0036). */
 /** The key status's view of storage: connection configs and webhook signing secrets. */
 function encryptedRowsOf(repositories: Repositories) {
   return encryptedRows(repositories.connections, repositories.webhookSecrets);
 }
 
+/** The SSRF policy of webhook deliveries (ADR 0036). */
 function addressPolicyOf(config: HostConfig): AddressPolicy {
   return new AddressPolicy({ allowLoopback: config.webhooks.allowHttp === 'loopback', allowedNetworks: config.webhooks.allowedNetworks });
 }

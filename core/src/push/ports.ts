@@ -12,6 +12,7 @@ import type {
   DeadOutcome,
   DeliveredOutcome,
   NewPush,
+  OutcomeItems,
   PushListQuery,
   PushRow,
   ReleaseOutcome,
@@ -20,14 +21,7 @@ import type {
 import type { PushStatus } from './push-types.js';
 import type { ClaimedWebhookDelivery, WebhookInsertClaim } from '../webhooks/ports.js';
 
-export type { AcceptBatch, AcceptBatchResult, AcceptItem, AckOutcome, BoundConnection, DeadLetterFilter, DeadOutcome, DeliveredOutcome, NewPush, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
-
-/** The outcome kinds a worker writes, with their items. */
-export interface OutcomeItems {
-  delivered: DeliveredOutcome;
-  retry: RetryOutcome;
-  dead: DeadOutcome;
-}
+export type { AcceptBatch, AcceptBatchResult, AcceptItem, AckOutcome, BoundConnection, DeadLetterFilter, DeadOutcome, DeliveredOutcome, NewPush, OutcomeItems, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
 
 /** The push table (outbox and delivery record). Outcome writes are fenced by (locked_by, attempts). */
 export interface PushStore {

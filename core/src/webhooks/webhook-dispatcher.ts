@@ -324,15 +324,13 @@ export class WebhookDispatcher implements WebhookHandoff {
  * gives the same bytes on every attempt.
  */
 export function eventBody(d: Pick<ClaimedWebhookDelivery, 'type' | 'eventCreatedAt' | 'pushId' | 'data' | 'payloadText' | 'payloadJson'>): string {
-  if (d.pushId === null) return JSON.stringify({ type: d.type, timestamp: d.eventCreatedAt.toISOString(), data: d.data });
-  if (d.payloadText === null) {
-    // A push accepted before its exact text was kept (migration 0004): its jsonb.
-    const view = toPushView(pushRowOf({ ...d.data, payload_text: null, payload: d.payloadJson }), true);
-    return JSON.stringify({ type: d.type, timestamp: d.eventCreatedAt.toISOString(), data: view });
-  }
+  const envelope = (data: unknown) => JSON.stringify({ type: d.type, timestamp: d.eventCreatedAt.toISOString(), data });
+  if (d.pushId === null) return envelope(d.data);
+  // A push accepted before its exact text was kept (migration 0004): its jsonb, through the view.
+  if (d.payloadText === null) return envelope(toPushView(pushRowOf({ ...d.data, payload_text: null, payload: d.payloadJson }), true));
   // The stored text IS the payload's JSON as the view prints it (ADR 0027): spliced in as it is,
   // in the place the view puts it (its last field, and data is the body's last), instead of being
   // parsed and printed again (ADR 0043). The same bytes as before, on every attempt.
-  const head = JSON.stringify({ type: d.type, timestamp: d.eventCreatedAt.toISOString(), data: toPushView(pushRowOf({ ...d.data, payload_text: null, payload: null }), false) });
+  const head = envelope(toPushView(pushRowOf({ ...d.data, payload_text: null, payload: null }), false));
   return `${head.slice(0, -2)},"payload":${d.payloadText}}}`;
 }

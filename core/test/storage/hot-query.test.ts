@@ -47,16 +47,8 @@ describe.each(testBackends())('hot statements on $name', (backend) => {
     for (let i = 0; i < 3; i++) expect(await read()).toEqual([{ id: 1, extra: null }]);
     await t.db.raw('DROP TABLE hot_query_probe');
   });
-});
 
-describe.each(testBackends())('outcome statements look pushes up by id on $name', (backend) => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    t = await backend.open();
-  });
-  afterAll(async () => t.close());
-
-  it('uses the primary key, not the lease index, when statistics say few pushes are PROCESSING and the index holds many dead entries', async () => {
+  it('outcome statements use the primary key, not the lease index, when statistics say few pushes are PROCESSING and the index holds many dead entries', async () => {
     const { outcomeUpdateSql } = await import('../../src/storage/repositories/push-repository.js');
     const db = t.db;
     const org = '00000000-0000-4000-8000-000000000001';

@@ -4,6 +4,7 @@ import { PUSH_REASON, PUSH_STATUSES, type PushStatus } from '../../push/push-typ
 import type { BoundConnection } from './connection-repository.js';
 import { retryingStatement, retryingTransaction } from '../errors.js';
 import { hotQuery, textArray } from './hot-query.js';
+import { ITEM_IDS } from './rows.js';
 import { pushEventCtes, pushEventResults, pushEventValues, pushEventsOf, type ClaimedWebhookDelivery, type WebhookInsertClaim } from './webhook-repository.js';
 
 export type { BoundConnection };
@@ -275,13 +276,13 @@ function recordset(items: readonly object[]): string {
   return JSON.stringify(items, (_key, value: unknown) => (value === null ? undefined : value));
 }
 
-/** The outcome kinds a worker writes, and their items (push/ports.ts names it OutcomeItems). */
-type OutcomeKind = 'delivered' | 'retry' | 'dead';
-export interface OutcomeOf {
+/** The outcome kinds a worker writes, with their items. */
+export interface OutcomeItems {
   delivered: DeliveredOutcome;
   retry: RetryOutcome;
   dead: DeadOutcome;
 }
+type OutcomeKind = keyof OutcomeItems;
 
 /**
  * The fenced outcome UPDATEs ($1 the items as a jsonb recordset, $2 the worker), without their
@@ -297,10 +298,7 @@ export interface OutcomeOf {
  *   with the table (the recordset alone is costed at 100 rows, which made a sequential scan look
  *   cheaper on small tables).
  */
-/** The ids of the items in $1 (a jsonb array of objects with `id`), for `p.id = ANY (…)`. */
-const IDS_OF_ITEMS = `ARRAY(SELECT (x->>'id')::uuid FROM jsonb_array_elements($1::jsonb) AS x)`;
-
-const MARK: { [K in OutcomeKind]: { name: string; sql: string; recordset(items: readonly OutcomeOf[K][]): string } } = {
+const MARK: { [K in OutcomeKind]: { name: string; sql: string; recordset(items: readonly OutcomeItems[K][]): string } } = {
   delivered: {
     name: 'erpc_push_delivered',
     sql: `UPDATE push AS p
@@ -310,7 +308,7 @@ const MARK: { [K in OutcomeKind]: { name: string; sql: string; recordset(items: 
               ack_deadline = v.ack_deadline, next_ack_check_at = v.next_ack_check_at
          FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, external_ref text, receipt_details jsonb,
               at timestamptz, ack_deadline timestamptz, next_ack_check_at timestamptz)
-        WHERE p.id = v.id AND p.id = ANY (${IDS_OF_ITEMS}) AND (p.status = 'PROCESSING') IS TRUE AND p.locked_by = $2 AND p.attempts = v.attempts`,
+        WHERE p.id = v.id AND p.id = ANY (${ITEM_IDS}) AND (p.status = 'PROCESSING') IS TRUE AND p.locked_by = $2 AND p.attempts = v.attempts`,
     recordset: (items) =>
       recordset(items.map((o) => ({
         id: o.id, attempts: o.attempts, external_ref: o.externalRef, receipt_details: o.receiptDetails,
@@ -324,7 +322,7 @@ const MARK: { [K in OutcomeKind]: { name: string; sql: string; recordset(items: 
               last_error_code = v.code, last_error_message = v.message, updated_at = v.at,
               last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
          FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, next_attempt_at timestamptz, code text, message text, at timestamptz)
-        WHERE p.id = v.id AND p.id = ANY (${IDS_OF_ITEMS}) AND (p.status = 'PROCESSING') IS TRUE AND p.locked_by = $2 AND p.attempts = v.attempts`,
+        WHERE p.id = v.id AND p.id = ANY (${ITEM_IDS}) AND (p.status = 'PROCESSING') IS TRUE AND p.locked_by = $2 AND p.attempts = v.attempts`,
     recordset: (items) => recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, next_attempt_at: o.nextAttemptAt, code: o.code, message: o.message, at: o.at }))),
   },
   dead: {
@@ -334,7 +332,7 @@ const MARK: { [K in OutcomeKind]: { name: string; sql: string; recordset(items: 
               last_error_code = v.code, last_error_message = v.message, dead_at = v.at, updated_at = v.at,
               last_failure_code = v.code, last_failure_message = v.message, last_failure_at = v.at
          FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, code text, message text, at timestamptz)
-        WHERE p.id = v.id AND p.id = ANY (${IDS_OF_ITEMS}) AND (p.status = 'PROCESSING') IS TRUE AND p.locked_by = $2 AND p.attempts = v.attempts`,
+        WHERE p.id = v.id AND p.id = ANY (${ITEM_IDS}) AND (p.status = 'PROCESSING') IS TRUE AND p.locked_by = $2 AND p.attempts = v.attempts`,
     recordset: (items) => recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, code: o.code, message: o.message, at: o.at }))),
   },
 };
@@ -610,7 +608,7 @@ export class PushRepository {
     return this.#mark('dead', workerId, items);
   }
 
-  async #mark<K extends OutcomeKind>(kind: K, workerId: string, items: readonly OutcomeOf[K][]): Promise<string[]> {
+  async #mark<K extends OutcomeKind>(kind: K, workerId: string, items: readonly OutcomeItems[K][]): Promise<string[]> {
     if (items.length === 0) return [];
     const m = MARK[kind];
     const result = await hotQuery(this.db, m.name, outcomeUpdateSql(kind), [m.recordset(items), workerId]);
@@ -628,7 +626,7 @@ export class PushRepository {
   async markWithEvents<K extends OutcomeKind>(
     kind: K,
     workerId: string,
-    items: readonly OutcomeOf[K][],
+    items: readonly OutcomeItems[K][],
     event: { type: string; at: Date; claim: WebhookInsertClaim | undefined },
   ): Promise<{ written: string[]; queued: number; claimed: ClaimedWebhookDelivery[] }> {
     if (items.length === 0) return { written: [], queued: 0, claimed: [] };
@@ -651,7 +649,7 @@ export class PushRepository {
           SET status = 'PENDING', locked_by = NULL, locked_until = NULL, attempts = p.attempts - 1,
               next_attempt_at = COALESCE(v.due_at, v.at), updated_at = v.at
          FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, at timestamptz, due_at timestamptz)
-        WHERE p.id = v.id AND p.id = ANY (${IDS_OF_ITEMS}) AND (p.status = 'PROCESSING') IS TRUE AND p.locked_by = $2 AND p.attempts = v.attempts
+        WHERE p.id = v.id AND p.id = ANY (${ITEM_IDS}) AND (p.status = 'PROCESSING') IS TRUE AND p.locked_by = $2 AND p.attempts = v.attempts
         RETURNING p.id`,
       [recordset(items.map((o) => ({ id: o.id, attempts: o.attempts, at: o.at, due_at: o.dueAt ?? null }))), workerId],
     );
@@ -697,7 +695,7 @@ export class PushRepository {
          FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, ack_checks int, status text, next_ack_check_at timestamptz,
               details jsonb, acknowledged_at timestamptz, rejected_at timestamptz, dead_at timestamptz,
               code text, message text, at timestamptz)
-        WHERE p.id = v.id AND p.id = ANY (${IDS_OF_ITEMS}) AND p.status = 'DELIVERED' AND p.locked_by = $2 AND p.ack_checks = v.ack_checks
+        WHERE p.id = v.id AND p.id = ANY (${ITEM_IDS}) AND p.status = 'DELIVERED' AND p.locked_by = $2 AND p.ack_checks = v.ack_checks
         RETURNING p.id`,
       [
         recordset(

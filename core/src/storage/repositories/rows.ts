@@ -28,6 +28,13 @@ export function uuidArray(ids: readonly string[]): string {
 }
 
 /**
+ * The ids of the items in $1 (a jsonb array of objects with `id`), for `… .id = ANY (…)` beside a
+ * `jsonb_to_recordset($1)` join: an index condition on the primary key whose cost does not grow
+ * with the table, so the planner looks each item up by id (ADR 0043).
+ */
+export const ITEM_IDS = `ARRAY(SELECT (x->>'id')::uuid FROM jsonb_array_elements($1::jsonb) AS x)`;
+
+/**
  * Runs `fn` in `trx` when the caller passed one (its transaction, its commit), else in a new
  * transaction on `db`.
  */

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { LEGACY_KEY_ID } from '../../crypto/index.js';
 import { retryingTransaction } from '../errors.js';
-import { toBuffer, uuidArray, type KeysetCursor } from './rows.js';
+import { ITEM_IDS, toBuffer, uuidArray, type KeysetCursor } from './rows.js';
 import { hotQuery } from './hot-query.js';
 import type { ConfigRewrite, KeyIdCount, RotationFilter, StoredConfigRow } from './connection-repository.js';
 
@@ -476,7 +476,7 @@ export class WebhookRepository {
                 last_status_code = v.status_code, last_error = v.error, updated_at = v.at,
                 delivered_at = CASE WHEN v.status = 'DELIVERED' THEN v.at ELSE d.delivered_at END
            FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, attempts int, status text, next_attempt_at timestamptz, status_code int, error text, at timestamptz)
-          WHERE d.id = v.id AND d.id = ANY (ARRAY(SELECT (x->>'id')::uuid FROM jsonb_array_elements($1::jsonb) AS x))
+          WHERE d.id = v.id AND d.id = ANY (${ITEM_IDS})
             AND (d.status = 'PROCESSING') IS TRUE AND d.locked_by = $2 AND d.attempts = v.attempts
           RETURNING d.id, d.endpoint_id, d.push_id),
        -- A later event of the same push waiting for the same endpoint: the dispatcher claims again at once.
