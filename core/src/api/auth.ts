@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ErpcError } from '../errors/index.js';
+import { ErpcError, isErpcError } from '../errors/index.js';
+import type { ApiKeyCredential } from '../storage/repositories/api-key-repository.js';
 import type { ApiKeyService } from '../auth/api-key-service.js';
 
 /** Who is calling: the organisation every query of the request is scoped to. */
@@ -10,8 +11,19 @@ export interface RequestAuth {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by the auth hook on every /v1 route. */
+    /** Set by the auth hook on every /v1 route (on an `authInStatement` route, by the handler). */
     auth: RequestAuth | null;
+    /** On an `authInStatement` route: the presented key, well-formed but not checked yet. */
+    presentedKey: { raw: string; credential: ApiKeyCredential } | null;
+  }
+  interface FastifyContextConfig {
+    /**
+     * The route's own statement checks the API key (ADR 0044): the hook only checks its form, and
+     * the handler passes {@link presentedKeyOf} to the statement and calls {@link authenticated}.
+     * Any error answered before that is preceded by the full check, so a refused key is still a
+     * 401 before any other answer.
+     */
+    authInStatement?: boolean;
   }
 }
 
@@ -29,11 +41,37 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
  * for all three, so a caller learns nothing about which keys exist).
  */
 export function installAuth(scope: FastifyInstance, apiKeys: ApiKeyService): void {
+  scope.decorateRequest('presentedKey', null);
   scope.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
     if (header === undefined || header.trim() === '') throw new ErpcError('ERPC_ERR_AUTH_REQUIRED');
     const match = BEARER.exec(header);
     if (match === null) throw new ErpcError('ERPC_ERR_AUTH_INVALID');
+    if (request.routeOptions.config.authInStatement === true) {
+      request.presentedKey = { raw: match[1]!, credential: apiKeys.credentialOf(match[1]!) };
+      return;
+    }
     request.auth = await apiKeys.authenticate(match[1]!);
   });
+  // An error on an `authInStatement` route before its statement checked the key (a body that
+  // fails its schema, a document refused at the door): the key is checked first, as the hook
+  // does on every other route, and a refused key answers 401 instead.
+  scope.setErrorHandler(async (err, request) => {
+    const presented = request.presentedKey;
+    if (presented !== null && request.auth === null && !(isErpcError(err) && err.code === 'ERPC_ERR_AUTH_INVALID')) {
+      request.auth = await apiKeys.authenticate(presented.raw);
+    }
+    throw err;
+  });
+}
+
+/** The presented key of an `authInStatement` route, for its statement to check. */
+export function presentedKeyOf(request: FastifyRequest): ApiKeyCredential {
+  if (request.presentedKey === null) throw new ErpcError('ERPC_ERR_AUTH_REQUIRED');
+  return request.presentedKey.credential;
+}
+
+/** Records what the statement found the presented key to be. */
+export function authenticated(request: FastifyRequest, auth: RequestAuth): void {
+  request.auth = auth;
 }

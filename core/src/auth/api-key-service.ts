@@ -3,7 +3,8 @@ import type { Clock } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
 import type { ApiKeyStore, OrganizationStore } from './ports.js';
 import { TOKENS } from '../tokens.js';
-import { apiKeySecretMatches, generateApiKey, parseApiKey } from './api-key.js';
+import { apiKeySecretMatches, generateApiKey, hashApiKeySecret, parseApiKey } from './api-key.js';
+import type { ApiKeyCredential } from '../storage/repositories/api-key-repository.js';
 
 /** An API key as listings show it: never the secret, never its hash. */
 export interface ApiKeyInfo {
@@ -43,6 +44,16 @@ export class ApiKeyService {
       throw new ErpcError('ERPC_ERR_AUTH_INVALID');
     }
     return { orgId: row.orgId, keyId: row.id };
+  }
+
+  /**
+   * A presented key's id and the SHA-256 of its secret, for a statement that checks the key
+   * itself (ADR 0044). A malformed key is ERPC_ERR_AUTH_INVALID, as in {@link authenticate}.
+   */
+  credentialOf(presented: string): ApiKeyCredential {
+    const parsed = parseApiKey(presented);
+    if (parsed === undefined) throw new ErpcError('ERPC_ERR_AUTH_INVALID');
+    return { keyId: parsed.id, secretHash: hashApiKeySecret(parsed.secret) };
   }
 
   /** Revokes a key: it stops working at once. Revoking twice is fine. */

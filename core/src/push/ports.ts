@@ -19,9 +19,10 @@ import type {
   RetryOutcome,
 } from '../storage/repositories/push-repository.js';
 import type { PushStatus } from './push-types.js';
+import type { ApiKeyCredential } from '../storage/repositories/api-key-repository.js';
 import type { ClaimedWebhookDelivery, WebhookInsertClaim } from '../webhooks/ports.js';
 
-export type { AcceptBatch, AcceptBatchResult, AcceptItem, AckOutcome, BoundConnection, DeadLetterFilter, DeadOutcome, DeliveredOutcome, NewPush, OutcomeItems, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
+export type { ApiKeyCredential, AcceptBatch, AcceptBatchResult, AcceptItem, AckOutcome, BoundConnection, DeadLetterFilter, DeadOutcome, DeliveredOutcome, NewPush, OutcomeItems, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
 
 /** The push table (outbox and delivery record). Outcome writes are fenced by (locked_by, attempts). */
 export interface PushStore {

@@ -5,7 +5,7 @@ import { currentRequestId } from '../logging/request-context.js';
 import type { ConnectorRegistry } from '../plugins/connector-registry.js';
 import { payloadSha256 } from './canonical-json.js';
 import { DEFAULT_MAX_JSON_DEPTH, findJsonProblem, inputRefused, stringProblem } from '../input/json-input.js';
-import type { DeadLetterFilter, NewPush, PushStorage } from './ports.js';
+import type { AcceptBatch, ApiKeyCredential, DeadLetterFilter, NewPush, PushStorage } from './ports.js';
 import type { PushSignal } from './push-signal.js';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
 import { isUuid } from '../uuid.js';
@@ -114,6 +114,19 @@ export class PushService {
   }
 
   /**
+   * {@link accept} for a request that presented an API key: the key's check (it exists, is not
+   * revoked, has this secret) is part of the accept statement, so an accepted push is one round
+   * trip (ADR 0044). A refused key is ERPC_ERR_AUTH_INVALID and nothing is written. Input errors
+   * are thrown before the key is checked: the caller (the API's auth) checks it before answering.
+   */
+  async acceptWithKey(key: ApiKeyCredential, input: PushInput): Promise<AcceptResult & { orgId: string }> {
+    const { orgId, results } = await this.#acceptMany({ key }, [input]);
+    const item = results[0]!;
+    if (!item.ok) throw item.error;
+    return { orgId, push: item.push, created: item.created };
+  }
+
+  /**
    * Accepts many documents of one organisation in one statement (ADR 0037): the active-connection
    * lookup, the insert (an `unnest` of arrays) and the NOTIFY, in autocommit. Each item has its
    * own outcome: invalid items, document types the connector does not accept and idempotency
@@ -122,6 +135,10 @@ export class PushService {
    * (for the whole batch) only when the org does not exist or has no active connection.
    */
   async acceptMany(orgId: string, inputs: readonly PushInput[]): Promise<AcceptManyItem[]> {
+    return (await this.#acceptMany({ orgId }, inputs)).results;
+  }
+
+  async #acceptMany(owner: AcceptBatch['owner'], inputs: readonly PushInput[]): Promise<{ orgId: string; results: AcceptManyItem[] }> {
     const results: (AcceptManyItem | undefined)[] = new Array(inputs.length);
     const valid: { index: number; input: ValidInput }[] = [];
     inputs.forEach((raw, index) => {
@@ -133,16 +150,17 @@ export class PushService {
     });
     const now = this.clock.now();
 
-    if (!isUuid(orgId)) throw new ErpcError('ERPC_ERR_ORG_NOT_FOUND', { id: orgId });
+    if ('orgId' in owner && !isUuid(owner.orgId)) throw new ErpcError('ERPC_ERR_ORG_NOT_FOUND', { id: owner.orgId });
     if (valid.length === 0) {
+      if ('key' in owner) return { orgId: '', results: results as AcceptManyItem[] }; // the input error is thrown; the caller checks the key
       // Nothing to insert: the organisation and its connection are still checked, as for any batch.
-      await this.#connectionOf(orgId);
-      return results as AcceptManyItem[];
+      await this.#connectionOf(owner.orgId);
+      return { orgId: owner.orgId, results: results as AcceptManyItem[] };
     }
     const requestId = currentRequestId() ?? null;
     const rows = valid.map(({ index, input }) => ({ index, input, id: randomUUID() }));
-    const { connection, inserted } = await this.storage.pushes.acceptBatch({
-      orgId,
+    const outcome = await this.storage.pushes.acceptBatch({
+      owner,
       now,
       requestId,
       restricted: this.#restrictedTypes(),
@@ -152,6 +170,9 @@ export class PushService {
         payloadText: input.payloadText, payloadSha256: input.sha,
       })),
     });
+    const { connection, inserted } = outcome;
+    if (outcome.orgId === undefined) throw new ErpcError('ERPC_ERR_AUTH_INVALID'); // the presented key was refused
+    const orgId = 'orgId' in owner ? owner.orgId : outcome.orgId;
     if (connection === undefined) {
       await this.#connectionOf(orgId); // throws the right error
       throw new ErpcError('ERPC_ERR_NO_ACTIVE_CONNECTION', { orgId }); // the connection appeared meanwhile: as if just before
@@ -213,7 +234,7 @@ export class PushService {
       this.options.onAccepted?.(connection.connectorType, inserted.size);
       this.signal.wake();
     }
-    return results as AcceptManyItem[];
+    return { orgId, results: results as AcceptManyItem[] };
   }
 
   /** The org's active connection, or the error that says why there is none. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBackends } from '../support/db.js';
-import { auth, createTestHost, type TestHost } from '../api/test-host.js';
+import { apiKeys, auth, createTestHost, type TestHost } from '../api/test-host.js';
 
 describe.each(testBackends())('pushes API on $name', (backend) => {
   let host: TestHost;
@@ -84,5 +84,44 @@ describe.each(testBackends())('pushes API on $name', (backend) => {
     expect(text).toMatch(/erpc_pushes_delivered_total\{connector_type="MOCK"\} [1-9]/);
     expect(text).toMatch(/erpc_push_queue_depth\{status="pending"\} \d+/);
     expect(text).toContain('erpc_push_accept_to_delivered_seconds_bucket');
+  });
+
+  it('POST checks the key in its accept statement (ADR 0044): a refused key writes nothing and is 401 before any other answer', async () => {
+    const count = async () => Number((await host.database.db('push').count({ n: '*' }))[0]!.n);
+    const doc = (id: string) => ({ documentType: 'invoice', documentId: id, payload: { total: 1 } });
+    const extra = await apiKeys(host).create(a.id);
+    const accepted = await post(doc('K-1'), extra.apiKey);
+    expect(accepted.statusCode).toBe(202);
+    const row = await host.database.db('push').where({ id: accepted.json().id }).first();
+    expect(row.org_id).toBe(a.id); // the key's organisation, taken by the statement
+
+    const before = await count();
+    const wrongSecret = `${extra.apiKey.slice(0, -2)}${extra.apiKey.endsWith('xx') ? 'yy' : 'xx'}`;
+    const unknownId = extra.apiKey.replace(/^erpc_[0-9a-f]{16}_/, 'erpc_0123456789abcdef_');
+    await apiKeys(host).revoke(extra.id);
+    for (const key of [extra.apiKey, wrongSecret, unknownId, 'nonsense']) {
+      const res = await post(doc(`K-${key.length}-${key.slice(-3)}`), key);
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error.code).toBe('ERPC_ERR_AUTH_INVALID');
+      // Errors that come before the statement (schema, JSON, a document refused at the door) are
+      // still answered 401 for a refused key, as on every other route.
+      expect((await post({ documentType: 'invoice' }, key)).statusCode).toBe(401);
+      const malformed = await host.app.inject({ method: 'POST', url: '/v1/pushes', headers: { ...auth(key), 'content-type': 'application/json' }, payload: '{"documentType": ' });
+      expect(malformed.statusCode).toBe(401);
+      expect((await post({ documentType: 'invoice', documentId: 'deep', payload: { a: JSON.parse('['.repeat(100) + ']'.repeat(100)) } }, key)).statusCode).toBe(401);
+    }
+    expect(await count()).toBe(before);
+    expect((await host.app.inject({ method: 'POST', url: '/v1/pushes', payload: doc('K-none') })).json().error.code).toBe('ERPC_ERR_AUTH_REQUIRED');
+
+    // With a good key the same bodies get their own answers.
+    expect((await post({ documentType: 'invoice' })).statusCode).toBe(400);
+    const deep = await post({ documentType: 'invoice', documentId: 'deep', payload: { a: JSON.parse('['.repeat(100) + ']'.repeat(100)) } });
+    expect(deep.statusCode).toBe(422);
+    // An organisation without an active connection: the key is good, the accept is refused.
+    const c = await host.createOrg('Gamma');
+    const none = await post(doc('K-c'), c.apiKey);
+    expect(none.statusCode).toBe(422);
+    expect(none.json().error.code).toBe('ERPC_ERR_NO_ACTIVE_CONNECTION');
+    expect(await count()).toBe(before);
   });
 });

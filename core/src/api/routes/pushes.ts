@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts';
 import { PUSH_LIMITS, type PushService } from '../../push/push-service.js';
 import { PUSH_STATUSES, pushViewSchema } from '../../push/push-types.js';
-import { orgOf } from '../auth.js';
+import { authenticated, orgOf, presentedKeyOf } from '../auth.js';
 import { errorResponses, idParamsSchema, pageSchema } from '../schemas.js';
 
 const acceptedSchema = {
@@ -17,6 +17,7 @@ export const pushRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: { pushes: P
   app.post(
     '/pushes',
     {
+      config: { authInStatement: true },
       schema: {
         tags: ['pushes'],
         summary: 'Accepts a document for delivery to the organisation\'s active connection (202; 200 for an idempotent replay)',
@@ -40,7 +41,9 @@ export const pushRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: { pushes: P
       },
     },
     async (request, reply) => {
-      const { push, created } = await pushes.accept(orgOf(request), request.body);
+      // The key's check is part of the accept statement: one round trip (ADR 0044).
+      const { orgId, push, created } = await pushes.acceptWithKey(presentedKeyOf(request), request.body);
+      authenticated(request, { orgId, keyId: presentedKeyOf(request).keyId });
       return reply.status(created ? 202 : 200).send({ id: push.id, status: push.status });
     },
   );

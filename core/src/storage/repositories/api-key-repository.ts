@@ -33,6 +33,12 @@ const toRow = (r: DbApiKey): ApiKeyRow => ({
   lastUsedAt: toDateOrNull(r.last_used_at),
 });
 
+/** A presented API key as the database checks it: its public id and the SHA-256 of its secret. */
+export interface ApiKeyCredential {
+  keyId: string;
+  secretHash: Uint8Array;
+}
+
 /** The `api_key` table. */
 export class ApiKeyRepository {
   constructor(private readonly db: Knex) {}

@@ -4,7 +4,8 @@ import { PUSH_REASON, PUSH_STATUSES, type PushStatus } from '../../push/push-typ
 import type { BoundConnection } from './connection-repository.js';
 import { retryingStatement, retryingTransaction } from '../errors.js';
 import { hotQuery, textArray } from './hot-query.js';
-import { ITEM_IDS } from './rows.js';
+import { ITEM_IDS, toBuffer } from './rows.js';
+import type { ApiKeyCredential } from './api-key-repository.js';
 import { pushEventCtes, pushEventResults, pushEventValues, pushEventsOf, type ClaimedWebhookDelivery, type WebhookInsertClaim } from './webhook-repository.js';
 
 export type { BoundConnection };
@@ -73,7 +74,12 @@ export interface AcceptItem {
 
 /** Documents of one organisation accepted by one statement (ADR 0037). */
 export interface AcceptBatch {
-  orgId: string;
+  /**
+   * Whose documents: an organisation already known (the library call, `erpc push`), or the API
+   * key presented with the request (`POST /v1/pushes`): the statement itself checks that the key
+   * exists, is not revoked and has this secret, and takes its organisation (ADR 0044).
+   */
+  owner: { orgId: string } | { key: ApiKeyCredential };
   items: readonly AcceptItem[];
   now: Date;
   requestId: string | null;
@@ -88,6 +94,8 @@ export interface AcceptBatch {
 
 /** What {@link PushRepository.acceptBatch} did: the active connection (if any) and the ids inserted. */
 export interface AcceptBatchResult {
+  /** The organisation the documents belong to; undefined when the presented key was refused. */
+  orgId: string | undefined;
   connection: { id: string; connectorType: string } | undefined;
   inserted: Set<string>;
 }
@@ -98,16 +106,16 @@ export interface AcceptBatchResult {
  * the winner for the whole-request comparison), and pg_notify only when a row was inserted, in
  * one autocommit statement. The items are parallel arrays (unnest), one parameter each.
  */
-const ACCEPT_SQL = `
-WITH conn AS (
-  SELECT id, connector_type FROM erp_connection WHERE org_id = $1::uuid AND status = 'ACTIVE'
+const acceptSql = (org: string, key = '') => `
+WITH ${key}conn AS (
+  SELECT id, connector_type FROM erp_connection WHERE org_id = ${org} AND status = 'ACTIVE'
 ), v AS (
   SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
            AS v(id, document_type, document_id, idempotency_key, payload_text, payload_sha256)
 ), ins AS (
   INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
                     payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at, request_id)
-  SELECT v.id, $1::uuid, conn.id, conn.connector_type, v.document_type, v.document_id, v.idempotency_key,
+  SELECT v.id, ${org}, conn.id, conn.connector_type, v.document_type, v.document_id, v.idempotency_key,
          v.payload_text, v.payload_sha256, 'PENDING', 0, $8::timestamptz, $8::timestamptz, $8::timestamptz, $9::text
     FROM v CROSS JOIN conn
    WHERE NOT jsonb_exists($10::jsonb, conn.connector_type)
@@ -117,9 +125,20 @@ WITH conn AS (
 ), woke AS (
   SELECT pg_notify('erpc_push', '') /* PUSH_NOTIFY_CHANNEL */ FROM (SELECT 1 FROM ins LIMIT 1) AS any_new WHERE $11::boolean
 )
-SELECT conn.id AS connection_id, conn.connector_type,
+SELECT ${org}::text AS org_id, conn.id AS connection_id, conn.connector_type,
        ARRAY(SELECT id::text FROM ins) AS inserted, (SELECT count(*) FROM woke) AS woke
   FROM (SELECT 1) AS one LEFT JOIN conn ON true`;
+const ACCEPT_SQL = acceptSql('$1::uuid');
+/**
+ * The same statement for a request that presented an API key ($1 its id, $12 the SHA-256 of its
+ * secret): the organisation is the key's, and a key that is unknown, revoked or has another
+ * secret yields no organisation, so no connection and no row (ADR 0044). The hash is compared
+ * in SQL: a caller controls the secret, not its hash, so the comparison's timing tells nothing.
+ */
+const ACCEPT_BY_KEY_SQL = acceptSql(
+  '(SELECT org_id FROM api_key_owner)',
+  'api_key_owner AS (SELECT org_id FROM api_key WHERE id = $1::text AND revoked_at IS NULL AND secret_hash = $12::bytea), ',
+);
 
 /** Filters and page of a keyset listing (newest first). */
 export interface PushListQuery {
@@ -378,14 +397,19 @@ export class PushRepository {
    */
   async acceptBatch(b: AcceptBatch): Promise<AcceptBatchResult> {
     const col = (f: (i: AcceptItem) => string) => textArray(b.items.map(f));
-    const values = [
-      b.orgId, col((i) => i.id), col((i) => i.documentType), col((i) => i.documentId), col((i) => i.idempotencyKey),
+    const byKey = 'key' in b.owner ? b.owner.key : undefined;
+    const values: unknown[] = [
+      byKey === undefined ? (b.owner as { orgId: string }).orgId : byKey.keyId, col((i) => i.id), col((i) => i.documentType), col((i) => i.documentId), col((i) => i.idempotencyKey),
       col((i) => i.payloadText), col((i) => i.payloadSha256), b.now, b.requestId, JSON.stringify(b.restricted), b.notify,
     ];
-    const rows = await retryingStatement(() => hotQuery(this.db, 'erpc_push_accept', ACCEPT_SQL, values));
+    if (byKey !== undefined) values.push(toBuffer(byKey.secretHash));
+    const rows = await retryingStatement(() =>
+      byKey === undefined ? hotQuery(this.db, 'erpc_push_accept', ACCEPT_SQL, values) : hotQuery(this.db, 'erpc_push_accept_by_key', ACCEPT_BY_KEY_SQL, values),
+    );
     const r = rows[0] ?? {};
     const inserted = new Set<string>((r.inserted as string[] | null) ?? []);
     return {
+      orgId: r.org_id === null || r.org_id === undefined ? undefined : String(r.org_id),
       connection: r.connection_id === null || r.connection_id === undefined ? undefined : { id: String(r.connection_id), connectorType: String(r.connector_type) },
       inserted,
     };
