@@ -82,6 +82,33 @@ describe.each(testBackends())('push pipeline on $name', (backend) => {
     expect(Number((await t.db('push').where({ org_id: org }).count({ n: '*' }).first())!.n)).toBe(1);
   });
 
+  it('a batch accept answers each item with the view a later read shows: new, replayed, conflicting and refused items mixed', async () => {
+    const org = await h.newOrg();
+    await h.newConnection(org, 'MOCK', {});
+    const first = await h.service.accept(org, invoice('M-0', { n: 0 }));
+    h.clock.advance(1_000);
+    const items = await h.service.acceptMany(org, [
+      invoice('M-1', { n: 1 }),
+      invoice('M-0', { n: 0 }), // replay
+      invoice('M-2', { n: 2.5 }),
+      invoice('M-0', { n: 'other' }), // conflict
+      { documentType: '../x', documentId: 'bad', payload: {} }, // refused at the door
+    ]);
+    expect(items.map((i) => (i.ok ? (i.created ? 'created' : 'replay') : i.error.code))).toEqual([
+      'created', 'replay', 'created', 'ERPC_ERR_IDEMPOTENCY_CONFLICT', 'ERPC_ERR_PUSH_INVALID',
+    ]);
+    for (const item of items) {
+      if (!item.ok) continue;
+      const { payload: _payload, ...stored } = await h.service.get(org, item.push.id);
+      expect(item.push).toEqual(stored);
+    }
+    expect(items[1]!.ok && items[1]!.push.id).toBe(first.push.id);
+    // All new: the statement returns no id list, and every item is reported created.
+    const fresh = await h.service.acceptMany(org, [invoice('M-3'), invoice('M-4')]);
+    expect(fresh.map((i) => i.ok && i.created)).toEqual([true, true]);
+    expect(Number((await t.db('push').where({ org_id: org }).count({ n: '*' }).first())!.n)).toBe(5);
+  });
+
   it('refuses without an active connection, and document types the connector does not list', async () => {
     const org = await h.newOrg();
     await expect(h.service.accept(org, invoice('X'))).rejects.toMatchObject({ code: 'ERPC_ERR_NO_ACTIVE_CONNECTION', status: 422 });
