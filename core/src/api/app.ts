@@ -67,8 +67,10 @@ export async function buildApp(host: Host, options: BuildAppOptions = {}): Promi
     // (elsewhere) instead of holding a socket the server would have to wait for (ADR 0031).
     if (host.readiness.shuttingDown) void reply.header('connection', 'close');
   });
+  // host.metrics resolves the (single) registry from the container: once, not per request.
+  let metrics: Host['metrics'] | undefined;
   app.addHook('onResponse', async (request, reply) => {
-    host.metrics.observeHttpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    (metrics ??= host.metrics).observeHttpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
   installErrorHandling(app);
   app.addSchema(errorBodySchema);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * API keys look like `erpc_<keyId>_<secret>`: `keyId` is 16 lowercase hex characters (the row's
@@ -41,7 +41,7 @@ export function parseApiKey(presented: string): { id: string; secret: string } |
 
 /** SHA-256 of an API key's secret part. */
 export function hashApiKeySecret(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest();
+  return hash('sha256', secret, 'buffer');
 }
 
 /** Compares a presented secret with a stored hash in constant time. */

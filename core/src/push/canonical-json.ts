@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isRawJsonNumber } from '@erpc/sdk';
 
 /**
@@ -25,5 +25,5 @@ function sortKeys(value: unknown): unknown {
 
 /** Hex SHA-256 of the canonical JSON of `payload`. */
 export function payloadSha256(payload: unknown): string {
-  return createHash('sha256').update(canonicalJson(payload)).digest('hex');
+  return hash('sha256', canonicalJson(payload), 'hex');
 }
