@@ -61,8 +61,26 @@ function send(message: SandboxMessage, then?: () => void): void {
   writeLine(JSON.stringify(message), then);
 }
 
+/**
+ * Lines written in one turn of the event loop leave in one write: the channel is corked at the
+ * first and uncorked by a `setImmediate`, after every callback of this turn (several calls that
+ * finish on the same thread-pool wake-up, answers to one chunk of calls). A send of its own
+ * (`then`, the last words before exiting) flushes at once.
+ */
+let flushQueued = false;
 function writeLine(line: string, then?: () => void): void {
+  if (then === undefined && !flushQueued) {
+    flushQueued = true;
+    channel.cork();
+    setImmediate(flush);
+  }
   channel.write(`${line}\n`, then);
+  if (then !== undefined) flush();
+}
+function flush(): void {
+  if (!flushQueued) return;
+  flushQueued = false;
+  channel.uncork();
 }
 
 // A plugin's uncaught error ends this process (the host re-runs the calls it had in flight, one at

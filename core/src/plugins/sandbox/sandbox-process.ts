@@ -311,10 +311,24 @@ export class SandboxProcess {
     }
   }
 
+  /**
+   * Messages sent in one turn of the event loop leave in one write (the worker starts a claimed
+   * batch's calls together; fsyncs finished on one thread-pool wake-up answer together): corked
+   * at the first, uncorked by a `setImmediate` after every callback of this turn.
+   */
   #send(message: HostMessage): void {
     if (this.#exited !== undefined || this.#violated !== undefined || !this.#channel.writable) return;
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      this.#channel.cork();
+      setImmediate(() => {
+        this.#flushQueued = false;
+        this.#channel.uncork();
+      });
+    }
     this.#channel.write(`${JSON.stringify(message)}\n`);
   }
+  #flushQueued = false;
 
   #onLine(line: string): void {
     if (this.#violated !== undefined || this.#exited !== undefined) return;
