@@ -14,7 +14,7 @@ declare module 'fastify' {
     /** Set by the auth hook on every /v1 route (on an `authInStatement` route, by the handler). */
     auth: RequestAuth | null;
     /** On an `authInStatement` route: the presented key, well-formed but not checked yet. */
-    presentedKey: { raw: string; credential: ApiKeyCredential } | null;
+    presentedKey: ApiKeyCredential | null;
   }
   interface FastifyContextConfig {
     /**
@@ -48,7 +48,7 @@ export function installAuth(scope: FastifyInstance, apiKeys: ApiKeyService): voi
     const match = BEARER.exec(header);
     if (match === null) throw new ErpcError('ERPC_ERR_AUTH_INVALID');
     if (request.routeOptions.config.authInStatement === true) {
-      request.presentedKey = { raw: match[1]!, credential: apiKeys.credentialOf(match[1]!) };
+      request.presentedKey = apiKeys.credentialOf(match[1]!); // the id and the secret's hash; the key itself is not kept
       return;
     }
     request.auth = await apiKeys.authenticate(match[1]!);
@@ -59,7 +59,7 @@ export function installAuth(scope: FastifyInstance, apiKeys: ApiKeyService): voi
   scope.setErrorHandler(async (err, request) => {
     const presented = request.presentedKey;
     if (presented !== null && request.auth === null && !(isErpcError(err) && err.code === 'ERPC_ERR_AUTH_INVALID')) {
-      request.auth = await apiKeys.authenticate(presented.raw);
+      request.auth = await apiKeys.authenticateCredential(presented);
     }
     throw err;
   });
@@ -68,7 +68,7 @@ export function installAuth(scope: FastifyInstance, apiKeys: ApiKeyService): voi
 /** The presented key of an `authInStatement` route, for its statement to check. */
 export function presentedKeyOf(request: FastifyRequest): ApiKeyCredential {
   if (request.presentedKey === null) throw new ErpcError('ERPC_ERR_AUTH_REQUIRED');
-  return request.presentedKey.credential;
+  return request.presentedKey;
 }
 
 /** Records what the statement found the presented key to be. */

@@ -3,7 +3,7 @@ import type { Clock } from '@erpc/sdk';
 import { ErpcError } from '../errors/index.js';
 import type { ApiKeyStore, OrganizationStore } from './ports.js';
 import { TOKENS } from '../tokens.js';
-import { apiKeySecretMatches, generateApiKey, hashApiKeySecret, parseApiKey } from './api-key.js';
+import { apiKeyHashMatches, generateApiKey, hashApiKeySecret, parseApiKey } from './api-key.js';
 import type { ApiKeyCredential } from '../storage/repositories/api-key-repository.js';
 
 /** An API key as listings show it: never the secret, never its hash. */
@@ -37,10 +37,13 @@ export class ApiKeyService {
    * keys all give the same 401, and a wrong secret is detected in constant time.
    */
   async authenticate(presented: string): Promise<{ orgId: string; keyId: string }> {
-    const parsed = parseApiKey(presented);
-    if (parsed === undefined) throw new ErpcError('ERPC_ERR_AUTH_INVALID');
-    const row = await this.keys.findById(parsed.id);
-    if (row === undefined || row.revokedAt !== null || !apiKeySecretMatches(parsed.secret, row.secretHash)) {
+    return this.authenticateCredential(this.credentialOf(presented));
+  }
+
+  /** {@link authenticate} of a key already split and hashed ({@link credentialOf}). */
+  async authenticateCredential(credential: ApiKeyCredential): Promise<{ orgId: string; keyId: string }> {
+    const row = await this.keys.findById(credential.keyId);
+    if (row === undefined || row.revokedAt !== null || !apiKeyHashMatches(credential.secretHash, row.secretHash)) {
       throw new ErpcError('ERPC_ERR_AUTH_INVALID');
     }
     return { orgId: row.orgId, keyId: row.id };

@@ -44,9 +44,9 @@ export function hashApiKeySecret(secret: string): Buffer {
   return hash('sha256', secret, 'buffer');
 }
 
-/** Compares a presented secret with a stored hash in constant time. */
-export function apiKeySecretMatches(secret: string, storedHash: Uint8Array): boolean {
-  const presented = hashApiKeySecret(secret);
+/** Compares the hash of a presented secret with a stored hash in constant time. */
+export function apiKeyHashMatches(presentedHash: Uint8Array, storedHash: Uint8Array): boolean {
+  const presented = Buffer.from(presentedHash.buffer, presentedHash.byteOffset, presentedHash.byteLength);
   const stored = Buffer.from(storedHash.buffer, storedHash.byteOffset, storedHash.byteLength);
   return stored.length === presented.length && timingSafeEqual(presented, stored);
 }
