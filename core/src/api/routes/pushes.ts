@@ -42,8 +42,9 @@ export const pushRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: { pushes: P
     },
     async (request, reply) => {
       // The key's check is part of the accept statement: one round trip (ADR 0044).
-      const { orgId, push, created } = await pushes.acceptWithKey(presentedKeyOf(request), request.body);
-      authenticated(request, { orgId, keyId: presentedKeyOf(request).keyId });
+      const key = presentedKeyOf(request);
+      const { orgId, push, created } = await pushes.acceptWithKey(key, request.body);
+      authenticated(request, { orgId, keyId: key.keyId });
       return reply.status(created ? 202 : 200).send({ id: push.id, status: push.status });
     },
   );

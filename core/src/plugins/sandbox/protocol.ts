@@ -101,6 +101,40 @@ export type SandboxMessage =
 /** Exit code of a sandbox that ends itself after a `fatal`. */
 export const FATAL_EXIT_CODE = 70;
 
+/** The part of a socket a {@link TurnWriter} uses. */
+interface CorkableChannel {
+  cork(): void;
+  uncork(): void;
+  write(chunk: string, callback?: () => void): boolean;
+}
+
+/**
+ * Writes lines to a channel so that those written in one turn of the event loop leave in one
+ * write: the channel is corked at the first and uncorked by a `setImmediate`, after every callback
+ * of that turn (a claimed batch's calls, fsyncs finished on one thread-pool wake-up, the answers to
+ * one chunk of calls). `flush` sends what is queued at once, for a line that must leave before the
+ * process may block or exit.
+ */
+export class TurnWriter {
+  #queued = false;
+  constructor(private readonly channel: CorkableChannel) {}
+
+  write(line: string, callback?: () => void): void {
+    if (!this.#queued) {
+      this.#queued = true;
+      this.channel.cork();
+      setImmediate(() => this.flush());
+    }
+    this.channel.write(`${line}\n`, callback);
+  }
+
+  flush(): void {
+    if (!this.#queued) return;
+    this.#queued = false;
+    this.channel.uncork();
+  }
+}
+
 /**
  * Splits a byte stream into lines (without the newline), none longer than `maxBytes`. A longer line
  * either stops the splitter (`overflow: 'stop'`: `onOverflow` is called once and nothing more is

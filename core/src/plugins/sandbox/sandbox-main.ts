@@ -19,6 +19,7 @@ import {
   DEFINITION_TAG,
   FATAL_EXIT_CODE,
   PROTOCOL_VERSION,
+  TurnWriter,
   type HostMessage,
   type SandboxMessage,
   type SandboxPluginSpec,
@@ -57,30 +58,17 @@ channel.on('error', () => process.exit(0));
 channel.on('end', () => process.exit(0));
 channel.on('close', () => process.exit(0));
 
+// The lines of one turn of the event loop leave in one write (ADR 0041, addendum).
+const writer = new TurnWriter(channel);
+
 function send(message: SandboxMessage, then?: () => void): void {
   writeLine(JSON.stringify(message), then);
 }
 
-/**
- * Lines written in one turn of the event loop leave in one write: the channel is corked at the
- * first and uncorked by a `setImmediate`, after every callback of this turn (several calls that
- * finish on the same thread-pool wake-up, answers to one chunk of calls). A send of its own
- * (`then`, the last words before exiting) flushes at once.
- */
-let flushQueued = false;
+/** A line with `then` (the last words before exiting) leaves at once, with those queued before it. */
 function writeLine(line: string, then?: () => void): void {
-  if (then === undefined && !flushQueued) {
-    flushQueued = true;
-    channel.cork();
-    setImmediate(flush);
-  }
-  channel.write(`${line}\n`, then);
-  if (then !== undefined) flush();
-}
-function flush(): void {
-  if (!flushQueued) return;
-  flushQueued = false;
-  channel.uncork();
+  writer.write(line, then);
+  if (then !== undefined) writer.flush();
 }
 
 // A plugin's uncaught error ends this process (the host re-runs the calls it had in flight, one at
@@ -154,30 +142,22 @@ function onMessage(m: HostMessage): void {
   }
 }
 
-/**
- * Sends an import's answer with the others of the same tick: the channel is corked until the
- * tick ends, so a hundred answers cost the host a few reads, not one each.
- */
-function sendAnswer(message: SandboxMessage): void {
-  if (channel.writableCorked === 0) {
-    channel.cork();
-    process.nextTick(() => channel.uncork());
-  }
-  send(message);
-}
-
 async function load(plugins: readonly SandboxPluginSpec[], sequential: boolean): Promise<void> {
   const one = async (spec: SandboxPluginSpec): Promise<void> => {
-    if (sequential) send({ t: 'importing', key: spec.key });
+    if (sequential) {
+      // Leaves before the import runs: a top level that never yields must still be named.
+      send({ t: 'importing', key: spec.key });
+      writer.flush();
+    }
     let module: Record<string, unknown>;
     try {
       module = (await import(pathToFileURL(spec.entryPath).href)) as Record<string, unknown>;
     } catch (err) {
       const name = (err as { name?: unknown } | null)?.name;
-      sendAnswer({ t: 'loaded', key: spec.key, ok: false, code: name === 'SyntaxError' ? 'ERPC_ERR_PLUGIN_SYNTAX_ERROR' : 'ERPC_ERR_PLUGIN_IMPORT_FAILED', reason: reasonOf(err) });
+      send({ t: 'loaded', key: spec.key, ok: false, code: name === 'SyntaxError' ? 'ERPC_ERR_PLUGIN_SYNTAX_ERROR' : 'ERPC_ERR_PLUGIN_IMPORT_FAILED', reason: reasonOf(err) });
       return;
     }
-    sendAnswer(instantiate(spec, module));
+    send(instantiate(spec, module));
   };
   if (sequential) for (const spec of plugins) await one(spec);
   else await Promise.all(plugins.map(one));

@@ -11,6 +11,7 @@ import {
   MAX_SANDBOX_LINE_BYTES,
   PROTOCOL_VERSION,
   readSandboxMessage,
+  TurnWriter,
   type HostMessage,
   type SandboxMessage,
   type SandboxPluginSpec,
@@ -109,6 +110,7 @@ export class SandboxProcess {
   #stderrTail: string[] = [];
   readonly #ready: Promise<void>;
   readonly #channel: Socket;
+  readonly #writer: TurnWriter;
   /** Takes the first message (it must be hello); then undefined. */
   #hello: ((m: SandboxMessage) => void) | undefined;
   #violated: string | undefined;
@@ -147,6 +149,7 @@ export class SandboxProcess {
       },
     );
     this.#channel = this.#child.stdio[CHANNEL_FD] as Socket;
+    this.#writer = new TurnWriter(this.#channel);
     this.#channel.on('error', () => undefined); // EPIPE and the like: the exit handler reports the end
     const messages = new LineSplitter((line) => this.#onLine(line), {
       maxBytes: MAX_SANDBOX_LINE_BYTES,
@@ -311,24 +314,11 @@ export class SandboxProcess {
     }
   }
 
-  /**
-   * Messages sent in one turn of the event loop leave in one write (the worker starts a claimed
-   * batch's calls together; fsyncs finished on one thread-pool wake-up answer together): corked
-   * at the first, uncorked by a `setImmediate` after every callback of this turn.
-   */
+  /** The messages of one turn of the event loop leave in one write (ADR 0041, addendum). */
   #send(message: HostMessage): void {
     if (this.#exited !== undefined || this.#violated !== undefined || !this.#channel.writable) return;
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      this.#channel.cork();
-      setImmediate(() => {
-        this.#flushQueued = false;
-        this.#channel.uncork();
-      });
-    }
-    this.#channel.write(`${JSON.stringify(message)}\n`);
+    this.#writer.write(JSON.stringify(message));
   }
-  #flushQueued = false;
 
   #onLine(line: string): void {
     if (this.#violated !== undefined || this.#exited !== undefined) return;

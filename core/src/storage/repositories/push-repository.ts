@@ -403,15 +403,16 @@ export class PushRepository {
     const col = (f: (i: AcceptItem) => string) => textArray(b.items.map(f));
     // uuids and hex digests need neither quotes nor escapes in an array literal.
     const plain = (f: (i: AcceptItem) => string) => `{${b.items.map(f).join(',')}}`;
-    const byKey = 'key' in b.owner ? b.owner.key : undefined;
-    const values: unknown[] = [
-      byKey === undefined ? (b.owner as { orgId: string }).orgId : byKey.keyId, plain((i) => i.id), col((i) => i.documentType), col((i) => i.documentId), col((i) => i.idempotencyKey),
-      col((i) => i.payloadText), plain((i) => i.payloadSha256), b.now, b.requestId, JSON.stringify(b.restricted), b.notify,
+    const { owner } = b;
+    const [name, sql, who, ...keyHash] =
+      'key' in owner
+        ? (['erpc_push_accept_by_key', ACCEPT_BY_KEY_SQL, owner.key.keyId, toBuffer(owner.key.secretHash)] as const)
+        : (['erpc_push_accept', ACCEPT_SQL, owner.orgId] as const);
+    const values = [
+      who, plain((i) => i.id), col((i) => i.documentType), col((i) => i.documentId), col((i) => i.idempotencyKey),
+      col((i) => i.payloadText), plain((i) => i.payloadSha256), b.now, b.requestId, JSON.stringify(b.restricted), b.notify, ...keyHash,
     ];
-    if (byKey !== undefined) values.push(toBuffer(byKey.secretHash));
-    const rows = await retryingStatement(() =>
-      byKey === undefined ? hotQuery(this.db, 'erpc_push_accept', ACCEPT_SQL, values) : hotQuery(this.db, 'erpc_push_accept_by_key', ACCEPT_BY_KEY_SQL, values),
-    );
+    const rows = await retryingStatement(() => hotQuery(this.db, name, sql, values));
     const r = rows[0] ?? {};
     // No list: every item was inserted.
     const inserted = new Set<string>(r.inserted === null || r.inserted === undefined ? b.items.map((i) => i.id) : (r.inserted as string[]));
