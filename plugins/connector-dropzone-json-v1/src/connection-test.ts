@@ -18,7 +18,7 @@ export async function probeFolder(t: DropzoneTransport, config: DropzoneConfig, 
   let file: WritableFile | undefined;
   let created = false;
   try {
-    file = await t.createExclusive(probePath, FILE_MODE);
+    file = await t.createExclusive(probePath, FILE_MODE, true);
     created = true;
     throwIfAborted(signal);
     await file.write(Buffer.from('erpc connection test\n', 'utf8'));

@@ -72,7 +72,7 @@ export async function pushDocument(
   let step: FsStep = 'temp';
   let duplicate = false;
   try {
-    file = await t.createExclusive(tempPath, FILE_MODE);
+    file = await t.createExclusive(tempPath, FILE_MODE, config.fsync);
     tempExists = true;
     throwIfAborted(signal);
     step = 'write';

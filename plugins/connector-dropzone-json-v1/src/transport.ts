@@ -30,8 +30,12 @@ export interface DropzoneTransport {
   lstat(path: string): Promise<EntryInfo | null>;
   /** Creates one directory (not recursive). Rejects with EEXIST if anything is already there. */
   mkdir(path: string, mode: number): Promise<void>;
-  /** Creates a new file: O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY with `mode`. */
-  createExclusive(path: string, mode: number): Promise<WritableFile>;
+  /**
+   * Creates a new file: O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY with `mode`. With `durable`, the
+   * file's writes reach stable storage before they return (as if each were followed by fsync),
+   * where the transport can do that: its `sync()` then has nothing left to do.
+   */
+  createExclusive(path: string, mode: number, durable?: boolean): Promise<WritableFile>;
   /** Makes `newPath` a second name of `existingPath`; EEXIST (never overwrites) if `newPath` exists. */
   link(existingPath: string, newPath: string): Promise<void>;
   /** Atomically renames, replacing `to` if it exists. */
@@ -48,11 +52,16 @@ export interface DropzoneTransport {
 const WRITE_FLAGS = constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_WRONLY;
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY;
+// O_SYNC, not O_DSYNC: the same guarantee as the fsync it replaces (data and all metadata).
+const DURABLE_WRITE_FLAGS = WRITE_FLAGS | constants.O_SYNC;
 
 /**
  * The local (or locally mounted) file system, through node:fs/promises. With `files` (the host's
  * HostServices.files), flushes go through the host: in a sandbox, Node's permission model
- * disables fsync, and the host flushes the path for the connector.
+ * disables fsync, and the host flushes the path for the connector. A file created `durable` there
+ * is opened with O_SYNC instead (an open flag, which the permission model allows on a path the
+ * sandbox may write): each write returns once it is on stable storage, so the file needs no
+ * round trip to the host (ADR 0046). Folders still sync through the host.
  */
 export function createLocalTransport(files?: HostFiles): DropzoneTransport {
   return {
@@ -72,15 +81,16 @@ export function createLocalTransport(files?: HostFiles): DropzoneTransport {
     // Plain fds through the callback API: a FileHandle costs a wrapper object, a finaliser and
     // extra promise hops per call, which showed up in the push profile (ADR 0015). Same
     // syscalls, same thread-pool trips.
-    async createExclusive(path, mode) {
-      const fd = await fdOpen(path, WRITE_FLAGS, mode);
+    async createExclusive(path, mode, durable = false) {
+      const synchronous = durable && files !== undefined;
+      const fd = await fdOpen(path, synchronous ? DURABLE_WRITE_FLAGS : WRITE_FLAGS, mode);
       let closed = false;
       return {
         async write(data) {
           let offset = 0;
           while (offset < data.byteLength) offset += await fdWrite(fd, data, offset, data.byteLength - offset);
         },
-        sync: () => (files === undefined ? fdSync(fd) : files.sync(path)),
+        sync: () => (synchronous ? Promise.resolve() : files === undefined ? fdSync(fd) : files.sync(path)),
         close() {
           if (closed) return Promise.resolve();
           closed = true;

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { constants, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDropzoneConnector, createLocalTransport, type DropzoneTransport } from '../src/index.js';
@@ -173,5 +173,79 @@ describe('DROPZONE_JSON_V1 folder fsync group commit', () => {
     const names = readdirSync(root).sort();
     expect(names).toEqual(receipts.map((r) => r.externalRef).sort());
     for (const [i, d] of docs.entries()) expect(readEnvelope(join(root, receipts[i]!.externalRef)).idempotencyKey).toBe(d.idempotencyKey);
+  });
+});
+
+/** The open flags (fdinfo, octal) of this process's descriptor of `path`, or undefined if none is open. */
+function openFlagsOf(path: string): number | undefined {
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (the readdir's own descriptor)
+    }
+    if (target !== path) continue;
+    const line = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').find((l) => l.startsWith('flags:'));
+    return Number.parseInt(line!.slice('flags:'.length).trim(), 8);
+  }
+  return undefined;
+}
+
+describe.runIf(process.platform === 'linux')('DROPZONE_JSON_V1 files flushed by the host (the sandbox, where fsync is disabled)', () => {
+  /** A transport over `files` that records, per created file, whether its descriptor has O_SYNC. */
+  function recording(files: { sync(path: string): Promise<void> }) {
+    const real = createLocalTransport(files);
+    const created: { path: string; oSync: boolean }[] = [];
+    const transport: DropzoneTransport = {
+      ...real,
+      async createExclusive(path, mode, durable) {
+        const file = await real.createExclusive(path, mode, durable);
+        created.push({ path, oSync: ((openFlagsOf(path) ?? 0) & constants.O_SYNC) === constants.O_SYNC });
+        return file;
+      },
+    };
+    return { transport, created };
+  }
+
+  it('with fsync on, the document file is written with O_SYNC and only folders are flushed through the host', async () => {
+    const { root } = makeSandbox();
+    const synced: string[] = [];
+    const files = { sync: async (p: string) => void synced.push(p) };
+    const { transport, created } = recording(files);
+    const port = createDropzoneConnector({ transport });
+    const receipt = await port.push(doc(), ctxFor({ rootPath: root, layout: 'flat' }));
+    expect(readEnvelope(join(root, receipt.externalRef)).documentType).toBe('invoice');
+    expect(created).toHaveLength(1);
+    expect(created[0]!.oSync).toBe(true);
+    expect(synced).toEqual([root]); // the folder, once; never the file
+    // The connection test probes with the push's flags.
+    const test = await port.testConnection(ctxFor({ rootPath: root, layout: 'flat' }));
+    expect(test.ok).toBe(true);
+    expect(created[1]!.oSync).toBe(true);
+  });
+
+  it('with fsync off, nothing is O_SYNC and nothing is flushed; in the host (no files service) the file is fsynced, not O_SYNC', async () => {
+    const { root } = makeSandbox();
+    const synced: string[] = [];
+    const off = recording({ sync: async (p: string) => void synced.push(p) });
+    await createDropzoneConnector({ transport: off.transport }).push(doc(), ctxFor({ rootPath: root, layout: 'flat', fsync: false }));
+    expect(off.created.map((c) => c.oSync)).toEqual([false]);
+    expect(synced).toEqual([]);
+
+    const real = createLocalTransport();
+    const flags: boolean[] = [];
+    const fsyncs: string[] = [];
+    const host: DropzoneTransport = {
+      ...real,
+      async createExclusive(path, mode, durable) {
+        const file = await real.createExclusive(path, mode, durable);
+        flags.push(((openFlagsOf(path) ?? 0) & constants.O_SYNC) === constants.O_SYNC);
+        return { ...file, sync: async () => void (fsyncs.push(path), await file.sync()) };
+      },
+    };
+    await createDropzoneConnector({ transport: host }).push(doc(), ctxFor({ rootPath: root, layout: 'flat' }));
+    expect(flags).toEqual([false]);
+    expect(fsyncs).toHaveLength(1);
   });
 });

@@ -125,10 +125,10 @@ export function hookedTransport(hooks: {
       await hooks.beforeRealpath?.(path);
       return real.realpath(path);
     },
-    async createExclusive(path, mode) {
+    async createExclusive(path, mode, durable) {
       calls.push(`create ${path}`);
       await hooks.beforeCreate?.(path);
-      const file = await real.createExclusive(path, mode);
+      const file = await real.createExclusive(path, mode, durable);
       return {
         async write(data) {
           calls.push(`write ${path}`);
