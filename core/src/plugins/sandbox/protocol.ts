@@ -268,3 +268,10 @@ export function readSandboxMessage(line: string): SandboxMessage | { readonly vi
   })();
   return ok ? (m as SandboxMessage) : { violation: `a malformed ${JSON.stringify(m.t).slice(0, 40)} message` };
 }
+
+/** The levels of a plugin's log lines, least severe first. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type SandboxLogLevel = (typeof LOG_LEVELS)[number];
+
+/** The sandbox entry's argument that names the least severe level the host logs (ADR 0046). */
+export const LOG_LEVEL_ARG = '--erpc-log-level=';

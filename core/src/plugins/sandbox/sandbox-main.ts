@@ -18,9 +18,12 @@ import {
   LineSplitter,
   DEFINITION_TAG,
   FATAL_EXIT_CODE,
+  LOG_LEVEL_ARG,
+  LOG_LEVELS,
   PROTOCOL_VERSION,
   TurnWriter,
   type HostMessage,
+  type SandboxLogLevel,
   type SandboxMessage,
   type SandboxPluginSpec,
   type WireError,
@@ -85,16 +88,23 @@ function fatal(err: unknown): void {
   setTimeout(() => process.exit(FATAL_EXIT_CODE), 500).unref();
 }
 
+// The least severe level the host logs, from the host (ADR 0046): a line below it would cross the
+// channel only to be dropped there, and would count against the host's limit on printed lines.
+const logLevelArg = process.argv.find((a) => a.startsWith(LOG_LEVEL_ARG))?.slice(LOG_LEVEL_ARG.length);
+const minLogLevel = Math.max(0, LOG_LEVELS.indexOf(logLevelArg as SandboxLogLevel));
+const ignored = (): void => undefined;
+
 const logOf = (id: number | undefined) => {
-  const at =
-    (level: 'debug' | 'info' | 'warn' | 'error') =>
-    (objOrMsg: unknown, msg?: unknown): void => {
+  const at = (level: SandboxLogLevel): ((objOrMsg: unknown, msg?: unknown) => void) => {
+    if (LOG_LEVELS.indexOf(level) < minLogLevel) return ignored;
+    return (objOrMsg, msg) => {
       const line: SandboxMessage =
         typeof objOrMsg === 'string'
           ? { t: 'log', level, msg: objOrMsg, ...(id === undefined ? {} : { id }) }
           : { t: 'log', level, obj: plain(objOrMsg), ...(msg === undefined ? {} : { msg: String(msg) }), ...(id === undefined ? {} : { id }) };
       send(line);
     };
+  };
   return Object.freeze({ debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') });
 };
 

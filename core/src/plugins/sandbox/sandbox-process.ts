@@ -8,11 +8,14 @@ import {
   CHANNEL_FD,
   FATAL_EXIT_CODE,
   LineSplitter,
+  LOG_LEVEL_ARG,
+  LOG_LEVELS,
   MAX_SANDBOX_LINE_BYTES,
   PROTOCOL_VERSION,
   readSandboxMessage,
   TurnWriter,
   type HostMessage,
+  type SandboxLogLevel,
   type SandboxMessage,
   type SandboxPluginSpec,
   type WireError,
@@ -62,6 +65,12 @@ export interface SandboxProcessOptions {
   readonly scrub: (text: string) => string;
   /** HostServices.files.sync of the plugin: the host flushes the path if it may. */
   readonly onSync: (path: string) => Promise<void>;
+  /**
+   * The least severe level of the plugin's log lines that `onLog` receives (default debug): the
+   * sandbox is told, so lower ones never cross, and any that still arrive are dropped before the
+   * printed-lines limit counts them.
+   */
+  readonly logLevel?: SandboxLogLevel;
   /** A log line the plugin wrote during call `id` (undefined: outside a call). */
   readonly onLog: (id: number | undefined, level: 'debug' | 'info' | 'warn' | 'error', obj: unknown, msg: string | undefined) => void;
   /** The process ended (for any reason). */
@@ -115,6 +124,7 @@ export class SandboxProcess {
   #hello: ((m: SandboxMessage) => void) | undefined;
   #violated: string | undefined;
   #logCount = 0;
+  #minLogLevel = 0;
   #logDropped = 0;
   #disposed: (() => void) | undefined;
   lastUsed = performance.now();
@@ -128,7 +138,8 @@ export class SandboxProcess {
     if (options.identity !== undefined) chownSync(this.#cwd, options.identity.uid, options.identity.gid);
     // Its working directory is readable, not writable: a plugin writes only below its granted roots
     // (a writable temporary folder would let it fill the host's disk).
-    const nodeArgs = [...options.execArgv, `--allow-fs-read=${this.#cwd}`, sandboxEntry()];
+    this.#minLogLevel = LOG_LEVELS.indexOf(options.logLevel ?? 'debug');
+    const nodeArgs = [...options.execArgv, `--allow-fs-read=${this.#cwd}`, sandboxEntry(), `${LOG_LEVEL_ARG}${options.logLevel ?? 'debug'}`];
     const limited = options.dataLimitMb !== undefined && hasShell();
     if (options.dataLimitMb !== undefined && !limited && !warnedNoShell) {
       warnedNoShell = true;
@@ -377,7 +388,7 @@ export class SandboxProcess {
         break;
       }
       case 'log':
-        if (this.#mayLog()) this.#options.onLog(m.id, m.level, m.obj, m.msg);
+        if (LOG_LEVELS.indexOf(m.level) >= this.#minLogLevel && this.#mayLog()) this.#options.onLog(m.id, m.level, m.obj, m.msg);
         break;
       case 'sync':
         this.#options.onSync(m.path).then(

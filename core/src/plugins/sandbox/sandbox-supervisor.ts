@@ -8,7 +8,7 @@ import type { LoadedPlugin } from '../types.js';
 import type { GrantPolicy } from './grants.js';
 import { realOrLexical } from './grants.js';
 import { prepareDefaultRoot, reachableIdentity, readablePackageFolders, sandboxCodeReads, sandboxDataLimitMb, sandboxEntry, sandboxExecArgv, sandboxIdentity, type SandboxIdentity } from './permissions.js';
-import type { Operation } from './protocol.js';
+import { LOG_LEVELS, type Operation, type SandboxLogLevel } from './protocol.js';
 import { SandboxCrash, SandboxProcess, type RawResult } from './sandbox-process.js';
 
 /** A call the supervisor runs in a sandbox. */
@@ -306,6 +306,7 @@ export class SandboxSupervisor {
       identity,
       threadPoolSize: this.settings.threadPoolSize,
       logger: this.logger.child({ component: 'sandbox', connectorType: plugin.connectorType }),
+      logLevel: leastLoggedLevel(this.logger),
       scrub: (text) => scrubMessage(text, scrubListOf(secrets)),
       onSync: (p) => syncBelow(p, writeRoots),
       onLog: (id, level, obj, msg) => {
@@ -426,4 +427,9 @@ function syncBelow(p: string, roots: readonly string[]): Promise<void> {
       });
     });
   });
+}
+
+/** The least severe plugin log level `logger` writes (error when it writes none of them). */
+export function leastLoggedLevel(logger: Logger): SandboxLogLevel {
+  return LOG_LEVELS.find((level) => logger.isLevelEnabled(level)) ?? 'error';
 }

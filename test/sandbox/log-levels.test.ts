@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { testBackends } from '../../core/test/support/db.js';
+import { openHost } from '../../core/src/container.js';
+import { keyringFromEnv } from '../../core/src/crypto/index.js';
+import { createLogger } from '../../core/src/logging/logger.js';
+import { leastLoggedLevel } from '../../core/src/plugins/sandbox/sandbox-supervisor.js';
+import { loadHostConfig } from '../../core/src/settings/index.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const FIXTURE = path.join(repoRoot, 'test/fixtures/sandbox/logs-debug-chatter');
+const backend = testBackends()[0]!;
+
+/**
+ * A sandboxed plugin's log lines below the host's level never cross the channel (ADR 0046): they
+ * cost the sandbox nothing to write, and a chatty plugin's debug lines no longer use up the 200
+ * printed lines a second, which used to drop its warnings.
+ */
+describe(`plugin sandbox: log levels, on ${backend.name}`, () => {
+  it('the least severe level a logger writes', () => {
+    const sink = new Writable({ write: (_c, _e, cb) => cb() });
+    expect(leastLoggedLevel(createLogger({ level: 'debug', destination: sink }))).toBe('debug');
+    expect(leastLoggedLevel(createLogger({ level: 'info', destination: sink }))).toBe('info');
+    expect(leastLoggedLevel(createLogger({ level: 'error', destination: sink }))).toBe('error');
+  });
+
+  for (const level of ['info', 'debug'] as const) {
+    it(`host at ${level}: a plugin's 1,000 debug lines per push ${level === 'info' ? 'never reach the log, and each push\'s warning does' : 'reach the log up to the printed-lines limit'}`, { timeout: 60_000 }, async () => {
+      const t = await backend.open();
+      const plugins = await mkdtemp(path.join(tmpdir(), 'erpc-chatty-'));
+      await chmod(plugins, 0o755);
+      await symlink(FIXTURE, path.join(plugins, 'logs-debug-chatter'));
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'erpc-chatty-data-'));
+      const logs: string[] = [];
+      const logger = createLogger({ level, destination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) });
+      const config = loadHostConfig({ env: { ERPC_PLUGIN_DIRS: plugins, ERPC_SCHEMA_CACHE_DIR: 'off', ERPC_DATA_DIR: dataDir } });
+      const host = await openHost(config, { db: t.db, keyring: keyringFromEnv({ ENCRYPTION_MASTER_KEY: randomBytes(32).toString('hex') }), logger });
+      const runtime = host.createPushRuntime({ pollIntervalMs: 50, concurrency: 1 });
+      try {
+        expect(host.registry.plugin('CHATTY_DEBUG_V1').isolation).toBe('process');
+        await runtime.start();
+        const org = (await host.services.organizations.create('chatty')).org.id;
+        await host.services.connections.create(org, { connectorType: 'CHATTY_DEBUG_V1', name: 'c', config: {}, activate: true });
+        const ids: string[] = [];
+        for (let i = 1; i <= 3; i++) ids.push((await host.services.pushes.accept(org, { documentType: 'invoice', documentId: `C-${i}`, payload: { i } })).push.id);
+        const deadline = Date.now() + 30_000;
+        while (Date.now() < deadline) {
+          const views = await Promise.all(ids.map((id) => host.services.pushes.get(org, id)));
+          if (views.every((v) => v.status === 'DELIVERED')) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        for (const id of ids) expect(await host.services.pushes.get(org, id)).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+        // A dropped-lines warning is logged when its second is over.
+        await new Promise((r) => setTimeout(r, 1_200));
+        const debugLines = logs.filter((l) => l.includes('chatter debug'));
+        const warnings = logs.filter((l) => l.includes('chatter warning'));
+        const dropped = logs.filter((l) => l.includes('were not logged'));
+        if (level === 'info') {
+          expect(debugLines).toEqual([]);
+          expect(warnings).toHaveLength(3);
+          expect(dropped).toEqual([]);
+        } else {
+          expect(debugLines.length).toBeGreaterThan(0);
+          expect(debugLines.length).toBeLessThanOrEqual(1_000);
+          expect(dropped.length).toBeGreaterThan(0);
+        }
+      } finally {
+        await runtime.stop();
+        await host.close();
+        await t.close();
+        await rm(plugins, { recursive: true, force: true });
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+  }
+});
