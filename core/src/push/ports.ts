@@ -28,8 +28,6 @@ export type { ApiKeyCredential, AcceptBatch, AcceptBatchResult, AcceptItem, AckO
 export interface PushStore {
   /** The active-connection lookup, the insert and the NOTIFY of an accept, in one statement (ADR 0037). */
   acceptBatch(batch: AcceptBatch): Promise<AcceptBatchResult>;
-  /** Inserts those without a push of the same (org, idempotency key); returns the ids inserted. */
-  insertManyIfAbsent(pushes: readonly NewPush[]): Promise<Set<string>>;
   findByKeys(orgId: string, keys: readonly string[]): Promise<PushRow[]>;
   findById(orgId: string, id: string): Promise<PushRow | undefined>;
   list(orgId: string, q: PushListQuery): Promise<PushRow[]>;

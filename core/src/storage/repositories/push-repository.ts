@@ -380,21 +380,6 @@ export class PushRepository {
     return retryingTransaction(this.db, (trx) => fn(new PushRepository(trx)));
   }
 
-  /** Inserts the push unless (org_id, idempotency_key) exists; returns the new row or undefined. */
-  async insertIfAbsent(p: NewPush): Promise<PushRow | undefined> {
-    const result = await this.db.raw(
-      `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
-                         payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at, request_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?, ?)
-       ON CONFLICT (org_id, idempotency_key) DO NOTHING
-       RETURNING *`,
-      [p.id, p.orgId, p.connectionId, p.connectorType, p.documentType, p.documentId, p.idempotencyKey,
-        p.payloadText, p.payloadSha256, p.now, p.now, p.now, p.requestId],
-    );
-    const row = rowsOf(result)[0];
-    return row === undefined ? undefined : toRow(row);
-  }
-
   /**
    * Accepts a batch (one document or many) in one statement: see {@link ACCEPT_SQL}. No
    * connection: nothing inserted, `connection` undefined.
@@ -421,32 +406,6 @@ export class PushRepository {
       connection: r.connection_id === null || r.connection_id === undefined ? undefined : { id: String(r.connection_id), connectorType: String(r.connector_type) },
       inserted,
     };
-  }
-
-  /** Inserts many pushes in one statement; returns the ids that were new (duplicates of a key are skipped). */
-  async insertManyIfAbsent(pushes: readonly NewPush[]): Promise<Set<string>> {
-    if (pushes.length === 0) return new Set();
-    const result = await this.db.raw(
-      `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
-                         payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at, request_id)
-       SELECT v.id, v.org_id, v.connection_id, v.connector_type, v.document_type, v.document_id, v.idempotency_key,
-              v.payload_text, v.payload_sha256, 'PENDING', 0, v.now, v.now, v.now, v.request_id
-       FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, org_id uuid, connection_id uuid, connector_type text,
-              document_type text, document_id text, idempotency_key text, payload_text text, payload_sha256 text, now timestamptz,
-              request_id text)
-       ON CONFLICT (org_id, idempotency_key) DO NOTHING
-       RETURNING id`,
-      [
-        JSON.stringify(
-          pushes.map((p) => ({
-            id: p.id, org_id: p.orgId, connection_id: p.connectionId, connector_type: p.connectorType,
-            document_type: p.documentType, document_id: p.documentId, idempotency_key: p.idempotencyKey,
-            payload_text: p.payloadText, payload_sha256: p.payloadSha256, now: p.now, request_id: p.requestId,
-          })),
-        ),
-      ],
-    );
-    return new Set(rowsOf(result).map((r) => String(r.id)));
   }
 
   async findByKey(orgId: string, idempotencyKey: string): Promise<PushRow | undefined> {
