@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseExactJson } from '@erpc/sdk';
+import { testBackends } from '../../core/test/support/db.js';
+import { openHost } from '../../core/src/container.js';
+import { keyringFromEnv } from '../../core/src/crypto/index.js';
+import { createLogger } from '../../core/src/logging/logger.js';
+import { loadHostConfig } from '../../core/src/settings/index.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DROPZONE = path.join(repoRoot, 'plugins/connector-dropzone-json-v1');
+const backend = testBackends()[0]!;
+const EXACT = '{"net":118.00,"rate":0.1,"big":123456789012345678901234567890,"tiny":-0.000000000000000001,"huge":1e400,"neg0":-0,"lines":[{"qty":2,"price":59.00}]}';
+const PLAIN = '{"net":118,"rate":0.1,"qty":2,"note":"Grüße \\u2713 \\"quoted\\"","nested":{"a":[1,2.5,-3]}}';
+
+/**
+ * The document crosses into the sandbox as JSON text. The sandbox skips the exact-number reviver
+ * when a plain parse prints back to the same text (ADR 0046 addendum): a document with numbers
+ * JavaScript does not carry exactly must still reach the ERP with their digits, and one without
+ * them exactly as sent.
+ */
+describe(`plugin sandbox: exact numbers cross into the sandbox, on ${backend.name}`, () => {
+  it('a sandboxed DROPZONE_JSON_V1 writes 118.00, a 30-digit integer, 1e400 and -0 with their digits, and a plain document as sent', { timeout: 60_000 }, async () => {
+    const t = await backend.open();
+    const plugins = await mkdtemp(path.join(tmpdir(), 'erpc-exact-'));
+    await chmod(plugins, 0o755);
+    await symlink(DROPZONE, path.join(plugins, 'connector-dropzone-json-v1'));
+    const drops = await mkdtemp(path.join(tmpdir(), 'erpc-exact-drops-'));
+    await chmod(drops, 0o777);
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'erpc-exact-data-'));
+    const logger = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+    const config = loadHostConfig({
+      env: { ERPC_PLUGIN_DIRS: plugins, ERPC_SCHEMA_CACHE_DIR: 'off', ERPC_DATA_DIR: dataDir, ERPC_PLUGIN_GRANTS: JSON.stringify({ DROPZONE_JSON_V1: { fsWrite: [drops] } }) },
+    });
+    const host = await openHost(config, { db: t.db, keyring: keyringFromEnv({ ENCRYPTION_MASTER_KEY: randomBytes(32).toString('hex') }), logger });
+    const runtime = host.createPushRuntime({ pollIntervalMs: 50 });
+    try {
+      expect(host.registry.plugin('DROPZONE_JSON_V1').isolation).toBe('process');
+      await runtime.start();
+      const org = (await host.services.organizations.create('exact')).org.id;
+      await host.services.connections.create(org, { connectorType: 'DROPZONE_JSON_V1', name: 'd', config: { rootPath: drops, layout: 'flat' }, activate: true });
+      const ids: string[] = [];
+      for (const [documentId, text] of [['EXACT-1', EXACT], ['PLAIN-1', PLAIN]] as const) {
+        ids.push((await host.services.pushes.accept(org, { documentType: 'invoice', documentId, payload: parseExactJson(text) as Record<string, unknown> })).push.id);
+      }
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const views = await Promise.all(ids.map((id) => host.services.pushes.get(org, id)));
+        if (views.every((v) => v.status === 'DELIVERED')) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const id of ids) expect(await host.services.pushes.get(org, id)).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+      const files = (await readdir(drops)).filter((f) => f.endsWith('.json'));
+      expect(files).toHaveLength(2);
+      const texts = await Promise.all(files.map((f) => readFile(path.join(drops, f), 'utf8')));
+      const exact = texts.find((x) => x.includes('EXACT-1'))!;
+      const plain = texts.find((x) => x.includes('PLAIN-1'))!;
+      for (const digits of ['"net":118.00', '"rate":0.1', '"big":123456789012345678901234567890', '"tiny":-0.000000000000000001', '"huge":1e400', '"neg0":-0', '"price":59.00']) {
+        expect(exact, digits).toContain(digits);
+      }
+      // The envelope orders the payload's keys (its canonical form); the values are as sent.
+      expect((JSON.parse(plain) as { payload: unknown }).payload).toEqual(JSON.parse(PLAIN));
+    } finally {
+      await runtime.stop();
+      await host.close();
+      await t.close();
+      for (const d of [plugins, drops, dataDir]) await rm(d, { recursive: true, force: true });
+    }
+  });
+});
