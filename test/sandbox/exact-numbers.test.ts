@@ -11,6 +11,7 @@ import { openHost } from '../../core/src/container.js';
 import { keyringFromEnv } from '../../core/src/crypto/index.js';
 import { createLogger } from '../../core/src/logging/logger.js';
 import { loadHostConfig } from '../../core/src/settings/index.js';
+import { untilDelivered } from './support.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DROPZONE = path.join(repoRoot, 'plugins/connector-dropzone-json-v1');
@@ -48,13 +49,7 @@ describe(`plugin sandbox: exact numbers cross into the sandbox, on ${backend.nam
       for (const [documentId, text] of [['EXACT-1', EXACT], ['PLAIN-1', PLAIN]] as const) {
         ids.push((await host.services.pushes.accept(org, { documentType: 'invoice', documentId, payload: parseExactJson(text) as Record<string, unknown> })).push.id);
       }
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        const views = await Promise.all(ids.map((id) => host.services.pushes.get(org, id)));
-        if (views.every((v) => v.status === 'DELIVERED')) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      for (const id of ids) expect(await host.services.pushes.get(org, id)).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+      for (const view of await untilDelivered(host, org, ids)) expect(view).toMatchObject({ status: 'DELIVERED', attempts: 1 });
       const files = (await readdir(drops)).filter((f) => f.endsWith('.json'));
       expect(files).toHaveLength(2);
       const texts = await Promise.all(files.map((f) => readFile(path.join(drops, f), 'utf8')));

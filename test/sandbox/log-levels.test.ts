@@ -11,6 +11,7 @@ import { keyringFromEnv } from '../../core/src/crypto/index.js';
 import { createLogger } from '../../core/src/logging/logger.js';
 import { leastLoggedLevel } from '../../core/src/plugins/sandbox/sandbox-supervisor.js';
 import { loadHostConfig } from '../../core/src/settings/index.js';
+import { untilDelivered } from './support.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURE = path.join(repoRoot, 'test/fixtures/sandbox/logs-debug-chatter');
@@ -48,13 +49,7 @@ describe(`plugin sandbox: log levels, on ${backend.name}`, () => {
         await host.services.connections.create(org, { connectorType: 'CHATTY_DEBUG_V1', name: 'c', config: {}, activate: true });
         const ids: string[] = [];
         for (let i = 1; i <= 3; i++) ids.push((await host.services.pushes.accept(org, { documentType: 'invoice', documentId: `C-${i}`, payload: { i } })).push.id);
-        const deadline = Date.now() + 30_000;
-        while (Date.now() < deadline) {
-          const views = await Promise.all(ids.map((id) => host.services.pushes.get(org, id)));
-          if (views.every((v) => v.status === 'DELIVERED')) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        for (const id of ids) expect(await host.services.pushes.get(org, id)).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+        for (const view of await untilDelivered(host, org, ids)) expect(view).toMatchObject({ status: 'DELIVERED', attempts: 1 });
         // A dropped-lines warning is logged when its second is over.
         await new Promise((r) => setTimeout(r, 1_200));
         const debugLines = logs.filter((l) => l.includes('chatter debug'));

@@ -192,6 +192,9 @@ function openFlagsOf(path: string): number | undefined {
   return undefined;
 }
 
+/** Whether this process's open descriptor of `path` was opened with O_SYNC. */
+const hasOSync = (path: string): boolean => ((openFlagsOf(path) ?? 0) & constants.O_SYNC) === constants.O_SYNC;
+
 describe.runIf(process.platform === 'linux')('DROPZONE_JSON_V1 files flushed by the host (the sandbox, where fsync is disabled)', () => {
   /** A transport over `files` that records, per created file, whether its descriptor has O_SYNC. */
   function recording(files: { sync(path: string): Promise<void> }) {
@@ -201,7 +204,7 @@ describe.runIf(process.platform === 'linux')('DROPZONE_JSON_V1 files flushed by 
       ...real,
       async createExclusive(path, mode, durable) {
         const file = await real.createExclusive(path, mode, durable);
-        created.push({ path, oSync: ((openFlagsOf(path) ?? 0) & constants.O_SYNC) === constants.O_SYNC });
+        created.push({ path, oSync: hasOSync(path) });
         return file;
       },
     };
@@ -240,7 +243,7 @@ describe.runIf(process.platform === 'linux')('DROPZONE_JSON_V1 files flushed by 
       ...real,
       async createExclusive(path, mode, durable) {
         const file = await real.createExclusive(path, mode, durable);
-        flags.push(((openFlagsOf(path) ?? 0) & constants.O_SYNC) === constants.O_SYNC);
+        flags.push(hasOSync(path));
         return { ...file, sync: async () => void (fsyncs.push(path), await file.sync()) };
       },
     };

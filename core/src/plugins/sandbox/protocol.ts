@@ -73,6 +73,13 @@ export interface WireError {
   readonly details?: unknown;
 }
 
+/** The levels of a plugin's log lines, least severe first. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type SandboxLogLevel = (typeof LOG_LEVELS)[number];
+
+/** The sandbox entry's argument that names the least severe level the host logs (ADR 0046). */
+export const LOG_LEVEL_ARG = '--erpc-log-level=';
+
 /** Sandbox → host. */
 export type SandboxMessage =
   | { readonly t: 'hello'; readonly v: number; readonly pid: number }
@@ -90,7 +97,7 @@ export type SandboxMessage =
   /** `invalid`: the value could not be sent (not JSON: a function, a BigInt, a cycle). */
   | { readonly t: 'result'; readonly id: number; readonly ok: false; readonly error: WireError; readonly invalid?: boolean }
   /** A log line of the plugin; `id` is the call it was written in (scrubbed by the host with that connection's secrets). */
-  | { readonly t: 'log'; readonly id?: number; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly obj?: unknown; readonly msg?: string }
+  | { readonly t: 'log'; readonly id?: number; readonly level: SandboxLogLevel; readonly obj?: unknown; readonly msg?: string }
   /** HostServices.files.sync(path): the host flushes `path` if it lies below a granted root. */
   | { readonly t: 'sync'; readonly id: number; readonly path: string }
   /** An uncaught exception or unhandled rejection: the sandbox exits right after. */
@@ -208,7 +215,7 @@ function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
-const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+const LEVELS: ReadonlySet<string> = new Set(LOG_LEVELS);
 const isId = (x: unknown): x is number => Number.isSafeInteger(x);
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const optional = (x: unknown, check: (v: unknown) => boolean): boolean => x === undefined || check(x);
@@ -268,10 +275,3 @@ export function readSandboxMessage(line: string): SandboxMessage | { readonly vi
   })();
   return ok ? (m as SandboxMessage) : { violation: `a malformed ${JSON.stringify(m.t).slice(0, 40)} message` };
 }
-
-/** The levels of a plugin's log lines, least severe first. */
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type SandboxLogLevel = (typeof LOG_LEVELS)[number];
-
-/** The sandbox entry's argument that names the least severe level the host logs (ADR 0046). */
-export const LOG_LEVEL_ARG = '--erpc-log-level=';

@@ -72,7 +72,7 @@ export interface SandboxProcessOptions {
    */
   readonly logLevel?: SandboxLogLevel;
   /** A log line the plugin wrote during call `id` (undefined: outside a call). */
-  readonly onLog: (id: number | undefined, level: 'debug' | 'info' | 'warn' | 'error', obj: unknown, msg: string | undefined) => void;
+  readonly onLog: (id: number | undefined, level: SandboxLogLevel, obj: unknown, msg: string | undefined) => void;
   /** The process ended (for any reason). */
   readonly onExit: (crash: SandboxCrash) => void;
 }
@@ -138,8 +138,9 @@ export class SandboxProcess {
     if (options.identity !== undefined) chownSync(this.#cwd, options.identity.uid, options.identity.gid);
     // Its working directory is readable, not writable: a plugin writes only below its granted roots
     // (a writable temporary folder would let it fill the host's disk).
-    this.#minLogLevel = LOG_LEVELS.indexOf(options.logLevel ?? 'debug');
-    const nodeArgs = [...options.execArgv, `--allow-fs-read=${this.#cwd}`, sandboxEntry(), `${LOG_LEVEL_ARG}${options.logLevel ?? 'debug'}`];
+    const logLevel = options.logLevel ?? 'debug';
+    this.#minLogLevel = LOG_LEVELS.indexOf(logLevel);
+    const nodeArgs = [...options.execArgv, `--allow-fs-read=${this.#cwd}`, sandboxEntry(), `${LOG_LEVEL_ARG}${logLevel}`];
     const limited = options.dataLimitMb !== undefined && hasShell();
     if (options.dataLimitMb !== undefined && !limited && !warnedNoShell) {
       warnedNoShell = true;

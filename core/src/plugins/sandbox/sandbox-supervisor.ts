@@ -25,7 +25,7 @@ export interface SandboxCall {
   /** The connection's secrets as a scrub list: what the sandbox prints is scrubbed with them. */
   readonly scrub: readonly string[];
   /** The connection's scrubbing logger: the plugin's log lines of this call go there. */
-  readonly log: (level: 'debug' | 'info' | 'warn' | 'error', obj: unknown, msg: string | undefined) => void;
+  readonly log: (level: SandboxLogLevel, obj: unknown, msg: string | undefined) => void;
   /** Run in a fresh process of its own, one such call per plugin at a time (after a shared sandbox crashed). */
   readonly alone?: boolean;
 }
