@@ -43,18 +43,39 @@ export interface MockConnector extends ERPConnectorPort<MockConfig> {
   deliveries(connectionId: string): MockDelivery[];
 }
 
+/** What the mock keeps of a delivered document: the payload as its JSON text (parsed when read). */
+interface StoredDelivery extends Omit<MockDelivery, 'payload'> {
+  readonly payloadText: string;
+}
+
 interface ConnectionState {
   attempts: Map<string, number>;
-  delivered: Map<string, MockDelivery>;
-  byRef: Map<string, MockDelivery>;
+  delivered: Map<string, StoredDelivery>;
+  byRef: Map<string, StoredDelivery>;
   checks: Map<string, number>;
 }
 
 const SLOW_DEFAULT_MS = 2000;
 
+/**
+ * How many delivered documents one MOCK port remembers, across its connections (default). The
+ * oldest are forgotten first, with their idempotency keys and acknowledgement checks: the mock
+ * is a stand-in for a remote ERP, and a host that runs for weeks on it must not grow without
+ * bound (ADR 0047).
+ */
+export const MOCK_RETAINED_DELIVERIES = 2_000;
+
+export interface MockConnectorOptions {
+  /** Delivered documents remembered across connections, oldest forgotten first (default {@link MOCK_RETAINED_DELIVERIES}). */
+  retain?: number;
+}
+
 /** Builds a MOCK port with its own in-memory store (one store per port, one namespace per connection). */
-export function createMockConnector(deps: HostServices): MockConnector {
+export function createMockConnector(deps: HostServices, options: MockConnectorOptions = {}): MockConnector {
+  const retain = Math.max(1, Math.floor(options.retain ?? MOCK_RETAINED_DELIVERIES));
   const connections = new Map<string, ConnectionState>();
+  // Every delivery remembered, oldest first, across connections: the bound of the store.
+  const retained = new Map<StoredDelivery, ConnectionState>();
   const stateOf = (id: string): ConnectionState => {
     let s = connections.get(id);
     if (s === undefined) {
@@ -62,6 +83,27 @@ export function createMockConnector(deps: HostServices): MockConnector {
       connections.set(id, s);
     }
     return s;
+  };
+  const remember = (state: ConnectionState, d: StoredDelivery): void => {
+    state.delivered.set(d.idempotencyKey, d);
+    state.byRef.set(d.externalRef, d);
+    retained.set(d, state);
+    while (retained.size > retain) {
+      const [oldest, of] = retained.entries().next().value as [StoredDelivery, ConnectionState];
+      retained.delete(oldest);
+      of.delivered.delete(oldest.idempotencyKey);
+      of.byRef.delete(oldest.externalRef);
+      of.checks.delete(oldest.externalRef);
+      of.attempts.delete(oldest.idempotencyKey);
+    }
+  };
+  // Attempts of keys never delivered (a connection that keeps failing) are bounded the same way.
+  const countAttempt = (state: ConnectionState, key: string): number => {
+    const attempt = (state.attempts.get(key) ?? 0) + 1;
+    state.attempts.delete(key);
+    state.attempts.set(key, attempt);
+    if (state.attempts.size > retain) state.attempts.delete(state.attempts.keys().next().value as string);
+    return attempt;
   };
 
   return {
@@ -79,8 +121,7 @@ export function createMockConnector(deps: HostServices): MockConnector {
     async push(document: PushDocument, ctx: OperationContext<MockConfig>): Promise<PushReceipt> {
       const { behavior = 'ok', failTimes } = ctx.config;
       const state = stateOf(ctx.connection.id);
-      const attempt = (state.attempts.get(document.idempotencyKey) ?? 0) + 1;
-      state.attempts.set(document.idempotencyKey, attempt);
+      const attempt = countAttempt(state, document.idempotencyKey);
       echo(ctx, 'push');
 
       // Idempotent: a key already delivered returns the first delivery's reference, whatever the config says now.
@@ -103,19 +144,19 @@ export function createMockConnector(deps: HostServices): MockConnector {
         });
       }
 
-      const delivery: MockDelivery = Object.freeze({
+      const delivery: StoredDelivery = Object.freeze({
         externalRef: `mock:${document.pushId}`,
         idempotencyKey: document.idempotencyKey,
         pushId: document.pushId,
         documentType: document.documentType,
         documentId: document.documentId,
-        // A copy with the digits as delivered: structuredClone cannot copy exact numbers (raw JSON values, ADR 0027).
-        payload: parseExactJson(JSON.stringify(document.payload)) as PushDocument['payload'],
+        // The digits as delivered (raw JSON values print as they came, ADR 0027); parsed again only
+        // when a test reads it: a string is a fraction of the memory of the parsed copy.
+        payloadText: JSON.stringify(document.payload),
         receivedAt: deps.clock.now().toISOString(),
         attempts: attempt,
       });
-      state.delivered.set(document.idempotencyKey, delivery);
-      state.byRef.set(delivery.externalRef, delivery);
+      remember(state, delivery);
       ctx.logger.debug({ externalRef: delivery.externalRef, attempt }, 'mock delivery stored');
       return withEcho(receipt(delivery, attempt, false, ctx.config.ack), ctx);
     },
@@ -140,11 +181,14 @@ export function createMockConnector(deps: HostServices): MockConnector {
     },
 
     deliveries(connectionId: string): MockDelivery[] {
-      return [...(connections.get(connectionId)?.delivered.values() ?? [])];
+      return [...(connections.get(connectionId)?.delivered.values() ?? [])].map(({ payloadText, ...d }) =>
+        Object.freeze({ ...d, payload: parseExactJson(payloadText) as PushDocument['payload'] }),
+      );
     },
 
     dispose(): void {
       connections.clear();
+      retained.clear();
     },
   };
 }
@@ -155,7 +199,7 @@ function withEcho(r: PushReceipt, ctx: OperationContext<MockConfig>): PushReceip
   return { ...r, details: { ...r.details, echoed: { apiKey: ctx.config.apiKey } } };
 }
 
-function receipt(d: MockDelivery, attempt: number, duplicate: boolean, ack: MockConfig['ack']): PushReceipt {
+function receipt(d: StoredDelivery, attempt: number, duplicate: boolean, ack: MockConfig['ack']): PushReceipt {
   return {
     externalRef: d.externalRef,
     details: { attempt, duplicate, receivedAt: d.receivedAt },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isConnectorDefinition, isConnectorError, parseExactJson, type OperationContext, type PushDocument } from '@erpc/sdk';
 import { describe, expect, it } from 'vitest';
-import definition, { type MockConfig, type MockConnector } from '../src/index.js';
+import definition, { createMockConnector, MOCK_RETAINED_DELIVERIES, type MockConfig, type MockConnector } from '../src/index.js';
 
 const lines: { level: string; obj: unknown; msg?: string }[] = [];
 const logger = {
@@ -61,6 +61,37 @@ describe('MOCK connector', () => {
     expect(receipt.externalRef).toBe('mock:push-7');
     const [stored] = port.deliveries('conn-1');
     expect(JSON.stringify(stored!.payload)).toBe('{"net":118.00,"big":123456789012345678901234567890,"qty":2}');
+  });
+
+  it('remembers a bounded number of documents across its connections, the oldest forgotten first', async () => {
+    expect(MOCK_RETAINED_DELIVERIES).toBe(2_000);
+    const port = createMockConnector({ logger, clock }, { retain: 3 });
+    await port.push(doc(1), ctx({ ack: 'acknowledge' }, undefined, 'conn-1'));
+    await port.push(doc(2), ctx({}, undefined, 'conn-2'));
+    await port.push(doc(3), ctx({}, undefined, 'conn-1'));
+    await port.push(doc(4), ctx({}, undefined, 'conn-1'));
+    // Four delivered, three remembered: conn-1's first document is forgotten, conn-2's kept.
+    expect(port.deliveries('conn-1').map((d) => d.documentId)).toEqual(['INV-3', 'INV-4']);
+    expect(port.deliveries('conn-2').map((d) => d.documentId)).toEqual(['INV-2']);
+    expect(await rejection(port.checkDelivery({ externalRef: 'mock:push-1' }, ctx({ ack: 'acknowledge' }, undefined, 'conn-1')))).toMatchObject({ code: 'MOCK_UNKNOWN_REF' });
+    // Its key is forgotten too: sent again, it is a new delivery (attempt 1), not a duplicate; the
+    // store being full, conn-2's document is the oldest now and goes.
+    const again = await port.push({ ...doc(5), idempotencyKey: 'key-1' }, ctx({}, undefined, 'conn-1'));
+    expect(again).toMatchObject({ externalRef: 'mock:push-5', details: { duplicate: false, attempt: 1 } });
+    expect(port.deliveries('conn-1').map((d) => d.documentId)).toEqual(['INV-3', 'INV-4', 'INV-5']);
+    expect(port.deliveries('conn-2')).toEqual([]);
+    // A remembered key is still a duplicate.
+    expect((await port.push({ ...doc(6), idempotencyKey: 'key-4' }, ctx({}, undefined, 'conn-1'))).details).toMatchObject({ duplicate: true, attempt: 2 });
+  });
+
+  it('bounds the attempts of keys that never delivered as well', async () => {
+    const port = createMockConnector({ logger, clock }, { retain: 2 });
+    const failing = ctx({ behavior: 'fail-retryable' });
+    for (const n of [1, 2, 3]) await rejection(port.push(doc(n), failing));
+    // key-1's count was forgotten: its next attempt counts from 1 again; key-3's goes on.
+    expect(await rejection(port.push(doc(1), failing))).toMatchObject({ code: 'MOCK_UNAVAILABLE' });
+    const third = await port.push(doc(3), ctx({ failTimes: 1 }));
+    expect(third.details).toMatchObject({ attempt: 2, duplicate: false });
   });
 
   it('fails retryably or permanently as configured', async () => {
