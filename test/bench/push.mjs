@@ -32,7 +32,7 @@ import { tmpdir, cpus, loadavg } from 'node:os';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 
 // fsync blocks a libuv thread-pool thread; the default 4 threads cap concurrent drops for both
@@ -397,6 +397,10 @@ try {
     // 2. Latency at a fixed offered rate.
     const { orgId: lOrg } = await newOrg(`latency-${label}`);
     const total = RATE * SECONDS;
+    // This process's event-loop delay while the accepts are offered: a stall here (a GC pause, a
+    // CPU taken by another VM) shows in every part of the latency below at once.
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const l0 = performance.now();
     const pending = [];
     for (let i = 0; i < total; i++) {
@@ -409,6 +413,7 @@ try {
     // How long each accept (its INSERT and COMMIT) took: part of "waiting to be claimed" below.
     const acceptMs = (await Promise.all(pending)).sort((a, b) => a - b);
     const offeredSeconds = (performance.now() - l0) / 1000;
+    loopDelay.disable();
     await waitDelivered(lOrg, total);
     const webhookLatency = webhookUrl === undefined ? undefined : await waitWebhooks(lOrg, total);
     // Accepted → delivered, split at the claim (last_attempt_at): waiting to be claimed (from
@@ -431,7 +436,7 @@ try {
     return {
       throughput: { pushes: N, acceptOnlyPerSecond: Math.round(N / (acceptedMs / 1000)), acceptedToDeliveredPerSecond: Math.round(N / (throughputMs / 1000)), seconds: +(throughputMs / 1000).toFixed(2), ...(cost ?? {}), ...(webhookThroughput ?? {}) },
       ...(webhookLatency === undefined ? {} : { deliveredToWebhookReceived: { events: webhookLatency.length, p50Ms: +at(webhookLatency, 50).toFixed(1), p99Ms: +at(webhookLatency, 99).toFixed(1), maxMs: +webhookLatency[webhookLatency.length - 1].toFixed(1) } }),
-      latencyAtFixedRate: { offeredPerSecond: RATE, achievedOfferedPerSecond: Math.round(total / offeredSeconds), pushes: total, p50Ms: +pct(50).toFixed(1), p99Ms: +pct(99).toFixed(1), maxMs: +lat[lat.length - 1].toFixed(1), queuedP99Ms: +at(queued, 99).toFixed(1), acceptP99Ms: +at(acceptMs, 99).toFixed(1), deliveryP99Ms: +at(delivery, 99).toFixed(1) },
+      latencyAtFixedRate: { offeredPerSecond: RATE, achievedOfferedPerSecond: Math.round(total / offeredSeconds), pushes: total, p50Ms: +pct(50).toFixed(1), p99Ms: +pct(99).toFixed(1), maxMs: +lat[lat.length - 1].toFixed(1), queuedP99Ms: +at(queued, 99).toFixed(1), acceptP99Ms: +at(acceptMs, 99).toFixed(1), deliveryP99Ms: +at(delivery, 99).toFixed(1), eventLoopDelayP99Ms: +(loopDelay.percentile(99) / 1e6).toFixed(1), eventLoopDelayMaxMs: +(loopDelay.max / 1e6).toFixed(1) },
     };
   };
 
@@ -552,6 +557,13 @@ try {
     bareLoopSharedFolderFsync,
     ...(recentCleanup === undefined ? {} : { recentCleanup }),
   };
+  // Where each round's latency went (p99 of the whole and of its parts), for every phase.
+  if (ROUNDS > 1) {
+    out.latencyPartsPerRound = Object.fromEntries(Object.entries(perRound).filter(([, list]) => list[0]?.latencyAtFixedRate !== undefined).map(([key, list]) => [key, list.map((r) => {
+      const l = r.latencyAtFixedRate;
+      return { p99Ms: l.p99Ms, maxMs: l.maxMs, queuedP99Ms: l.queuedP99Ms, acceptP99Ms: l.acceptP99Ms, deliveryP99Ms: l.deliveryP99Ms, eventLoopDelayP99Ms: l.eventLoopDelayP99Ms, eventLoopDelayMaxMs: l.eventLoopDelayMaxMs };
+    })]));
+  }
   const labels = {
     inProcess: `${WORKERS} in-process PushWorkers x ${CONCURRENCY} (accept and delivery in one process, the connector trusted in-process)`,
     inProcessWebhooks: `the same, with one webhook endpoint per organisation subscribed to push.delivered (a WebhookDispatcher beside each worker, the receiver in a child process answering 204 at once)`,
