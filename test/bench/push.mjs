@@ -322,7 +322,7 @@ try {
   // Also split by process: this bench (accept; and delivery in-process), the `erpc worker`
   // children, PostgreSQL's processes, everything else (kernel threads: block I/O, journal).
   const processTicks = () => {
-    const by = { bench: 0, workers: 0, postgres: 0 };
+    const by = { bench: 0, workers: 0, postgres: 0, sandboxes: 0 };
     const workerPids = new Set(children.map((c) => c.pid));
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
@@ -338,6 +338,14 @@ try {
       if (Number(pid) === process.pid) by.bench += ticks;
       else if (workerPids.has(Number(pid))) by.workers += ticks;
       else if (comm === 'postgres') by.postgres += ticks;
+      else if (Number(f[1]) === process.pid) {
+        // This run's sandbox processes (ADR 0033): the connector's side of a sandboxed push.
+        try {
+          if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sandbox-main.js')) by.sandboxes += ticks;
+        } catch {
+          // gone
+        }
+      }
     }
     return by;
   };
@@ -389,6 +397,7 @@ try {
               bench: perPush(s0.by.bench, s1.by.bench),
               workers: perPush(s0.by.workers, s1.by.workers),
               postgres: perPush(s0.by.postgres, s1.by.postgres),
+              sandboxes: perPush(s0.by.sandboxes, s1.by.sandboxes),
             },
           };
     const files = readdirSync(tRoot).filter((f) => f.endsWith('.json')).length;
@@ -579,7 +588,7 @@ try {
     console.log(`    throughput: ${r.throughput.acceptedToDeliveredPerSecond} pushes/s accepted→delivered (${N} pushes in ${r.throughput.seconds} s; accept alone ${r.throughput.acceptOnlyPerSecond}/s) → ratio to bare ${r.ratioPipelineToBare} (per-file folder fsync) / ${r.ratioPipelineToBareSharedFolderFsync} (shared)`);
     if (r.throughput.cpuMsPerPush !== undefined) {
       const by = r.throughput.cpuMsPerPushBy;
-      console.log(`    cost per push, whole machine (accept + delivery + PostgreSQL + kernel): ${r.throughput.cpuMsPerPush} ms CPU (this process ${by.bench}, worker processes ${by.workers}, PostgreSQL ${by.postgres}, the rest kernel threads), ${r.throughput.contextSwitchesPerPush} context switches`);
+      console.log(`    cost per push, whole machine (accept + delivery + PostgreSQL + kernel): ${r.throughput.cpuMsPerPush} ms CPU (this process ${by.bench}, worker processes ${by.workers}, PostgreSQL ${by.postgres}, sandboxes ${by.sandboxes}, the rest kernel threads), ${r.throughput.contextSwitchesPerPush} context switches`);
     }
     console.log(`    latency at ${RATE}/s offered (${r.latencyAtFixedRate.pushes} single accepts, achieved ${r.latencyAtFixedRate.achievedOfferedPerSecond}/s): p50 ${r.latencyAtFixedRate.p50Ms} ms, p99 ${r.latencyAtFixedRate.p99Ms} ms, max ${r.latencyAtFixedRate.maxMs} ms (p99 of the parts: waiting to be claimed ${r.latencyAtFixedRate.queuedP99Ms} ms, claimed → delivered ${r.latencyAtFixedRate.deliveryP99Ms} ms; p99 of the accept calls alone, which the first part includes: ${r.latencyAtFixedRate.acceptP99Ms} ms)`);
   }
