@@ -7,7 +7,7 @@
  * and the plugin.
  */
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The sandbox's file descriptor of the channel (a UNIX socket pair end). */
 export const CHANNEL_FD = 3;
@@ -48,6 +48,12 @@ export type HostMessage =
        * sandbox parses them back the same way.
        */
       readonly argText?: string;
+      /**
+       * The argument itself, inside the line: sent instead of `argText` for a push document whose
+       * payload the host knows holds no raw JSON number, so one parse of the line gives it whole
+       * (ADR 0048).
+       */
+      readonly arg?: unknown;
       readonly timeoutMs: number;
       /** The caller's signal had already aborted: the context's signal starts aborted. */
       readonly aborted?: boolean;

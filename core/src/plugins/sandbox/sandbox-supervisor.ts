@@ -1,6 +1,7 @@
 import { close, fsync, open, realpath } from 'node:fs';
 import path from 'node:path';
 import type { PluginCapabilities } from '@erpc/sdk';
+import { isPlainJson } from '../../input/plain-json.js';
 import type { Logger } from '../../logging/logger.js';
 import { scrubMessage, scrubValue } from '../../logging/scrubbing.js';
 import type { HostConfig } from '../../settings/index.js';
@@ -231,7 +232,7 @@ export class SandboxSupervisor {
           connectorType: call.plugin.connectorType,
           connection: call.connection,
           config: call.config,
-          ...(call.arg === undefined ? {} : { argText: JSON.stringify(call.arg) }),
+          ...callArgument(call),
           timeoutMs: call.timeoutMs,
           ...(call.signal.aborted ? { aborted: true } : {}),
         },
@@ -432,4 +433,15 @@ function syncBelow(p: string, roots: readonly string[]): Promise<void> {
 /** The least severe plugin log level `logger` writes (error when it writes none of them). */
 export function leastLoggedLevel(logger: Logger): SandboxLogLevel {
   return LOG_LEVELS.find((level) => logger.isLevelEnabled(level)) ?? 'error';
+}
+
+/**
+ * How a call's argument crosses (ADR 0048): a push document whose payload is known to hold no
+ * raw JSON number goes inside the line, parsed once with it; any other argument as JSON text of
+ * its own, parsed by the sandbox with exact numbers where needed (ADR 0027).
+ */
+export function callArgument(call: Pick<SandboxCall, 'op' | 'arg'>): { arg?: unknown; argText?: string } {
+  if (call.arg === undefined) return {};
+  if (call.op === 'push' && isPlainJson((call.arg as { payload?: unknown }).payload)) return { arg: call.arg };
+  return { argText: JSON.stringify(call.arg) };
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { parseExactJson } from '@erpc/sdk';
+import { markPlainJson } from '../../input/plain-json.js';
 import { PUSH_REASON, PUSH_STATUSES, type PushStatus } from '../../push/push-types.js';
 import type { BoundConnection } from './connection-repository.js';
 import { retryingStatement, retryingTransaction } from '../errors.js';
@@ -232,7 +233,8 @@ type DbRow = Record<string, unknown>;
 function storedPayload(text: unknown, jsonb: unknown): unknown {
   if (typeof text !== 'string') return jsonb;
   const plain: unknown = JSON.parse(text);
-  return JSON.stringify(plain) === text ? plain : parseExactJson(text);
+  // Marked plain: a sandboxed push then carries it inside the call's line (ADR 0048).
+  return JSON.stringify(plain) === text ? markPlainJson(plain) : parseExactJson(text);
 }
 
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
