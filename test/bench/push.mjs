@@ -280,17 +280,23 @@ try {
     })));
     children = [];
   };
-  // Resident memory of the live sandbox processes (children of this process running sandbox-main.js), in MB.
+  // This run's sandbox processes: children of this process (not another erpc's on the machine) running sandbox-main.js.
+  const isOwnSandbox = (pid, ppid) => {
+    if (ppid !== process.pid) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sandbox-main.js');
+    } catch {
+      return false; // gone
+    }
+  };
+  // Resident memory of the live sandbox processes, in MB.
   const sandboxRss = () => {
     const out = [];
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        if (!cmd.includes('sandbox-main.js')) continue;
-        // Only this run's sandboxes (its children), not those of another erpc on the machine.
         const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
-        if (ppid !== process.pid) continue;
+        if (!isOwnSandbox(pid, ppid)) continue;
         const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
         if (rss) out.push(Math.round(Number(rss[1]) / 1024));
       } catch {
@@ -338,14 +344,8 @@ try {
       if (Number(pid) === process.pid) by.bench += ticks;
       else if (workerPids.has(Number(pid))) by.workers += ticks;
       else if (comm === 'postgres') by.postgres += ticks;
-      else if (Number(f[1]) === process.pid) {
-        // This run's sandbox processes (ADR 0033): the connector's side of a sandboxed push.
-        try {
-          if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('sandbox-main.js')) by.sandboxes += ticks;
-        } catch {
-          // gone
-        }
-      }
+      // The connector's side of a sandboxed push (ADR 0033).
+      else if (isOwnSandbox(pid, Number(f[1]))) by.sandboxes += ticks;
     }
     return by;
   };

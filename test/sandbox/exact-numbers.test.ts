@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,11 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseExactJson } from '@erpc/sdk';
 import { testBackends } from '../../core/test/support/db.js';
-import { openHost } from '../../core/src/container.js';
-import { keyringFromEnv } from '../../core/src/crypto/index.js';
 import { createLogger } from '../../core/src/logging/logger.js';
-import { loadHostConfig } from '../../core/src/settings/index.js';
-import { untilDelivered } from './support.js';
+import { openHostWithPlugin, untilDelivered } from './support.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DROPZONE = path.join(repoRoot, 'plugins/connector-dropzone-json-v1');
@@ -27,18 +23,10 @@ const PLAIN = '{"net":118,"rate":0.1,"qty":2,"note":"Grüße \\u2713 \\"quoted\\
  */
 describe(`plugin sandbox: exact numbers cross into the sandbox, on ${backend.name}`, () => {
   it('a sandboxed DROPZONE_JSON_V1 writes 118.00, a 30-digit integer, 1e400 and -0 with their digits, and a plain document as sent', { timeout: 60_000 }, async () => {
-    const t = await backend.open();
-    const plugins = await mkdtemp(path.join(tmpdir(), 'erpc-exact-'));
-    await chmod(plugins, 0o755);
-    await symlink(DROPZONE, path.join(plugins, 'connector-dropzone-json-v1'));
     const drops = await mkdtemp(path.join(tmpdir(), 'erpc-exact-drops-'));
     await chmod(drops, 0o777);
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'erpc-exact-data-'));
     const logger = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-    const config = loadHostConfig({
-      env: { ERPC_PLUGIN_DIRS: plugins, ERPC_SCHEMA_CACHE_DIR: 'off', ERPC_DATA_DIR: dataDir, ERPC_PLUGIN_GRANTS: JSON.stringify({ DROPZONE_JSON_V1: { fsWrite: [drops] } }) },
-    });
-    const host = await openHost(config, { db: t.db, keyring: keyringFromEnv({ ENCRYPTION_MASTER_KEY: randomBytes(32).toString('hex') }), logger });
+    const { host, close } = await openHostWithPlugin(backend, DROPZONE, { ERPC_PLUGIN_GRANTS: JSON.stringify({ DROPZONE_JSON_V1: { fsWrite: [drops] } }) }, logger);
     const runtime = host.createPushRuntime({ pollIntervalMs: 50 });
     try {
       expect(host.registry.plugin('DROPZONE_JSON_V1').isolation).toBe('process');
@@ -62,9 +50,8 @@ describe(`plugin sandbox: exact numbers cross into the sandbox, on ${backend.nam
       expect((JSON.parse(plain) as { payload: unknown }).payload).toEqual(JSON.parse(PLAIN));
     } finally {
       await runtime.stop();
-      await host.close();
-      await t.close();
-      for (const d of [plugins, drops, dataDir]) await rm(d, { recursive: true, force: true });
+      await close();
+      await rm(drops, { recursive: true, force: true });
     }
   });
 });

@@ -1,17 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { testBackends } from '../../core/test/support/db.js';
-import { openHost } from '../../core/src/container.js';
-import { keyringFromEnv } from '../../core/src/crypto/index.js';
 import { createLogger } from '../../core/src/logging/logger.js';
 import { leastLoggedLevel } from '../../core/src/plugins/sandbox/sandbox-supervisor.js';
-import { loadHostConfig } from '../../core/src/settings/index.js';
-import { untilDelivered } from './support.js';
+import { openHostWithPlugin, untilDelivered } from './support.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURE = path.join(repoRoot, 'test/fixtures/sandbox/logs-debug-chatter');
@@ -32,15 +26,9 @@ describe(`plugin sandbox: log levels, on ${backend.name}`, () => {
 
   for (const level of ['info', 'debug'] as const) {
     it(`host at ${level}: a plugin's 1,000 debug lines per push ${level === 'info' ? 'never reach the log, and each push\'s warning does' : 'reach the log up to the printed-lines limit'}`, { timeout: 60_000 }, async () => {
-      const t = await backend.open();
-      const plugins = await mkdtemp(path.join(tmpdir(), 'erpc-chatty-'));
-      await chmod(plugins, 0o755);
-      await symlink(FIXTURE, path.join(plugins, 'logs-debug-chatter'));
-      const dataDir = await mkdtemp(path.join(tmpdir(), 'erpc-chatty-data-'));
       const logs: string[] = [];
       const logger = createLogger({ level, destination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) });
-      const config = loadHostConfig({ env: { ERPC_PLUGIN_DIRS: plugins, ERPC_SCHEMA_CACHE_DIR: 'off', ERPC_DATA_DIR: dataDir } });
-      const host = await openHost(config, { db: t.db, keyring: keyringFromEnv({ ENCRYPTION_MASTER_KEY: randomBytes(32).toString('hex') }), logger });
+      const { host, close } = await openHostWithPlugin(backend, FIXTURE, {}, logger);
       const runtime = host.createPushRuntime({ pollIntervalMs: 50, concurrency: 1 });
       try {
         expect(host.registry.plugin('CHATTY_DEBUG_V1').isolation).toBe('process');
@@ -66,10 +54,7 @@ describe(`plugin sandbox: log levels, on ${backend.name}`, () => {
         }
       } finally {
         await runtime.stop();
-        await host.close();
-        await t.close();
-        await rm(plugins, { recursive: true, force: true });
-        await rm(dataDir, { recursive: true, force: true });
+        await close();
       }
     });
   }
