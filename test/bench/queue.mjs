@@ -86,6 +86,8 @@ const walLsn = async () => (await admin.query('SELECT pg_current_wal_lsn() AS l'
 // same host, root), since the server's WAL position also moves with every other database's writes
 // (other work on a shared server). Commit records name no relation and are left out, for every
 // system alike. Else the plain LSN difference.
+// QUEUE_WAL_DETAIL=1 prints each measured span's WAL by record kind on stderr.
+const WAL_DETAIL = process.env.QUEUE_WAL_DETAIL === '1';
 const PG_WALDUMP = process.env.QUEUE_PG_WALDUMP ?? '/usr/lib/postgresql/15/bin/pg_waldump';
 const walDir = await admin
   .query(`SELECT current_setting('data_directory') || '/pg_wal' AS d`)
@@ -117,10 +119,24 @@ const walBytes = async (from, to) => {
     if (text !== undefined) {
       const needle = `/${oid}/`;
       let total = 0;
+      const detail = new Map();
       for (const line of text.split('\n')) {
         if (!line.includes(needle)) continue;
         const m = /len \(rec\/tot\):\s*\d+\/\s*(\d+)/.exec(line);
-        if (m) total += Number(m[1]);
+        if (!m) continue;
+        total += Number(m[1]);
+        if (WAL_DETAIL) {
+          // rmgr and record kind, with FPW when the record carries a full-page image
+          const kind = `${/rmgr: (\S+)/.exec(line)?.[1]} ${/desc: (\S+)/.exec(line)?.[1]}${line.includes('FPW') ? ' FPW' : ''}`;
+          const d = detail.get(kind) ?? { n: 0, bytes: 0 };
+          d.n++;
+          d.bytes += Number(m[1]);
+          detail.set(kind, d);
+        }
+      }
+      if (WAL_DETAIL) {
+        const rows = [...detail].sort((a, b) => b[1].bytes - a[1].bytes).map(([k, d]) => `    ${k.padEnd(34)} ${String(d.n).padStart(8)} records ${String(d.bytes).padStart(11)} B`);
+        process.stderr.write(`  WAL of ${walDb} ${from}..${to} (${total} B):\n${rows.join('\n')}\n`);
       }
       return total;
     }

@@ -166,7 +166,8 @@ export interface DeadLetterFilter {
 }
 
 function deadLetterWhere(orgId: string, f: DeadLetterFilter): { sql: string; params: (string | Date)[] } {
-  const parts = [`org_id = ?`, `status = 'DEAD'`];
+  // `dead_at IS NOT NULL` (set exactly while DEAD) lets the planner take push_dead_at_org_idx.
+  const parts = [`org_id = ?`, `dead_at IS NOT NULL`, `status = 'DEAD'`];
   const params: (string | Date)[] = [orgId];
   if (f.code !== undefined) (parts.push('last_error_code = ?'), params.push(f.code));
   if (f.connectionId !== undefined) (parts.push('connection_id = ?'), params.push(f.connectionId));
@@ -216,6 +217,16 @@ export type AckOutcome =
   | { kind: 'rejected'; id: string; ackChecks: number; message: string; details: Record<string, unknown> | null; at: Date }
   | { kind: 'pending'; id: string; ackChecks: number; nextCheckAt: Date | null; at: Date; code?: string; message?: string; details?: Record<string, unknown> }
   | { kind: 'dead'; id: string; ackChecks: number; code: string; message: string; at: Date };
+
+/**
+ * How many of the queue's first entries (by `next_attempt_at`) the expired-lease requeue looks
+ * at (ADR 0049). No index names the lease (a claim must change no indexed column to be a HOT
+ * update), and a claimed push keeps the due time it was claimed at, so PROCESSING pushes sit at
+ * the front of `push_due_idx`: before one, only pushes claimed or due no later than it, which
+ * the workers take first. A bound far above what is ever in flight keeps the requeue from reading
+ * a whole backlog every few seconds.
+ */
+const LEASE_SCAN_WINDOW = 10_000;
 
 const WORKER_LOST_MESSAGE = 'The worker delivering this push stopped (or hung) before recording an outcome; the lease expired.';
 
@@ -438,7 +449,13 @@ export class PushRepository {
         'delivered_at', 'acknowledged_at', 'rejected_at', 'dead_at',
       )
       .where('org_id', orgId);
-    if (q.status !== undefined) query.where('status', q.status);
+    if (q.status !== undefined) {
+      query.where('status', q.status);
+      // The column each partial index is defined by, set exactly while a push has these states
+      // (ADR 0049), so the planner may take that index when few rows match.
+      if (q.status === 'PENDING' || q.status === 'PROCESSING') query.whereNotNull('next_attempt_at');
+      if (q.status === 'REJECTED' || q.status === 'DEAD') query.whereRaw('(rejected_at IS NOT NULL OR dead_at IS NOT NULL)');
+    }
     if (q.documentType !== undefined) query.where('document_type', q.documentType);
     if (q.after !== undefined) query.whereRaw('(created_at, id) < (?, ?)', [q.after.createdAt, q.after.id]);
     const rows = (await query.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(q.limit + 1)) as DbRow[];
@@ -461,10 +478,11 @@ export class PushRepository {
    */
   async queueDepth(): Promise<{ pending: number; processing: number; awaitingAck: number; dead: number }> {
     const result = await this.db.raw(`
-      SELECT (SELECT count(*) FROM push WHERE status = 'PENDING') AS pending,
-             (SELECT count(*) FROM push WHERE status = 'PROCESSING') AS processing,
-             (SELECT count(*) FROM push WHERE status = 'DELIVERED' AND next_ack_check_at IS NOT NULL) AS awaiting_ack,
-             (SELECT count(*) FROM push WHERE status = 'DEAD') AS dead`);
+      SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending,
+             count(*) FILTER (WHERE status = 'PROCESSING') AS processing,
+             (SELECT count(*) FROM push WHERE next_ack_check_at IS NOT NULL AND status = 'DELIVERED') AS awaiting_ack,
+             (SELECT count(*) FROM push WHERE dead_at IS NOT NULL AND status = 'DEAD') AS dead
+        FROM push WHERE next_attempt_at IS NOT NULL`);
     const r = rowsOf(result)[0] ?? {};
     return { pending: Number(r.pending ?? 0), processing: Number(r.processing ?? 0), awaitingAck: Number(r.awaiting_ack ?? 0), dead: Number(r.dead ?? 0) };
   }
@@ -575,13 +593,14 @@ export class PushRepository {
               last_error_code = $4, last_error_message = $5,
               last_failure_code = $4, last_failure_message = $5, last_failure_at = $3
          FROM (SELECT id FROM push
-                WHERE status = 'PROCESSING' AND locked_until < $3
+                WHERE id IN (SELECT id FROM push WHERE next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $7)
+                  AND status = 'PROCESSING' AND locked_until < $3
                 ORDER BY locked_until
                 LIMIT $6
                 FOR UPDATE SKIP LOCKED) AS expired
         WHERE p.id = expired.id
         RETURNING p.id, p.status`,
-      [maxAttempts, horizonMs / 1000, now, PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE, limit],
+      [maxAttempts, horizonMs / 1000, now, PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE, limit, LEASE_SCAN_WINDOW],
     );
     return result.map((r) => ({ id: String(r.id), status: r.status as PushStatus }));
   }
