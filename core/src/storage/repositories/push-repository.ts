@@ -475,13 +475,15 @@ export class PushRepository {
   /**
    * Counts of the states that make up the queue (not the terminal history), each through its
    * partial index, so a metrics scrape stays cheap on a table with millions of delivered rows.
+   * A push waits for its acknowledgement exactly while `next_ack_check_at` is set and is DEAD
+   * exactly while `dead_at` is (ADR 0049): those two are index-only counts.
    */
   async queueDepth(): Promise<{ pending: number; processing: number; awaitingAck: number; dead: number }> {
     const result = await this.db.raw(`
       SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending,
              count(*) FILTER (WHERE status = 'PROCESSING') AS processing,
-             (SELECT count(*) FROM push WHERE next_ack_check_at IS NOT NULL AND status = 'DELIVERED') AS awaiting_ack,
-             (SELECT count(*) FROM push WHERE dead_at IS NOT NULL AND status = 'DEAD') AS dead
+             (SELECT count(*) FROM push WHERE next_ack_check_at IS NOT NULL) AS awaiting_ack,
+             (SELECT count(*) FROM push WHERE dead_at IS NOT NULL) AS dead
         FROM push WHERE next_attempt_at IS NOT NULL`);
     const r = rowsOf(result)[0] ?? {};
     return { pending: Number(r.pending ?? 0), processing: Number(r.processing ?? 0), awaitingAck: Number(r.awaiting_ack ?? 0), dead: Number(r.dead ?? 0) };
@@ -582,6 +584,11 @@ export class PushRepository {
    * attempt counted; DEAD (WORKER_LOST) when that was the last allowed attempt. A push past
    * `maxAttempts` is one retried over the horizon (a fault an operator fixes, ADR 0028): it stays
    * retried while its horizon (from acceptance or the last manual retry) lasts.
+   *
+   * The candidates are read from the queue's front ({@link LEASE_SCAN_WINDOW}) without locks; the
+   * UPDATE re-checks each row (status and lease), so a row whose worker recorded its outcome
+   * meanwhile, or that another requeue took, is left alone: after waiting for that writer,
+   * PostgreSQL re-evaluates these conditions on the row's new version.
    */
   async requeueExpiredLeases(now: Date, maxAttempts: number, limit: number, horizonMs = 0): Promise<{ id: string; status: PushStatus }[]> {
     const last = `(p.attempts >= $1 AND NOT (p.attempts > $1 AND COALESCE(p.retried_at, p.created_at) + make_interval(secs => $2::double precision) > $3::timestamptz))`;
@@ -592,13 +599,12 @@ export class PushRepository {
               locked_by = NULL, locked_until = NULL, updated_at = $3,
               last_error_code = $4, last_error_message = $5,
               last_failure_code = $4, last_failure_message = $5, last_failure_at = $3
-         FROM (SELECT id FROM push
-                WHERE id IN (SELECT id FROM push WHERE next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $7)
-                  AND status = 'PROCESSING' AND locked_until < $3
+         FROM (SELECT id FROM (SELECT id, status, locked_until FROM push
+                                WHERE next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $7) AS front
+                WHERE status = 'PROCESSING' AND locked_until < $3
                 ORDER BY locked_until
-                LIMIT $6
-                FOR UPDATE SKIP LOCKED) AS expired
-        WHERE p.id = expired.id
+                LIMIT $6) AS expired
+        WHERE p.id = expired.id AND (p.status = 'PROCESSING') IS TRUE AND p.locked_until < $3
         RETURNING p.id, p.status`,
       [maxAttempts, horizonMs / 1000, now, PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE, limit, LEASE_SCAN_WINDOW],
     );
