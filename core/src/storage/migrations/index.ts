@@ -7,7 +7,6 @@ import * as m0005 from './0005_worker_heartbeat.js';
 import * as m0006 from './0006_webhooks.js';
 import * as m0007 from './0007_queue_indexes.js';
 import * as m0008 from './0008_push_references_checked_by_parents.js';
-import * as m0009 from './0009_hot_claims.js';
 
 /** A migration module: `up`, and `down` where one makes sense. */
 export interface MigrationModule {
@@ -29,7 +28,6 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, module: Migration
   ['0006_webhooks', m0006],
   ['0007_queue_indexes', m0007],
   ['0008_push_references_checked_by_parents', m0008],
-  ['0009_hot_claims', m0009],
 ];
 
 /** knex's MigrationSource over {@link MIGRATIONS}: no directory scanning, works from source and dist. */

@@ -166,8 +166,7 @@ export interface DeadLetterFilter {
 }
 
 function deadLetterWhere(orgId: string, f: DeadLetterFilter): { sql: string; params: (string | Date)[] } {
-  // `dead_at IS NOT NULL` (set exactly while DEAD) lets the planner take push_dead_at_org_idx.
-  const parts = [`org_id = ?`, `dead_at IS NOT NULL`, `status = 'DEAD'`];
+  const parts = [`org_id = ?`, `status = 'DEAD'`];
   const params: (string | Date)[] = [orgId];
   if (f.code !== undefined) (parts.push('last_error_code = ?'), params.push(f.code));
   if (f.connectionId !== undefined) (parts.push('connection_id = ?'), params.push(f.connectionId));
@@ -217,16 +216,6 @@ export type AckOutcome =
   | { kind: 'rejected'; id: string; ackChecks: number; message: string; details: Record<string, unknown> | null; at: Date }
   | { kind: 'pending'; id: string; ackChecks: number; nextCheckAt: Date | null; at: Date; code?: string; message?: string; details?: Record<string, unknown> }
   | { kind: 'dead'; id: string; ackChecks: number; code: string; message: string; at: Date };
-
-/**
- * How many of the queue's first entries (by `next_attempt_at`) the expired-lease requeue looks
- * at (ADR 0049). No index names the lease (a claim must change no indexed column to be a HOT
- * update), and a claimed push keeps the due time it was claimed at, so PROCESSING pushes sit at
- * the front of `push_due_idx`: before one, only pushes claimed or due no later than it, which
- * the workers take first. A bound far above what is ever in flight keeps the requeue from reading
- * a whole backlog every few seconds.
- */
-const LEASE_SCAN_WINDOW = 10_000;
 
 const WORKER_LOST_MESSAGE = 'The worker delivering this push stopped (or hung) before recording an outcome; the lease expired.';
 
@@ -449,13 +438,7 @@ export class PushRepository {
         'delivered_at', 'acknowledged_at', 'rejected_at', 'dead_at',
       )
       .where('org_id', orgId);
-    if (q.status !== undefined) {
-      query.where('status', q.status);
-      // The column each partial index is defined by, set exactly while a push has these states
-      // (ADR 0049), so the planner may take that index when few rows match.
-      if (q.status === 'PENDING' || q.status === 'PROCESSING') query.whereNotNull('next_attempt_at');
-      if (q.status === 'REJECTED' || q.status === 'DEAD') query.whereRaw('(rejected_at IS NOT NULL OR dead_at IS NOT NULL)');
-    }
+    if (q.status !== undefined) query.where('status', q.status);
     if (q.documentType !== undefined) query.where('document_type', q.documentType);
     if (q.after !== undefined) query.whereRaw('(created_at, id) < (?, ?)', [q.after.createdAt, q.after.id]);
     const rows = (await query.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(q.limit + 1)) as DbRow[];
@@ -475,16 +458,13 @@ export class PushRepository {
   /**
    * Counts of the states that make up the queue (not the terminal history), each through its
    * partial index, so a metrics scrape stays cheap on a table with millions of delivered rows.
-   * A push waits for its acknowledgement exactly while `next_ack_check_at` is set and is DEAD
-   * exactly while `dead_at` is (ADR 0049): those two are index-only counts.
    */
   async queueDepth(): Promise<{ pending: number; processing: number; awaitingAck: number; dead: number }> {
     const result = await this.db.raw(`
-      SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending,
-             count(*) FILTER (WHERE status = 'PROCESSING') AS processing,
-             (SELECT count(*) FROM push WHERE next_ack_check_at IS NOT NULL) AS awaiting_ack,
-             (SELECT count(*) FROM push WHERE dead_at IS NOT NULL) AS dead
-        FROM push WHERE next_attempt_at IS NOT NULL`);
+      SELECT (SELECT count(*) FROM push WHERE status = 'PENDING') AS pending,
+             (SELECT count(*) FROM push WHERE status = 'PROCESSING') AS processing,
+             (SELECT count(*) FROM push WHERE status = 'DELIVERED' AND next_ack_check_at IS NOT NULL) AS awaiting_ack,
+             (SELECT count(*) FROM push WHERE status = 'DEAD') AS dead`);
     const r = rowsOf(result)[0] ?? {};
     return { pending: Number(r.pending ?? 0), processing: Number(r.processing ?? 0), awaitingAck: Number(r.awaiting_ack ?? 0), dead: Number(r.dead ?? 0) };
   }
@@ -584,11 +564,6 @@ export class PushRepository {
    * attempt counted; DEAD (WORKER_LOST) when that was the last allowed attempt. A push past
    * `maxAttempts` is one retried over the horizon (a fault an operator fixes, ADR 0028): it stays
    * retried while its horizon (from acceptance or the last manual retry) lasts.
-   *
-   * The candidates are read from the queue's front ({@link LEASE_SCAN_WINDOW}) without locks; the
-   * UPDATE re-checks each row (status and lease), so a row whose worker recorded its outcome
-   * meanwhile, or that another requeue took, is left alone: after waiting for that writer,
-   * PostgreSQL re-evaluates these conditions on the row's new version.
    */
   async requeueExpiredLeases(now: Date, maxAttempts: number, limit: number, horizonMs = 0): Promise<{ id: string; status: PushStatus }[]> {
     const last = `(p.attempts >= $1 AND NOT (p.attempts > $1 AND COALESCE(p.retried_at, p.created_at) + make_interval(secs => $2::double precision) > $3::timestamptz))`;
@@ -599,14 +574,14 @@ export class PushRepository {
               locked_by = NULL, locked_until = NULL, updated_at = $3,
               last_error_code = $4, last_error_message = $5,
               last_failure_code = $4, last_failure_message = $5, last_failure_at = $3
-         FROM (SELECT id FROM (SELECT id, status, locked_until FROM push
-                                WHERE next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $7) AS front
+         FROM (SELECT id FROM push
                 WHERE status = 'PROCESSING' AND locked_until < $3
                 ORDER BY locked_until
-                LIMIT $6) AS expired
-        WHERE p.id = expired.id AND (p.status = 'PROCESSING') IS TRUE AND p.locked_until < $3
+                LIMIT $6
+                FOR UPDATE SKIP LOCKED) AS expired
+        WHERE p.id = expired.id
         RETURNING p.id, p.status`,
-      [maxAttempts, horizonMs / 1000, now, PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE, limit, LEASE_SCAN_WINDOW],
+      [maxAttempts, horizonMs / 1000, now, PUSH_REASON.WORKER_LOST, WORKER_LOST_MESSAGE, limit],
     );
     return result.map((r) => ({ id: String(r.id), status: r.status as PushStatus }));
   }
