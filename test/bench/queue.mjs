@@ -516,6 +516,7 @@ const figures = [
   ['drain, WAL bytes per job (1 process)', (r) => r.drain1.walBytesPerJob, 'lower'],
   ['drain, WAL bytes per job (2 processes)', (r) => r.drain2.walBytesPerJob, 'lower'],
   ['drain, statements per job (1 process)', (r) => r.drain1.statementsPerJob, 'lower'],
+  ['drain, statements per job (2 processes)', (r) => r.drain2.statementsPerJob, 'lower'],
   [`enqueue→start p50 ms at ${RATE}/s`, (r) => r.latency.p50Ms, 'lower'],
   [`enqueue→start p99 ms at ${RATE}/s`, (r) => r.latency.p99Ms, 'lower'],
   [`enqueue call alone (INSERT + COMMIT) p99 ms at ${RATE}/s`, (r) => r.latency.enqueueCallP99Ms, 'lower'],
