@@ -25,7 +25,8 @@
 // QUEUE_SECONDS (10), QUEUE_SYSTEMS (erpc,graphile-worker,pg-boss), QUEUE_DB_PREFIX (erpc_m_q),
 // QUEUE_PGBOSS_BATCH (100), QUEUE_SANDBOX=1 (MOCK in its sandbox process, the default isolation;
 // otherwise it is trusted, in the worker process like the peers' handlers), QUEUE_ERPC_NODE_ARGS (node options of the erpc processes, e.g. to
-// profile them), QUEUE_JSON=1 (print the raw figures as JSON too).
+// profile them), QUEUE_JSON=1 (print the raw figures as JSON too), QUEUE_WAL_DETAIL=1 (each measured
+// span's WAL by pg_waldump record kind, on stderr).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
