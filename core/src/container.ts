@@ -499,9 +499,12 @@ function createPushRuntime(
         failed: (type, final) => metrics.webhooks.failed.inc({ type, final: String(final) }),
         endpointDisabled: () => metrics.webhooks.disabledEndpoints.inc(),
       },
+      // Push deliveries first (ADR 0050): the worker below is created next and started after both.
+      pushBacklog: () => worker.backlogged,
     },
     {
       concurrency: wh.concurrency,
+      yieldMs: wh.yieldMs,
       timeoutMs: wh.timeoutMs,
       disableAfterMs: wh.disableAfterMs,
       pollIntervalMs: w.pollIntervalMs,

@@ -194,6 +194,14 @@ export class PushWorker {
     return this.#inflight.size;
   }
 
+  /**
+   * Whether this worker has a backlog: its last claim came back full (more pushes are due than it
+   * had room for). This process's webhook dispatcher gives way to it meanwhile (ADR 0050).
+   */
+  get backlogged(): boolean {
+    return this.#lastClaimFull && !this.#stopping;
+  }
+
   /** Pushes claimed ahead and waiting for a free slot. */
   get prefetched(): number {
     return this.#ahead.size;

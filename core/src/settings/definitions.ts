@@ -625,6 +625,15 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     read: (c) => c.webhooks.concurrency,
   }),
   integer({
+    name: 'ERPC_WEBHOOK_YIELD_MS',
+    secret: false,
+    group: WEBHOOKS,
+    default: 10_000,
+    description:
+      'While the push worker of the same process has a backlog (its last claim came back full), new webhooks give way to push deliveries for up to this long, then go out in order with the rest: a burst of pushes shorter than this reaches the ERP at nearly the rate without webhooks, its webhooks follow (ms; 0: webhooks are sent alongside, never held; ADR 0050).',
+    read: (c) => c.webhooks.yieldMs,
+  }, 0, 600_000, 'expected a whole number of milliseconds from 0 to 600000'),
+  integer({
     name: 'ERPC_PAYLOAD_MAX_DEPTH',
     secret: false,
     group: SERVER,

@@ -193,6 +193,7 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
       allowHttp: v.ERPC_WEBHOOKS_ALLOW_HTTP as 'off' | 'loopback',
       allowedNetworks,
       concurrency: int('ERPC_WEBHOOK_CONCURRENCY'),
+      yieldMs: int('ERPC_WEBHOOK_YIELD_MS'),
     },
     shutdown: { drainMs, timeoutMs: shutdownTimeoutMs },
     workerHttp: { port: optionalInt('ERPC_WORKER_HTTP_PORT'), host: v.ERPC_WORKER_HTTP_HOST as string },

@@ -91,6 +91,8 @@ export interface HostConfig {
     readonly allowedNetworks: readonly string[];
     /** ERPC_WEBHOOK_CONCURRENCY. */
     readonly concurrency: number;
+    /** ERPC_WEBHOOK_YIELD_MS (0: never held). */
+    readonly yieldMs: number;
   };
   readonly worker: {
     /** ERPC_WORKER_CONCURRENCY / --concurrency. */

@@ -43,7 +43,8 @@ export interface WebhookStore extends WebhookEventOutbox {
 
 /** What the dispatcher claims and records. */
 export interface WebhookDeliveryStore {
-  claimDue(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedWebhookDelivery[]>;
+  /** Claims deliveries due at `dueBefore` (default `now`) or earlier; `now` stamps the attempt. */
+  claimDue(workerId: string, now: Date, leaseUntil: Date, limit: number, dueBefore?: Date): Promise<ClaimedWebhookDelivery[]>;
   requeueExpiredLeases(now: Date, limit: number): Promise<number>;
   /** The outcomes and the endpoints' failure streaks, in one statement. */
   recordAttempts(

@@ -29,6 +29,11 @@ export interface WebhookDispatcherDeps {
   readonly http: WebhookHttpClient;
   readonly schedule: WebhookRetrySchedule;
   readonly hooks?: WebhookDispatcherHooks | undefined;
+  /**
+   * Whether the push worker of this process has a backlog right now (its last claim came back
+   * full). While it has, new webhooks give way to push deliveries for up to `yieldMs` (ADR 0050).
+   */
+  readonly pushBacklog?: (() => boolean) | undefined;
 }
 
 export interface WebhookDispatcherOptions {
@@ -47,7 +52,20 @@ export interface WebhookDispatcherOptions {
   disableAfterMs?: number;
   /** How long attempt outcomes wait to be written with others (default 5 ms; ADR 0043). */
   outcomeLingerMs?: number;
+  /**
+   * ERPC_WEBHOOK_YIELD_MS: while `pushBacklog()` says the push worker is behind, deliveries the
+   * outcome writers hand over are held in memory (claimed, leased for yieldMs longer) and sent
+   * once the backlog is gone or they have waited yieldMs; the claim loop takes only deliveries due
+   * yieldMs ago or earlier, and looks every 100 ms instead of at every wake (default 0: never
+   * held; ADR 0050).
+   */
+  yieldMs?: number;
+  /** Most deliveries held in memory while yielding (default concurrency × 128); beyond it they are written unclaimed. */
+  holdMax?: number;
 }
+
+/** While yielding to a push backlog, the claim loop looks for deliveries due `yieldMs` ago this often. */
+const YIELD_CHECK_MS = 100;
 
 /**
  * Sends webhook deliveries: claims due ones with FOR UPDATE SKIP LOCKED and a lease (attempts +
@@ -63,7 +81,9 @@ export interface WebhookDispatcherOptions {
  * - 2xx delivered; timeouts, connection errors, 408, 429 and 5xx retried on the schedule (a
  *   `Retry-After` replaces that delay); other answers fail at once (redirects are not followed);
  * - the push outcomes written in this process hand it their new deliveries already claimed
- *   (`offer`/`take`, ADR 0042): those go out at once, with no claim round trip.
+ *   (`offer`/`take`, ADR 0042): those go out at once, with no claim round trip;
+ * - while this process's push worker has a backlog, new webhooks give way to it for at most
+ *   `yieldMs` (ERPC_WEBHOOK_YIELD_MS, ADR 0050): written unclaimed, then claimed in order.
  */
 export class WebhookDispatcher implements WebhookHandoff {
   readonly workerId: string;
@@ -80,6 +100,17 @@ export class WebhookDispatcher implements WebhookHandoff {
   #stopping = false;
   #loop: Promise<void> | undefined;
   #lastLeaseCheck = 0;
+  readonly #yieldMs: number;
+  readonly #holdMax: number;
+  // While yielding (ADR 0050): the claim loop's next look, by performance.now().
+  #nextYieldedClaim = 0;
+  // Handed over while yielding: claimed for this dispatcher, sent oldest first once the backlog is
+  // gone or they have waited yieldMs (`at`, performance.now() when taken).
+  readonly #held: { d: ClaimedWebhookDelivery; at: number }[] = [];
+  #heldHead = 0;
+  // Offers made to be held, and the hold places they reserve until settled.
+  readonly #holdOffers = new WeakSet<WebhookInsertClaim>();
+  #reservedHold = 0;
   // Decrypted secrets between deliveries to the same endpoint, keyed by the stored ciphertext
   // (read with every claim): a rotated or re-keyed secret is a new ciphertext, so it is never stale.
   readonly #secrets = new Map<string, { blob: Buffer; secrets: WebhookSecrets }>();
@@ -96,6 +127,9 @@ export class WebhookDispatcher implements WebhookHandoff {
     this.#pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.#leaseCheckIntervalMs = options.leaseCheckIntervalMs ?? 5_000;
     this.#disableAfterMs = options.disableAfterMs ?? 5 * 86_400_000;
+    this.#yieldMs = options.yieldMs ?? 0;
+    if (!Number.isInteger(this.#yieldMs) || this.#yieldMs < 0) throw new RangeError('yieldMs must be a whole number of milliseconds, 0 or more.');
+    this.#holdMax = options.holdMax ?? this.#concurrency * 128;
     this.#outcomes = new GroupCommit<WebhookAttemptOutcome>({
       write: (batch) => this.#write(batch),
       failed: (err, count) => deps.logger.error({ err, workerId: this.workerId, count }, 'recording webhook outcomes failed; retrying'),
@@ -119,21 +153,43 @@ export class WebhookDispatcher implements WebhookHandoff {
     return this.#inflight.size;
   }
 
+  /** True while new webhooks give way to this process's push backlog (ADR 0050). */
+  get yielding(): boolean {
+    return this.#yieldMs > 0 && this.#deps.pushBacklog?.() === true;
+  }
+
   /**
    * The claim an outcome writer of this process may write for this dispatcher now: as many as it
    * has free slots, reserved until `take` or `cancel` (so the claim loop, or a second writer,
    * cannot fill the same slots meanwhile).
    */
   offer(now: Date): WebhookInsertClaim | undefined {
+    if (this.#stopping || this.#loop === undefined) return undefined;
+    if (this.yielding) {
+      // Yielding to a push backlog (ADR 0050): claimed now, held here, sent after the backlog;
+      // the lease covers the hold. Beyond holdMax they are written unclaimed (claimed later).
+      const places = this.#holdMax - this.heldCount - this.#reservedHold;
+      if (places <= 0) return undefined;
+      this.#reservedHold += places;
+      const offered = { workerId: this.workerId, leaseUntil: new Date(now.getTime() + this.#yieldMs + this.#leaseMs), limit: places };
+      this.#holdOffers.add(offered);
+      return offered;
+    }
     const room = this.#room();
-    if (this.#stopping || this.#loop === undefined || room <= 0) return undefined;
+    if (room <= 0) return undefined;
     this.#reserved += room;
     return { workerId: this.workerId, leaseUntil: new Date(now.getTime() + this.#leaseMs), limit: room };
   }
 
   /** An offer whose write failed: its slots are free again. */
   cancel(offered: WebhookInsertClaim): void {
-    this.#reserved = Math.max(0, this.#reserved - offered.limit);
+    if (this.#holdOffers.delete(offered)) this.#reservedHold = Math.max(0, this.#reservedHold - offered.limit);
+    else this.#reserved = Math.max(0, this.#reserved - offered.limit);
+  }
+
+  /** Deliveries held while yielding, not sent yet. */
+  get heldCount(): number {
+    return this.#held.length - this.#heldHead;
   }
 
   /** Slots neither sending nor reserved by an offer. */
@@ -148,8 +204,19 @@ export class WebhookDispatcher implements WebhookHandoff {
 
   /** Deliveries written already claimed for this dispatcher (committed): sent at once; the offer's other slots are freed. */
   take(claimed: readonly ClaimedWebhookDelivery[], offered: WebhookInsertClaim): void {
+    const hold = this.#holdOffers.delete(offered);
+    if (hold) this.#reservedHold = Math.max(0, this.#reservedHold - offered.limit);
+    else this.#reserved = Math.max(0, this.#reserved - offered.limit);
+    if (hold && !this.#stopping) {
+      // Held (ADR 0050): sent by the loop once the backlog is gone or they waited yieldMs; on stop, within its grace.
+      const at = performance.now();
+      for (const d of claimed) this.#held.push({ d, at });
+      // The loop may be in a poll-interval wait begun before the backlog: from here on it looks
+      // every YIELD_CHECK_MS, so the held ones go within that once the backlog is gone.
+      if (claimed.length > 0) this.#wakeup.wake();
+      return;
+    }
     // No wake here: deliveries left unclaimed wake the loop through onQueued, right after this.
-    this.#reserved = Math.max(0, this.#reserved - offered.limit);
     if (this.#stopping) {
       // Offered before the stop began: left to their lease, sent again by whoever claims them (same webhook-id).
       this.#deps.logger.warn({ workerId: this.workerId, count: claimed.length }, 'webhook deliveries handed over during shutdown are left to their lease');
@@ -168,6 +235,9 @@ export class WebhookDispatcher implements WebhookHandoff {
     this.#stopping = true;
     this.#wakeup.wake();
     await this.#loop;
+    // Held deliveries are committed claims of this dispatcher: sent now, within the grace (the
+    // HTTP client queues them beyond its sockets); any not finished are left to their lease.
+    this.#releaseHeld(Infinity, true);
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, graceMs))));
     await Promise.race([Promise.allSettled([...this.#inflight]), grace]);
@@ -192,6 +262,9 @@ export class WebhookDispatcher implements WebhookHandoff {
   async #run(): Promise<void> {
     let lastFull = false;
     while (!this.#stopping) {
+      // Held deliveries first: they are the oldest (ADR 0050).
+      const yielding = this.yielding;
+      if (this.heldCount > 0) this.#releaseHeld(this.#room(), !yielding);
       const room = this.#room();
       // Under load (the last claim came back full), wait for a quarter of the slots before
       // claiming again: fewer, larger claims, as the push worker does.
@@ -200,15 +273,46 @@ export class WebhookDispatcher implements WebhookHandoff {
         await this.#wakeup.wait(this.#pollIntervalMs);
         continue;
       }
+      // Yielding to a push backlog (ADR 0050): wakes (every outcome batch queues events) do not
+      // start a claim; the loop looks every YIELD_CHECK_MS for deliveries due `yieldMs` ago, and
+      // claims everything due again as soon as the backlog is gone.
+      if (yielding || this.heldCount > 0) {
+        const t = performance.now();
+        if (t < this.#nextYieldedClaim) {
+          await this.#wakeup.wait(Math.min(this.#pollIntervalMs, this.#nextYieldedClaim - t));
+          continue;
+        }
+        this.#nextYieldedClaim = t + YIELD_CHECK_MS;
+      }
       let claimed: ClaimedWebhookDelivery[] = [];
       try {
-        claimed = await this.#claim(room);
+        claimed = await this.#claim(room, yielding ? this.#yieldMs : 0);
       } catch (err) {
         this.#deps.logger.error({ err, workerId: this.workerId }, 'claiming webhook deliveries failed; retrying after the poll interval');
       }
       lastFull = claimed.length === room;
       for (const d of claimed) this.#track(this.#send(d));
-      if (claimed.length < room) await this.#wakeup.wait(this.#pollIntervalMs);
+      if (claimed.length < room) await this.#wakeup.wait(yielding ? Math.min(this.#pollIntervalMs, YIELD_CHECK_MS) : this.#pollIntervalMs);
+    }
+  }
+
+  /** Starts up to `room` held deliveries, oldest first: all of them, or (`all` false) those held yieldMs already. */
+  #releaseHeld(room: number, all: boolean): void {
+    const ripe = performance.now() - this.#yieldMs;
+    let started = 0;
+    while (started < room && this.#heldHead < this.#held.length) {
+      const h = this.#held[this.#heldHead]!;
+      if (!all && h.at > ripe) break;
+      this.#heldHead++;
+      started++;
+      this.#track(this.#send(h.d));
+    }
+    if (this.#heldHead === this.#held.length) {
+      this.#held.length = 0;
+      this.#heldHead = 0;
+    } else if (this.#heldHead > 1024 && this.#heldHead * 2 > this.#held.length) {
+      this.#held.splice(0, this.#heldHead);
+      this.#heldHead = 0;
     }
   }
 
@@ -221,14 +325,15 @@ export class WebhookDispatcher implements WebhookHandoff {
     });
   }
 
-  async #claim(limit: number): Promise<ClaimedWebhookDelivery[]> {
+  /** Requeues expired leases (now and then), then claims deliveries due `heldMs` ago or earlier. */
+  async #claim(limit: number, heldMs = 0): Promise<ClaimedWebhookDelivery[]> {
     const now = this.#deps.clock.now();
     if (now.getTime() - this.#lastLeaseCheck >= this.#leaseCheckIntervalMs) {
       this.#lastLeaseCheck = now.getTime();
       const n = await this.#deps.store.requeueExpiredLeases(now, 1000);
       if (n > 0) this.#deps.logger.warn({ workerId: this.workerId, count: n }, 'requeued webhook deliveries whose worker lease expired');
     }
-    return this.#deps.store.claimDue(this.workerId, now, new Date(now.getTime() + this.#leaseMs), limit);
+    return this.#deps.store.claimDue(this.workerId, now, new Date(now.getTime() + this.#leaseMs), limit, heldMs > 0 ? new Date(now.getTime() - heldMs) : now);
   }
 
   /** Sends one claimed delivery and queues its outcome. Never throws. */

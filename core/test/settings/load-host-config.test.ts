@@ -38,7 +38,7 @@ describe('loadHostConfig defaults', () => {
       metricsToken: undefined,
       sandbox: { isolation: 'process', trusted: [], grants: {}, grantsText: undefined, scope: 'plugin', maxProcesses: 32, idleMs: 300_000, threadPoolSize: 4, memoryMb: 256, jit: 'full', uid: undefined, gid: undefined, restartMaxMs: 30_000 },
       payloadMaxDepth: 64,
-      webhooks: { timeoutMs: 10_000, disableAfterMs: 5 * 86_400_000, retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000], allowHttp: 'off', allowedNetworks: [], concurrency: 32 },
+      webhooks: { timeoutMs: 10_000, disableAfterMs: 5 * 86_400_000, retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000], allowHttp: 'off', allowedNetworks: [], concurrency: 32, yieldMs: 10_000 },
       shutdown: { drainMs: 2_000, timeoutMs: 25_000 },
       workerHttp: { port: undefined, host: '127.0.0.1' },
       worker: {
@@ -127,6 +127,7 @@ describe('loadHostConfig reads each setting', () => {
       ERPC_WEBHOOKS_ALLOW_HTTP: 'loopback',
       ERPC_WEBHOOKS_ALLOWED_NETWORKS: '10.20.0.0/16, fd00:1::/64',
       ERPC_WEBHOOK_CONCURRENCY: '4',
+      ERPC_WEBHOOK_YIELD_MS: '0',
     });
     expect(config).toEqual({
       databaseUrl: 'postgres://erpc@db/erpc',
@@ -144,7 +145,7 @@ describe('loadHostConfig reads each setting', () => {
       metricsToken: 'x'.repeat(16),
       sandbox: { isolation: 'in-process', trusted: ['MOCK', 'ACME_V1'], grants: { MOCK: { network: true }, DROP_V1: { fsWrite: ['/srv/drops/{orgId}'] } }, grantsText: GRANTS, scope: 'connection', maxProcesses: 4, idleMs: 1_000, threadPoolSize: 8, memoryMb: 64, jit: 'lite', uid: 'erpc', gid: '1000', restartMaxMs: 5_000 },
       payloadMaxDepth: 10,
-      webhooks: { timeoutMs: 2500, disableAfterMs: 60_000, retryScheduleMs: [10, 20, 30], allowHttp: 'loopback', allowedNetworks: ['10.20.0.0/16', 'fd00:1::/64'], concurrency: 4 },
+      webhooks: { timeoutMs: 2500, disableAfterMs: 60_000, retryScheduleMs: [10, 20, 30], allowHttp: 'loopback', allowedNetworks: ['10.20.0.0/16', 'fd00:1::/64'], concurrency: 4, yieldMs: 0 },
       shutdown: { drainMs: 2_000, timeoutMs: 25_000 },
       workerHttp: { port: undefined, host: '127.0.0.1' },
       worker: {
@@ -202,6 +203,7 @@ describe('loadHostConfig refuses a value it cannot use', () => {
     ['a worker concurrency of 0', { ERPC_WORKER_CONCURRENCY: '0' }, /ERPC_WORKER_CONCURRENCY is invalid/],
     ['a worker concurrency above 1024', { ERPC_WORKER_CONCURRENCY: '1025' }, /ERPC_WORKER_CONCURRENCY is invalid/],
     ['a negative prefetch', { ERPC_WORKER_PREFETCH: '-1' }, /ERPC_WORKER_PREFETCH is invalid: expected a whole number, 0 or more/],
+    ['a negative webhook yield', { ERPC_WEBHOOK_YIELD_MS: '-5' }, /ERPC_WEBHOOK_YIELD_MS is invalid: expected a whole number of milliseconds from 0 to 600000/],
     ['a push timeout of 0', { ERPC_PUSH_TIMEOUT_MS: '0' }, /ERPC_PUSH_TIMEOUT_MS is invalid: expected a positive integer/],
     ['an infinite push timeout', { ERPC_PUSH_TIMEOUT_MS: '1e400' }, /ERPC_PUSH_TIMEOUT_MS is invalid: expected a positive integer/],
     ['a fractional poll interval', { ERPC_PUSH_POLL_MS: '1.5' }, /ERPC_PUSH_POLL_MS is invalid: expected a positive integer/],

@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import type { PushRuntime } from '../../src/container.js';
+import type { PushWorkerOptions } from '../../src/push/worker.js';
 import { Keyring } from '../../src/crypto/index.js';
 import { auth, createTestHost, type TestHost } from '../api/test-host.js';
 import type { TestBackend } from '../support/db.js';
@@ -29,10 +30,10 @@ export interface WebhookWorld {
   close(): Promise<void>;
 }
 
-export async function webhookWorld(backend: TestBackend, env: Record<string, string> = {}, options: { start?: boolean; keyHex?: string } = {}): Promise<WebhookWorld> {
+export async function webhookWorld(backend: TestBackend, env: Record<string, string> = {}, options: { start?: boolean; keyHex?: string; worker?: PushWorkerOptions } = {}): Promise<WebhookWorld> {
   const host = await createTestHost(backend, { ...WEBHOOK_TEST_ENV, ...env }, [], options.keyHex !== undefined ? { keyring: new Keyring(options.keyHex) } : {});
   const receiver = await Receiver.start();
-  const runtime = host.host.createPushRuntime({ pollIntervalMs: 50, ackCheckIntervalMs: 50 }, { pollIntervalMs: 50, leaseCheckIntervalMs: 50 });
+  const runtime = host.host.createPushRuntime({ pollIntervalMs: 50, ackCheckIntervalMs: 50, ...options.worker }, { pollIntervalMs: 50, leaseCheckIntervalMs: 50 });
   if (options.start !== false) await runtime.start();
   return {
     host,

@@ -400,9 +400,10 @@ export class WebhookRepository {
   /**
    * Claims due deliveries of enabled endpoints: PROCESSING, leased, attempts + 1 (the fencing
    * token). A delivery of a push event waits while an earlier event of the same push to the
-   * same endpoint is still PENDING or PROCESSING (per-endpoint order, ADR 0035).
+   * same endpoint is still PENDING or PROCESSING (per-endpoint order, ADR 0035). `dueBefore`
+   * (default `now`) is earlier while the dispatcher gives way to a push backlog (ADR 0050).
    */
-  async claimDue(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedWebhookDelivery[]> {
+  async claimDue(workerId: string, now: Date, leaseUntil: Date, limit: number, dueBefore: Date = now): Promise<ClaimedWebhookDelivery[]> {
     const result = await this.db.raw(
       `WITH ${ASYNC_COMMIT}, claimed AS (
          UPDATE webhook_delivery AS d
@@ -430,7 +431,7 @@ export class WebhookRepository {
          JOIN webhook_event AS ev ON ev.id = d.event_id
          JOIN webhook_endpoint AS e ON e.id = d.endpoint_id
          LEFT JOIN push AS p ON p.id = d.push_id`,
-      [workerId, leaseUntil, now, now, now, limit],
+      [workerId, leaseUntil, now, now, dueBefore, limit],
     );
     return rowsOf(result).map(claimedOf);
   }
