@@ -42,16 +42,27 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
  */
 export function installAuth(scope: FastifyInstance, apiKeys: ApiKeyService): void {
   scope.decorateRequest('presentedKey', null);
-  scope.addHook('onRequest', async (request) => {
+  // A callback hook: an `authInStatement` route (every accept) finishes it without a promise.
+  scope.addHook('onRequest', (request, _reply, done) => {
     const header = request.headers.authorization;
-    if (header === undefined || header.trim() === '') throw new ErpcError('ERPC_ERR_AUTH_REQUIRED');
+    if (header === undefined || header.trim() === '') return done(new ErpcError('ERPC_ERR_AUTH_REQUIRED'));
     const match = BEARER.exec(header);
-    if (match === null) throw new ErpcError('ERPC_ERR_AUTH_INVALID');
+    if (match === null) return done(new ErpcError('ERPC_ERR_AUTH_INVALID'));
     if (request.routeOptions.config.authInStatement === true) {
-      request.presentedKey = apiKeys.credentialOf(match[1]!); // the id and the secret's hash; the key itself is not kept
-      return;
+      try {
+        request.presentedKey = apiKeys.credentialOf(match[1]!); // the id and the secret's hash; the key itself is not kept
+      } catch (err) {
+        return done(err as Error);
+      }
+      return done();
     }
-    request.auth = await apiKeys.authenticate(match[1]!);
+    apiKeys.authenticate(match[1]!).then(
+      (auth) => {
+        request.auth = auth;
+        done();
+      },
+      (err: unknown) => done(err as Error),
+    );
   });
   // An error on an `authInStatement` route before its statement checked the key (a body that
   // fails its schema, a document refused at the door): the key is checked first, as the hook

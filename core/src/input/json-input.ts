@@ -94,19 +94,48 @@ function problemOf(v: unknown, depth: number, maxDepth: number, tokens: string[]
 
 /** True when JSON text nests arrays/objects deeper than `maxDepth` (a string-aware scan, no parse). */
 export function textNestsDeeperThan(text: string, maxDepth: number): boolean {
+  return scanJsonText(text, maxDepth, false) === TOO_DEEP;
+}
+
+/** {@link scanJsonText}: the text nests deeper than the limit. */
+const TOO_DEEP = 1;
+/** {@link scanJsonText}: some number's text is not what `JSON.parse` would print back. */
+const NUMBER_NOT_PLAIN = 2;
+
+/**
+ * One string-aware pass over JSON text, no parse: TOO_DEEP when arrays/objects nest deeper than
+ * `maxDepth` (the scan stops there); with `numbers`, NUMBER_NOT_PLAIN when some number token is not
+ * plain, i.e. `String(Number(token)) !== token` (`118.00`, `1E2`, `-0`, 30 digits): exactly the
+ * numbers the exact parse turns into raw JSON values. 0 when neither. Text that is not JSON gets
+ * some answer; the parse that follows throws for it either way.
+ */
+function scanJsonText(text: string, maxDepth: number, numbers: boolean): number {
   let depth = 0;
+  let found = 0;
   let inString = false;
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 0x5c) i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
-      if (++depth > maxDepth) return true;
+      if (++depth > maxDepth) return TOO_DEEP;
     } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (numbers && found === 0 && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
+      // A number token: digits, '.', 'e'/'E', signs. Outside strings nothing else starts with these.
+      let j = i + 1;
+      for (; j < n; j++) {
+        const d = text.charCodeAt(j);
+        if (!((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d)) break;
+      }
+      const token = text.slice(i, j);
+      if (String(Number(token)) !== token) found = NUMBER_NOT_PLAIN;
+      i = j - 1;
+    }
   }
-  return false;
+  return found;
 }
 
 /**
@@ -115,12 +144,14 @@ export function textNestsDeeperThan(text: string, maxDepth: number): boolean {
  * SyntaxError for text that is not JSON, and ERPC_ERR_INPUT_REFUSED for JSON that is refused.
  */
 export function parseJsonInput(text: string, options: { exact: boolean; maxDepth: number }): unknown {
-  if (textNestsDeeperThan(text, options.maxDepth)) {
+  const scan = scanJsonText(text, options.maxDepth, options.exact);
+  if (scan === TOO_DEEP) {
     // JSON.parse itself is iterative; only to find the path. A reviver would recurse.
     const problem = findJsonProblem(JSON.parse(text), options.maxDepth);
     throw inputRefused(problem ?? { path: '', reason: `the value is nested deeper than ${options.maxDepth} levels` });
   }
-  const value = options.exact ? parseExactJson(text) : JSON.parse(text);
+  // Every number plain: JSON.parse gives what the exact parse would, several times quicker.
+  const value = scan === NUMBER_NOT_PLAIN ? parseExactJson(text) : JSON.parse(text);
   const problem = findJsonProblem(value, options.maxDepth);
   if (problem !== undefined) throw inputRefused(problem);
   return value;

@@ -60,11 +60,41 @@ export function createLogger(options: LoggerOptions): Logger {
 
 const BOUND_REQUEST_ID = Symbol('erpc.boundRequestId');
 
+/** Methods of a level: on a request logger, a call below the level makes no child at all. */
+const LEVEL_METHODS: ReadonlySet<string> = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
+const noop = (): void => {};
+
 /**
  * A child logger that carries `requestId` in its bindings (Fastify's request logger, which also
  * logs before the request context exists); the mixin then does not add it a second time.
+ *
+ * Made on first use: Fastify asks for one per request, and a pino child copies and redacts its
+ * bindings when made, which a request that logs nothing at the configured level (every request at
+ * `warn`) would pay for nothing. A level method below the level is a no-op, as on the child; a
+ * line that is written, `child`, or any other property (`level`, `bindings`…) makes the child and
+ * goes to it. Options of its own (a route's level) make it at once.
  */
 export function requestLogger(parent: Logger, requestId: string, bindings: Record<string, unknown>, options?: object): Logger {
+  if (options !== undefined && Object.keys(options).length > 0) return boundChild(parent, requestId, bindings, options);
+  let child: Logger | undefined;
+  const real = (): Logger => (child ??= boundChild(parent, requestId, bindings, undefined));
+  return new Proxy(parent, {
+    get(_target, prop) {
+      if (child === undefined && typeof prop === 'string') {
+        // Fastify checks on every request that these are functions: no reason to make the child yet.
+        if (LEVEL_METHODS.has(prop)) return parent.isLevelEnabled(prop) ? (...args: unknown[]) => (real() as unknown as Record<string, (...a: unknown[]) => void>)[prop]!(...args) : noop;
+        if (prop === 'child') return (b: Record<string, unknown>, o?: object) => real().child(b, o as never);
+      }
+      const target = real();
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+    set: (_target, prop, value) => Reflect.set(real(), prop, value),
+    has: (_target, prop) => prop in real(),
+  });
+}
+
+function boundChild(parent: Logger, requestId: string, bindings: Record<string, unknown>, options: object | undefined): Logger {
   const child = parent.child({ ...bindings, requestId }, options);
   (child as unknown as Record<symbol, boolean>)[BOUND_REQUEST_ID] = true;
   return child;

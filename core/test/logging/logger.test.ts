@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLogger, toConnectorLogger } from '../../src/logging/logger.js';
+import { createLogger, requestLogger, toConnectorLogger } from '../../src/logging/logger.js';
 import { loadHostConfig } from '../../src/settings/index.js';
 
 function capture() {
@@ -24,6 +24,40 @@ describe('createLogger', () => {
     const text = lines.join('\n');
     for (const c of ['canary-a1', 'canary-a2', 'canary-a3', 'canary-a4']) expect(text).not.toContain(c);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ msg: 'hello', config: '[REDACTED]' });
+  });
+});
+
+describe('requestLogger (one per HTTP request, made on first use)', () => {
+  it('makes no pino child for a request that logs nothing at the level, and a full one when a line is written', () => {
+    const { lines, destination } = capture();
+    const parent = createLogger({ level: 'warn', destination });
+    let children = 0;
+    const child = parent.child.bind(parent);
+    parent.child = ((...args: Parameters<typeof parent.child>) => (children++, child(...args))) as typeof parent.child;
+    const log = requestLogger(parent, 'req-1', { component: 'api' });
+    // What Fastify does with every request's logger: checks its methods, logs below the level.
+    for (const m of ['info', 'error', 'debug', 'fatal', 'warn', 'trace', 'child'] as const) expect(typeof log[m]).toBe('function');
+    log.info({ req: { headers: { authorization: 'Bearer canary-r1' } } }, 'incoming request');
+    log.debug('below the level');
+    expect(children).toBe(0);
+    expect(lines).toHaveLength(0);
+    log.warn({ config: { token: 'canary-r2' } }, 'slow');
+    log.error('failed');
+    expect(children).toBe(1);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toMatchObject([
+      { level: 40, msg: 'slow', requestId: 'req-1', component: 'api', config: '[REDACTED]' },
+      { level: 50, msg: 'failed', requestId: 'req-1' },
+    ]);
+    expect(lines.join('\n')).not.toContain('canary-r2');
+    // Its own child carries the request id too; a level change goes to the real child. (pino's
+    // children inherit from their parent: the counting wrapper goes, or theirs would be it.)
+    delete (parent as { child?: unknown }).child;
+    log.child({ step: 'x' }).warn('nested');
+    expect(JSON.parse(lines[2]!)).toMatchObject({ requestId: 'req-1', step: 'x', msg: 'nested' });
+    log.level = 'info';
+    log.info('now at info');
+    expect(JSON.parse(lines[3]!)).toMatchObject({ requestId: 'req-1', msg: 'now at info' });
+    expect(parent.level).toBe('warn');
   });
 });
 
