@@ -109,6 +109,7 @@ export class OutcomeWriter {
     const offer = events.handoff?.offer(at);
     const queued: [string, number, number][] = [];
     const claimed: ClaimedWebhookDelivery[] = [];
+    const claimedIds: string[] = [];
     const kinds = (['delivered', 'retry', 'dead'] as const).filter((k) => o[k].length > 0);
     let written: number;
     try {
@@ -118,11 +119,13 @@ export class OutcomeWriter {
         const r = await events.storage.pushes.markWithEvents(kind, workerId, o[kind] as never, { type: EVENT_OF[kind], at, claim: offer });
         written = r.written.length;
         claimed.push(...r.claimed);
-        if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length]);
+        claimedIds.push(...r.claimedIds);
+        if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length - r.claimedIds.length]);
       } else {
         written = await events.storage.transaction(async (tx) => {
           queued.length = 0;
           claimed.length = 0;
+          claimedIds.length = 0;
           let n = 0;
           const writes: Record<(typeof kinds)[number], () => Promise<string[]>> = {
             delivered: () => tx.pushes.markDelivered(workerId, o.delivered),
@@ -132,10 +135,11 @@ export class OutcomeWriter {
           for (const kind of kinds) {
             const ids = await writes[kind]();
             n += ids.length;
-            const claim = offer === undefined ? undefined : { ...offer, limit: offer.limit - claimed.length };
+            const claim = offer === undefined ? undefined : { ...offer, limit: offer.limit - claimed.length - claimedIds.length };
             const r = await tx.webhooks.insertPushEventsClaiming(EVENT_OF[kind], ids, at, claim);
             claimed.push(...r.claimed);
-            if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length]);
+            claimedIds.push(...r.claimedIds);
+            if (r.queued > 0) queued.push([EVENT_OF[kind], r.queued, r.queued - r.claimed.length - r.claimedIds.length]);
           }
           if (o.release.length > 0) n += (await tx.pushes.release(workerId, o.release)).length;
           return n;
@@ -146,7 +150,7 @@ export class OutcomeWriter {
       if (offer !== undefined) events.handoff!.cancel(offer);
       throw err;
     }
-    if (offer !== undefined) events.handoff!.take(claimed, offer);
+    if (offer !== undefined) events.handoff!.take(claimed, offer, claimedIds);
     for (const [type, deliveries, unclaimed] of queued) events.onQueued(type, deliveries, unclaimed);
     if (written < batch.length) {
       this.#deps.logger.warn({ workerId, lost: batch.length - written }, 'outcomes not recorded: the lease was lost to another worker');

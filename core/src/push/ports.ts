@@ -20,7 +20,7 @@ import type {
 } from '../storage/repositories/push-repository.js';
 import type { PushStatus } from './push-types.js';
 import type { ApiKeyCredential } from '../storage/repositories/api-key-repository.js';
-import type { ClaimedWebhookDelivery, WebhookInsertClaim } from '../webhooks/ports.js';
+import type { ClaimedWebhookDelivery, PushEventsWritten, WebhookInsertClaim } from '../webhooks/ports.js';
 
 export type { ApiKeyCredential, AcceptBatch, AcceptBatchResult, AcceptItem, AckOutcome, BoundConnection, DeadLetterFilter, DeadOutcome, DeliveredOutcome, NewPush, OutcomeItems, PushListQuery, PushRow, ReleaseOutcome, RetryOutcome };
 
@@ -56,7 +56,7 @@ export interface PushStore {
     workerId: string,
     items: readonly OutcomeItems[K][],
     event: { type: string; at: Date; claim: WebhookInsertClaim | undefined },
-  ): Promise<{ written: string[]; queued: number; claimed: ClaimedWebhookDelivery[] }>;
+  ): Promise<{ written: string[] } & PushEventsWritten>;
   release(workerId: string, items: readonly ReleaseOutcome[]): Promise<string[]>;
   claimAckChecks(workerId: string, now: Date, leaseUntil: Date, limit: number): Promise<PushRow[]>;
   recordAckOutcomes(workerId: string, items: readonly AckOutcome[]): Promise<string[]>;
@@ -89,7 +89,7 @@ export interface PushEventOutbox {
     pushIds: readonly string[],
     at: Date,
     claim: WebhookInsertClaim | undefined,
-  ): Promise<{ queued: number; claimed: ClaimedWebhookDelivery[] }>;
+  ): Promise<PushEventsWritten>;
 }
 
 /**
@@ -103,8 +103,11 @@ export interface WebhookHandoff {
    * are reserved until `take` or `cancel` settles it.
    */
   offer(now: Date): WebhookInsertClaim | undefined;
-  /** After the commit: sends the deliveries written claimed (never throws) and frees the rest of the offer's slots. */
-  take(claimed: readonly ClaimedWebhookDelivery[], offered: WebhookInsertClaim): void;
+  /**
+   * After the commit: sends the deliveries written claimed (never throws) and frees the rest of
+   * the offer's slots. `claimedIds`: those written claimed by id alone (an offer with `idsOnly`).
+   */
+  take(claimed: readonly ClaimedWebhookDelivery[], offered: WebhookInsertClaim, claimedIds?: readonly string[]): void;
   /** The write with this offer failed (rolled back): its slots are free again. */
   cancel(offered: WebhookInsertClaim): void;
 }

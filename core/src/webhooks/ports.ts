@@ -11,18 +11,19 @@ import type {
   WebhookEndpointRow,
   NewWebhookEndpoint,
   NewWebhookEvent,
+  PushEventsWritten,
   WebhookInsertClaim,
 } from '../storage/repositories/webhook-repository.js';
 import type { KeysetCursor } from '../storage/repositories/rows.js';
 
-export type { ClaimedWebhookDelivery, WebhookAttemptOutcome, WebhookDeliveryRow, WebhookDeliveryStatus, WebhookEndpointPatch, WebhookEndpointRow, NewWebhookEndpoint, NewWebhookEvent, WebhookInsertClaim };
+export type { ClaimedWebhookDelivery, PushEventsWritten, WebhookAttemptOutcome, WebhookDeliveryRow, WebhookDeliveryStatus, WebhookEndpointPatch, WebhookEndpointRow, NewWebhookEndpoint, NewWebhookEvent, WebhookInsertClaim };
 
 /** The event outbox as outcome writers see it: written inside their transaction. */
 export interface WebhookEventOutbox {
   /** One `type` event per push (of an org with a subscribed, enabled endpoint); returns the deliveries queued. */
   insertPushEvents(type: string, pushIds: readonly string[], at: Date): Promise<number>;
   /** The same, up to `claim.limit` of the deliveries written already claimed (ADR 0042). */
-  insertPushEventsClaiming(type: string, pushIds: readonly string[], at: Date, claim: WebhookInsertClaim | undefined): Promise<{ queued: number; claimed: ClaimedWebhookDelivery[] }>;
+  insertPushEventsClaiming(type: string, pushIds: readonly string[], at: Date, claim: WebhookInsertClaim | undefined): Promise<PushEventsWritten>;
   insertEvent(event: NewWebhookEvent): Promise<number>;
 }
 
@@ -45,6 +46,8 @@ export interface WebhookStore extends WebhookEventOutbox {
 export interface WebhookDeliveryStore {
   /** Claims deliveries due at `dueBefore` (default `now`) or earlier; `now` stamps the attempt. */
   claimDue(workerId: string, now: Date, leaseUntil: Date, limit: number, dueBefore?: Date): Promise<ClaimedWebhookDelivery[]>;
+  /** What sending needs of deliveries this worker holds claimed by id (written claimed with `idsOnly`). */
+  loadClaimed(workerId: string, ids: readonly string[]): Promise<ClaimedWebhookDelivery[]>;
   requeueExpiredLeases(now: Date, limit: number): Promise<number>;
   /** The outcomes and the endpoints' failure streaks, in one statement. */
   recordAttempts(

@@ -106,7 +106,8 @@ export class WebhookDispatcher implements WebhookHandoff {
   #nextYieldedClaim = 0;
   // Handed over while yielding: claimed for this dispatcher, sent oldest first once the backlog is
   // gone or they have waited yieldMs (`at`, performance.now() when taken).
-  readonly #held: { d: ClaimedWebhookDelivery; at: number }[] = [];
+  // Held while yielding: by id (written claimed with `idsOnly`, read when sent) or whole.
+  readonly #held: { d: ClaimedWebhookDelivery | string; at: number }[] = [];
   #heldHead = 0;
   // Offers made to be held, and the hold places they reserve until settled.
   readonly #holdOffers = new WeakSet<WebhookInsertClaim>();
@@ -171,7 +172,9 @@ export class WebhookDispatcher implements WebhookHandoff {
       const places = this.#holdMax - this.heldCount - this.#reservedHold;
       if (places <= 0) return undefined;
       this.#reservedHold += places;
-      const offered = { workerId: this.workerId, leaseUntil: new Date(now.getTime() + this.#yieldMs + this.#leaseMs), limit: places };
+      // By id alone: what sending needs is read when they go, not built by every outcome statement
+      // of the backlog, nor kept here meanwhile.
+      const offered = { workerId: this.workerId, leaseUntil: new Date(now.getTime() + this.#yieldMs + this.#leaseMs), limit: places, idsOnly: true };
       this.#holdOffers.add(offered);
       return offered;
     }
@@ -203,26 +206,29 @@ export class WebhookDispatcher implements WebhookHandoff {
   }
 
   /** Deliveries written already claimed for this dispatcher (committed): sent at once; the offer's other slots are freed. */
-  take(claimed: readonly ClaimedWebhookDelivery[], offered: WebhookInsertClaim): void {
+  take(claimed: readonly ClaimedWebhookDelivery[], offered: WebhookInsertClaim, claimedIds: readonly string[] = []): void {
     const hold = this.#holdOffers.delete(offered);
     if (hold) this.#reservedHold = Math.max(0, this.#reservedHold - offered.limit);
     else this.#reserved = Math.max(0, this.#reserved - offered.limit);
+    const count = claimed.length + claimedIds.length;
     if (hold && !this.#stopping) {
       // Held (ADR 0050): sent by the loop once the backlog is gone or they waited yieldMs; on stop, within its grace.
       const at = performance.now();
       for (const d of claimed) this.#held.push({ d, at });
+      for (const d of claimedIds) this.#held.push({ d, at });
       // The loop may be in a poll-interval wait begun before the backlog: from here on it looks
       // every YIELD_CHECK_MS, so the held ones go within that once the backlog is gone.
-      if (claimed.length > 0) this.#wakeup.wake();
+      if (count > 0) this.#wakeup.wake();
       return;
     }
     // No wake here: deliveries left unclaimed wake the loop through onQueued, right after this.
     if (this.#stopping) {
       // Offered before the stop began: left to their lease, sent again by whoever claims them (same webhook-id).
-      this.#deps.logger.warn({ workerId: this.workerId, count: claimed.length }, 'webhook deliveries handed over during shutdown are left to their lease');
+      this.#deps.logger.warn({ workerId: this.workerId, count }, 'webhook deliveries handed over during shutdown are left to their lease');
       return;
     }
     for (const d of claimed) this.#track(this.#send(d));
+    this.#sendByIds(claimedIds);
   }
 
   /**
@@ -300,13 +306,16 @@ export class WebhookDispatcher implements WebhookHandoff {
   #releaseHeld(room: number, all: boolean): void {
     const ripe = performance.now() - this.#yieldMs;
     let started = 0;
+    const byId: string[] = [];
     while (started < room && this.#heldHead < this.#held.length) {
       const h = this.#held[this.#heldHead]!;
       if (!all && h.at > ripe) break;
       this.#heldHead++;
       started++;
-      this.#track(this.#send(h.d));
+      if (typeof h.d === 'string') byId.push(h.d);
+      else this.#track(this.#send(h.d));
     }
+    this.#sendByIds(byId);
     if (this.#heldHead === this.#held.length) {
       this.#held.length = 0;
       this.#heldHead = 0;
@@ -323,6 +332,31 @@ export class WebhookDispatcher implements WebhookHandoff {
       // A slot is free: the loop may be waiting for room.
       if (this.#inflight.size === this.#concurrency - Math.max(1, Math.floor(this.#concurrency / 4))) this.wake();
     });
+  }
+
+  /**
+   * Sends deliveries this dispatcher holds claimed by id: one read for the lot, then each is sent
+   * in the order given (each takes its slot from now on). One no longer held under this worker's
+   * lease (or whose endpoint was disabled meanwhile) is not sent; if the read fails, all are left
+   * to their lease and sent again by whoever claims them next (same webhook-id).
+   */
+  #sendByIds(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    const loaded = this.#deps.store.loadClaimed(this.workerId, ids).then(
+      (list) => new Map(list.map((d) => [d.id, d])),
+      (err: unknown) => {
+        this.#deps.logger.error({ err, workerId: this.workerId, count: ids.length }, 'reading held webhook deliveries failed; they are left to their lease');
+        return new Map<string, ClaimedWebhookDelivery>();
+      },
+    );
+    for (const id of ids) {
+      this.#track(
+        loaded.then((byId) => {
+          const d = byId.get(id);
+          return d === undefined ? undefined : this.#send(d);
+        }),
+      );
+    }
   }
 
   /** Requeues expired leases (now and then), then claims deliveries due `heldMs` ago or earlier. */

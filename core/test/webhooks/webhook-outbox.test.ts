@@ -118,7 +118,7 @@ describe.each(testBackends())('webhook outbox on $name', (backend) => {
 
     // A fenced write (another worker's id) writes no outcome and no event.
     const lost = await repos.pushes.markWithEvents('delivered', 'someone-else', [outcome(ids[0]!)], { type: 'push.delivered', at: now, claim: { workerId: 'wd', leaseUntil: lease, limit: 5 } });
-    expect(lost).toEqual({ written: [], queued: 0, claimed: [] });
+    expect(lost).toEqual({ written: [], queued: 0, claimed: [], claimedIds: [] });
     expect(Number((await db('webhook_event').where({ type: 'push.delivered' }).count({ n: '*' }).first())!.n)).toBe(0);
 
     const r = await repos.pushes.markWithEvents('delivered', 'w1', [outcome(ids[0]!), outcome(ids[2]!)], { type: 'push.delivered', at: now, claim: { workerId: 'wd', leaseUntil: lease, limit: 5 } });
@@ -149,6 +149,39 @@ describe.each(testBackends())('webhook outbox on $name', (backend) => {
     // A legacy row's jsonb payload (no text) goes through the view.
     const legacy = { ...viaStatement, payloadText: null, payloadJson: { amount: 1 } };
     expect(JSON.parse(eventBody(legacy)).data.payload).toEqual({ amount: 1 });
+  });
+
+  it('a claim written by id alone (a held offer, ADR 0050) reads back, fenced by its worker, the same bytes as a whole one', { timeout: 30_000 }, async () => {
+    world = await webhookWorld(backend, {}, { start: false });
+    const o = await world.org({ ack: 'off' }, ['push.delivered']);
+    const payloadText = '{"amount":118.00,"lines":[{"qty":1.50}]}';
+    const ids = [await world.push(o.apiKey, 'h-1', payloadText), await world.push(o.apiKey, 'h-2', payloadText)];
+    const db = world.host.database.db;
+    const repos = new Repositories(db);
+    const now = new Date();
+    const lease = new Date(now.getTime() + 60_000);
+    const claimed = await repos.pushes.claimDueWithConnections('w1', now, lease, 10);
+    const outcome = (id: string) => {
+      const c = claimed.find((x) => x.row.id === id)!;
+      return { id, attempts: c.row.attempts, externalRef: `X-${id}`, receiptDetails: null, at: now, ackDeadline: null, nextAckCheckAt: null };
+    };
+    const byId = await repos.pushes.markWithEvents('delivered', 'w1', [outcome(ids[0]!)], { type: 'push.delivered', at: now, claim: { workerId: 'wd', leaseUntil: lease, limit: 5, idsOnly: true } });
+    expect(byId).toMatchObject({ queued: 1, claimed: [] });
+    expect(byId.claimedIds).toHaveLength(1);
+    const whole = await repos.pushes.markWithEvents('delivered', 'w1', [outcome(ids[1]!)], { type: 'push.delivered', at: now, claim: { workerId: 'wd', leaseUntil: lease, limit: 5 } });
+    expect(whole.claimedIds).toEqual([]);
+    // Written claimed for 'wd' all the same: PROCESSING under its lease.
+    expect(await db('webhook_delivery').where({ id: byId.claimedIds[0] }).first()).toMatchObject({ status: 'PROCESSING', locked_by: 'wd', attempts: 1 });
+    // Read back by its worker only; another worker, or one whose lease went, gets nothing.
+    expect(await repos.webhooks.loadClaimed('someone-else', byId.claimedIds)).toEqual([]);
+    const [loaded] = await repos.webhooks.loadClaimed('wd', byId.claimedIds);
+    expect(loaded).toMatchObject({ id: byId.claimedIds[0], pushId: ids[0], status: 'PROCESSING', attempts: 1, type: 'push.delivered' });
+    const strip = (body: string) => body.replaceAll(ids[0]!, 'ID').replaceAll(ids[1]!, 'ID').replace(/"(document_id|documentId|idempotency_key|idempotencyKey|externalRef|external_ref)":"[^"]*"/g, '"$1":""').replace(/"(createdAt|updatedAt|timestamp|deliveredAt|lastAttemptAt|nextAttemptAt)":"[^"]*"/g, '"$1":""');
+    expect(strip(eventBody(loaded!))).toBe(strip(eventBody(whole.claimed[0]!)));
+    expect(eventBody(loaded!)).toContain('"amount":118.00');
+    // An endpoint disabled meanwhile: not read (its lease runs out; the claim skips it).
+    await db('webhook_endpoint').where({ org_id: o.orgId }).update({ enabled: false });
+    expect(await repos.webhooks.loadClaimed('wd', byId.claimedIds)).toEqual([]);
   });
 
   it('the outcome writer hands its events\' deliveries to the dispatcher of its process: sent with no claim', { timeout: 30_000 }, async () => {

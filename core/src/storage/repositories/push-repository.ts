@@ -7,7 +7,7 @@ import { retryingStatement, retryingTransaction } from '../errors.js';
 import { hotQuery, textArray } from './hot-query.js';
 import { ITEM_IDS, toBuffer } from './rows.js';
 import type { ApiKeyCredential } from './api-key-repository.js';
-import { pushEventCtes, pushEventResults, pushEventValues, pushEventsOf, type ClaimedWebhookDelivery, type WebhookInsertClaim } from './webhook-repository.js';
+import { pushEventCtes, pushEventResults, pushEventValues, pushEventsOf, type PushEventsWritten, type WebhookInsertClaim } from './webhook-repository.js';
 
 export type { BoundConnection };
 
@@ -621,8 +621,8 @@ export class PushRepository {
     workerId: string,
     items: readonly OutcomeItems[K][],
     event: { type: string; at: Date; claim: WebhookInsertClaim | undefined },
-  ): Promise<{ written: string[]; queued: number; claimed: ClaimedWebhookDelivery[] }> {
-    if (items.length === 0) return { written: [], queued: 0, claimed: [] };
+  ): Promise<{ written: string[] } & PushEventsWritten> {
+    if (items.length === 0) return { written: [], queued: 0, claimed: [], claimedIds: [] };
     const m = MARK[kind];
     const rows = await hotQuery(
       this.db,

@@ -90,6 +90,12 @@ export interface WebhookInsertClaim {
   readonly leaseUntil: Date;
   /** At most this many are claimed; the rest are written PENDING. */
   readonly limit: number;
+  /**
+   * The deliveries written claimed come back as their ids alone: a dispatcher that holds them
+   * while it gives way to a push backlog reads what sending needs when it sends them (ADR 0050
+   * addendum), so the outcome statement does not build each one's body in the meantime.
+   */
+  readonly idsOnly?: boolean;
 }
 
 /** Events a webhook is sent for. */
@@ -224,18 +230,19 @@ export function pushEventCtes(first: number): string {
 /** The values of {@link pushEventCtes}' parameters. */
 export function pushEventValues(type: string, at: Date, claim: WebhookInsertClaim | undefined): unknown[] {
   const limit = claim === undefined ? 0 : Math.max(0, Math.floor(claim.limit));
-  return [type, at, limit, claim?.workerId ?? null, claim?.leaseUntil ?? null];
+  return [type, at, limit, claim?.workerId ?? null, claim?.leaseUntil ?? null, claim?.idsOnly === true];
 }
 
 /**
  * The result after {@link pushEventCtes} (`first`: the same first parameter): ONE row, `queued`
  * (the deliveries written) and `claimed`, the deliveries written claimed with what sending them
  * needs, as one JSON text (one parse for the lot instead of two dozen typed columns a delivery,
- * ADR 0043). A statement may add columns of its own after it (`, … AS name`).
+ * ADR 0043), or only their ids for a claim with `idsOnly`. A statement may add columns of its own
+ * after it (`, … AS name`).
  */
 export function pushEventResults(first: number): string {
   return `SELECT (SELECT count(*) FROM d)::int AS queued,
-              (SELECT json_agg(json_build_object(
+              (SELECT json_agg(CASE WHEN $${first + 5}::boolean THEN to_json(d.id) ELSE json_build_object(
                  'id', d.id, 'event_id', d.event_id, 'endpoint_id', d.endpoint_id, 'org_id', d.org_id, 'push_id', d.push_id,
                  'type', $${first}::text, 'status', d.status, 'attempts', d.attempts, 'next_attempt_at', d.next_attempt_at,
                  'last_status_code', d.last_status_code, 'last_error', d.last_error, 'last_attempt_at', d.last_attempt_at,
@@ -243,23 +250,38 @@ export function pushEventResults(first: number): string {
                  'event_created_at', r.event_created_at, 'event_data', r.data,
                  'e_url', e.url, 'e_secret_hex', encode(e.secret_encrypted, 'hex'), 'e_secret_key_id', e.secret_key_id,
                  'e_previous_secret_expires_at', e.previous_secret_expires_at,
-                 'p_payload_text', r.payload_text, 'p_payload', r.payload))
+                 'p_payload_text', r.payload_text, 'p_payload', r.payload) END)
                  FROM d
                  JOIN placed AS r ON r.event_id = d.event_id AND r.endpoint_id = d.endpoint_id AND r.claimed
                  JOIN webhook_endpoint AS e ON e.id = d.endpoint_id)::text AS claimed`;
 }
 
+/** What an outcome statement wrote for webhooks: deliveries queued, and those written claimed. */
+export interface PushEventsWritten {
+  /** Deliveries written (claimed or not). */
+  queued: number;
+  /** Written claimed, with what sending needs. */
+  claimed: ClaimedWebhookDelivery[];
+  /** Written claimed for a claim with `idsOnly`: their ids. */
+  claimedIds: string[];
+}
+
 /** The deliveries written and those written claimed, from the row of {@link pushEventResults}. */
-export function pushEventsOf(row: DbRow | undefined): { queued: number; claimed: ClaimedWebhookDelivery[] } {
-  if (row === undefined) return { queued: 0, claimed: [] };
+export function pushEventsOf(row: DbRow | undefined): PushEventsWritten {
+  if (row === undefined) return { queued: 0, claimed: [], claimedIds: [] };
   const claimed: ClaimedWebhookDelivery[] = [];
+  const claimedIds: string[] = [];
   if (typeof row.claimed === 'string') {
-    for (const r of JSON.parse(row.claimed) as DbRow[]) {
+    for (const r of JSON.parse(row.claimed) as (DbRow | string)[]) {
+      if (typeof r === 'string') {
+        claimedIds.push(r);
+        continue;
+      }
       r.e_secret_encrypted = Buffer.from(String(r.e_secret_hex), 'hex');
       claimed.push(claimedOf(r));
     }
   }
-  return { queued: Number(row.queued ?? 0), claimed };
+  return { queued: Number(row.queued ?? 0), claimed, claimedIds };
 }
 
 /**
@@ -357,8 +379,8 @@ export class WebhookRepository {
     pushIds: readonly string[],
     at: Date,
     claim: WebhookInsertClaim | undefined,
-  ): Promise<{ queued: number; claimed: ClaimedWebhookDelivery[] }> {
-    if (pushIds.length === 0) return { queued: 0, claimed: [] };
+  ): Promise<PushEventsWritten> {
+    if (pushIds.length === 0) return { queued: 0, claimed: [], claimedIds: [] };
     const rows = await hotQuery(
       this.db,
       'erpc_webhook_push_events',
@@ -434,6 +456,32 @@ export class WebhookRepository {
       [workerId, leaseUntil, now, now, dueBefore, limit],
     );
     return rowsOf(result).map(claimedOf);
+  }
+
+  /**
+   * What sending needs of deliveries this worker holds claimed (written claimed with `idsOnly`),
+   * read when they are sent. Only those still PROCESSING under this worker's lease; a delivery
+   * of an endpoint disabled meanwhile is left out (its lease then runs out, and the claim skips
+   * disabled endpoints).
+   */
+  async loadClaimed(workerId: string, ids: readonly string[]): Promise<ClaimedWebhookDelivery[]> {
+    if (ids.length === 0) return [];
+    const rows = await hotQuery(
+      this.db,
+      'erpc_webhook_load_claimed',
+      `SELECT ${DELIVERY_COLUMNS},
+              ev.created_at AS event_created_at, ev.data AS event_data,
+              e.url AS e_url, e.secret_encrypted AS e_secret_encrypted, e.secret_key_id AS e_secret_key_id,
+              e.previous_secret_expires_at AS e_previous_secret_expires_at,
+              p.payload_text AS p_payload_text, p.payload AS p_payload
+         FROM webhook_delivery AS d
+         JOIN webhook_event AS ev ON ev.id = d.event_id
+         JOIN webhook_endpoint AS e ON e.id = d.endpoint_id AND e.enabled
+         LEFT JOIN push AS p ON p.id = d.push_id
+        WHERE d.id = ANY ($1::uuid[]) AND d.status = 'PROCESSING' AND d.locked_by = $2`,
+      [uuidArray(ids), workerId],
+    );
+    return rows.map(claimedOf);
   }
 
   /** Deliveries whose worker died or hung (lease expired): PENDING again, due now. They are sent again, same webhook-id. */
