@@ -92,11 +92,6 @@ function problemOf(v: unknown, depth: number, maxDepth: number, tokens: string[]
   }
 }
 
-/** True when JSON text nests arrays/objects deeper than `maxDepth` (a string-aware scan, no parse). */
-export function textNestsDeeperThan(text: string, maxDepth: number): boolean {
-  return scanJsonText(text, maxDepth, false) === TOO_DEEP;
-}
-
 /** {@link scanJsonText}: the text nests deeper than the limit. */
 const TOO_DEEP = 1;
 /** {@link scanJsonText}: some number's text is not what `JSON.parse` would print back. */

@@ -6,6 +6,18 @@ import { toRow } from '../../src/storage/repositories/push-repository.js';
 import { testBackends } from '../support/db.js';
 import { sleep, verified, webhookWorld, type WebhookWorld } from './support.js';
 
+/** Claims every due push for worker `w1`; `outcome(id)` is the delivered outcome of one of them. */
+async function claimAll(repos: Repositories, receiptDetails: Record<string, unknown> | null) {
+  const now = new Date();
+  const lease = new Date(now.getTime() + 60_000);
+  const claimed = await repos.pushes.claimDueWithConnections('w1', now, lease, 10);
+  const outcome = (id: string) => {
+    const c = claimed.find((x) => x.row.id === id)!;
+    return { id, attempts: c.row.attempts, externalRef: `X-${id}`, receiptDetails, at: now, ackDeadline: null, nextAckCheckAt: null };
+  };
+  return { now, lease, outcome };
+}
+
 /** The outbox shares the outcome's transaction: both commit, or neither. */
 describe.each(testBackends())('webhook outbox on $name', (backend) => {
   let world: WebhookWorld;
@@ -106,13 +118,7 @@ describe.each(testBackends())('webhook outbox on $name', (backend) => {
     const ids = [await world.push(o.apiKey, 's-1', payloadText), await world.push(o.apiKey, 's-2', payloadText), await world.push(o.apiKey, 's-3', payloadText)];
     const db = world.host.database.db;
     const repos = new Repositories(db);
-    const now = new Date();
-    const lease = new Date(now.getTime() + 60_000);
-    const claimed = await repos.pushes.claimDueWithConnections('w1', now, lease, 10);
-    const outcome = (id: string) => {
-      const c = claimed.find((x) => x.row.id === id)!;
-      return { id, attempts: c.row.attempts, externalRef: `X-${id}`, receiptDetails: { n: 1 }, at: now, ackDeadline: null, nextAckCheckAt: null };
-    };
+    const { now, lease, outcome } = await claimAll(repos, { n: 1 });
     // s-3 has an earlier event waiting for the endpoint: its delivered event waits behind it.
     await repos.transaction((tx) => tx.webhooks.insertPushEvents('push.acknowledged', [ids[2]!], now));
 
@@ -158,13 +164,7 @@ describe.each(testBackends())('webhook outbox on $name', (backend) => {
     const ids = [await world.push(o.apiKey, 'h-1', payloadText), await world.push(o.apiKey, 'h-2', payloadText)];
     const db = world.host.database.db;
     const repos = new Repositories(db);
-    const now = new Date();
-    const lease = new Date(now.getTime() + 60_000);
-    const claimed = await repos.pushes.claimDueWithConnections('w1', now, lease, 10);
-    const outcome = (id: string) => {
-      const c = claimed.find((x) => x.row.id === id)!;
-      return { id, attempts: c.row.attempts, externalRef: `X-${id}`, receiptDetails: null, at: now, ackDeadline: null, nextAckCheckAt: null };
-    };
+    const { now, lease, outcome } = await claimAll(repos, null);
     const byId = await repos.pushes.markWithEvents('delivered', 'w1', [outcome(ids[0]!)], { type: 'push.delivered', at: now, claim: { workerId: 'wd', leaseUntil: lease, limit: 5, idsOnly: true } });
     expect(byId).toMatchObject({ queued: 1, claimed: [] });
     expect(byId.claimedIds).toHaveLength(1);

@@ -186,6 +186,19 @@ const DELIVERY_COLUMNS = `d.id, d.event_id, d.endpoint_id, d.org_id, d.push_id, 
   d.last_status_code, d.last_error, d.last_attempt_at, d.delivered_at, d.created_at, d.updated_at`;
 
 /**
+ * What sending a delivery `d` needs ({@link claimedOf}): its columns, its event's, its endpoint's
+ * and its push's payload, from `d` joined with {@link CLAIMED_JOINS}.
+ */
+const CLAIMED_COLUMNS = `${DELIVERY_COLUMNS},
+  ev.created_at AS event_created_at, ev.data AS event_data,
+  e.url AS e_url, e.secret_encrypted AS e_secret_encrypted, e.secret_key_id AS e_secret_key_id,
+  e.previous_secret_expires_at AS e_previous_secret_expires_at,
+  p.payload_text AS p_payload_text, p.payload AS p_payload`;
+const CLAIMED_JOINS = `JOIN webhook_event AS ev ON ev.id = d.event_id
+  JOIN webhook_endpoint AS e ON e.id = d.endpoint_id
+  LEFT JOIN push AS p ON p.id = d.push_id`;
+
+/**
  * The webhook events of push outcomes, as CTEs that follow a CTE named `written` holding the
  * push rows as the outcome left them (`push.*`): one `type` event per push that an enabled
  * endpoint of its organisation subscribes to, with one delivery per such endpoint, up to a limit
@@ -442,17 +455,10 @@ export class WebhookRepository {
                   FOR UPDATE OF q SKIP LOCKED) AS due
           WHERE d.id = due.id
           RETURNING d.*)
-       SELECT d.id, d.event_id, d.endpoint_id, d.org_id, d.push_id, ev.type, d.status, d.attempts, d.next_attempt_at,
-              d.last_status_code, d.last_error, d.last_attempt_at, d.delivered_at, d.created_at, d.updated_at,
-              ev.created_at AS event_created_at, ev.data AS event_data,
-              e.url AS e_url, e.secret_encrypted AS e_secret_encrypted, e.secret_key_id AS e_secret_key_id,
-              e.previous_secret_expires_at AS e_previous_secret_expires_at,
-              p.payload_text AS p_payload_text, p.payload AS p_payload
+       SELECT ${CLAIMED_COLUMNS}
          FROM claimed AS d
          CROSS JOIN async_commit
-         JOIN webhook_event AS ev ON ev.id = d.event_id
-         JOIN webhook_endpoint AS e ON e.id = d.endpoint_id
-         LEFT JOIN push AS p ON p.id = d.push_id`,
+         ${CLAIMED_JOINS}`,
       [workerId, leaseUntil, now, now, dueBefore, limit],
     );
     return rowsOf(result).map(claimedOf);
@@ -469,16 +475,10 @@ export class WebhookRepository {
     const rows = await hotQuery(
       this.db,
       'erpc_webhook_load_claimed',
-      `SELECT ${DELIVERY_COLUMNS},
-              ev.created_at AS event_created_at, ev.data AS event_data,
-              e.url AS e_url, e.secret_encrypted AS e_secret_encrypted, e.secret_key_id AS e_secret_key_id,
-              e.previous_secret_expires_at AS e_previous_secret_expires_at,
-              p.payload_text AS p_payload_text, p.payload AS p_payload
+      `SELECT ${CLAIMED_COLUMNS}
          FROM webhook_delivery AS d
-         JOIN webhook_event AS ev ON ev.id = d.event_id
-         JOIN webhook_endpoint AS e ON e.id = d.endpoint_id AND e.enabled
-         LEFT JOIN push AS p ON p.id = d.push_id
-        WHERE d.id = ANY ($1::uuid[]) AND d.status = 'PROCESSING' AND d.locked_by = $2`,
+         ${CLAIMED_JOINS}
+        WHERE d.id = ANY ($1::uuid[]) AND d.status = 'PROCESSING' AND d.locked_by = $2 AND e.enabled`,
       [uuidArray(ids), workerId],
     );
     return rows.map(claimedOf);
