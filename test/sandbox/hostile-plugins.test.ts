@@ -202,6 +202,8 @@ describe.each(testBackends())('plugin sandbox: hostile plugins are contained, on
     expect(push.status).toBe('DELIVERED');
     const found = push.receiptDetails as Record<string, string>;
     expect(found.env).toBe('{}');
+    // Also at import, though the host sends the load before the sandbox's hello (ADR 0052).
+    expect(found.envAtImport).toBe('{}');
     for (const probe of ['keyFile', 'otherPackage', 'etcPasswd', 'database', 'childProcess', 'inspector', 'binding', 'cwdWrite', 'tmpWrite']) expect(found[probe], probe).toMatch(/^denied/);
     // Refused by the sandbox itself (ERR_ACCESS_DENIED), before the OS would (EPERM for another user's process).
     for (const probe of ['signalHost', 'rawSignal', 'v8Flags', 'v8FlagsNamed']) expect(found[probe], probe).toBe('denied: ERR_ACCESS_DENIED');

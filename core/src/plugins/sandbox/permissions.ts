@@ -140,9 +140,11 @@ export function sandboxDataLimitMb(memoryMb: number): number {
 export function sandboxExecArgv(options: { read: readonly string[]; write: readonly string[]; network: boolean; memoryMb: number; jit?: 'lite' | 'full'; calls?: boolean }): string[] {
   const args = ['--permission', `--max-old-space-size=${options.memoryMb}`, '--disable-warning=ExperimentalWarning'];
   // Memory per sandbox (ADR 0039): a small young generation and V8's size-over-speed heuristics
-  // (full), or V8's lite mode: no optimising compilers, lazily allocated feedback (lite).
+  // (full), or V8's lite mode: no optimising compilers, lazily allocated feedback (lite). A start-up
+  // check sandbox lives for the imports only: V8's defaults, since --optimize-for-size costs its
+  // boot 15-20 ms of CPU, on the path of every start (ADR 0052).
   if (options.jit === 'lite') args.push('--lite-mode');
-  else args.push('--max-semi-space-size=1', '--optimize-for-size');
+  else if (options.calls === true) args.push('--max-semi-space-size=1', '--optimize-for-size');
   // A call sandbox's V8 works on its main thread only (ADR 0041): its background threads' memory
   // (about 5 MB) for no measured throughput or latency on DROPZONE. Lite mode gains nothing from it.
   if (options.calls === true && options.jit !== 'lite') args.push('--single-threaded');

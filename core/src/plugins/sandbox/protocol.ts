@@ -1,5 +1,5 @@
 /**
- * The messages between the host and a sandbox process (docs/sandbox-protocol.md). Version 2.
+ * The messages between the host and a sandbox process (docs/sandbox-protocol.md). Version 4.
  * Sent as lines of JSON (one message per line) over a socket pair on the sandbox's fd 3, which the
  * host reads with its own parser: a sandbox that writes anything else there is killed, never the
  * host (Node's IPC channel parses inside Node, where a malformed line throws in the host). Every
@@ -7,7 +7,7 @@
  * and the plugin.
  */
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** The sandbox's file descriptor of the channel (a UNIX socket pair end). */
 export const CHANNEL_FD = 3;
@@ -145,6 +145,32 @@ export class TurnWriter {
     if (!this.#queued) return;
     this.#queued = false;
     this.channel.uncork();
+  }
+}
+
+/**
+ * Holds what arrives before `open()` and hands it on, in order, when it is called; afterwards
+ * hands each item on at once. The sandbox holds the host's messages this way until it has said
+ * hello (ADR 0052): the host sends its load without waiting for hello, and no plugin code may run
+ * before the sandbox's environment is cleared.
+ */
+export class HoldUntilOpen<T> {
+  #held: T[] | undefined = [];
+  readonly #deliver: (item: T) => void;
+
+  constructor(deliver: (item: T) => void) {
+    this.#deliver = deliver;
+  }
+
+  push(item: T): void {
+    if (this.#held !== undefined) this.#held.push(item);
+    else this.#deliver(item);
+  }
+
+  open(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const item of held) this.#deliver(item);
   }
 }
 

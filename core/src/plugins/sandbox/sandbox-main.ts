@@ -18,6 +18,7 @@ import {
   LineSplitter,
   DEFINITION_TAG,
   FATAL_EXIT_CODE,
+  HoldUntilOpen,
   LOG_LEVEL_ARG,
   LOG_LEVELS,
   PROTOCOL_VERSION,
@@ -122,7 +123,10 @@ const hostServices = Object.freeze({
   }),
 });
 
-const splitter = new LineSplitter((line) => onMessage(JSON.parse(line) as HostMessage));
+// The host may send its first messages (a load) before it has read hello (ADR 0052): they wait
+// here until hello is sent, so that no plugin code runs before the environment is cleared.
+const inbox = new HoldUntilOpen<HostMessage>(onMessage);
+const splitter = new LineSplitter((line) => inbox.push(JSON.parse(line) as HostMessage));
 channel.on('data', (chunk: Buffer) => splitter.push(chunk));
 
 function onMessage(m: HostMessage): void {
@@ -326,6 +330,7 @@ function deepFreeze<T>(value: T): T {
 const hello = (): void => {
   clearSandboxEnvironment();
   send({ t: 'hello', v: PROTOCOL_VERSION, pid: process.pid });
+  inbox.open();
 };
 if (!sandboxThreadPoolVariableSet()) hello();
 else {

@@ -233,14 +233,16 @@ export class SandboxProcess {
    * when the process ends first; `importing()` then names the plugin being imported (sequential).
    */
   async load(plugins: readonly SandboxPluginSpec[], sequential: boolean, outcomes = new Map<number, LoadOutcome>()): Promise<Map<number, LoadOutcome>> {
-    await this.#ready;
+    // Sent at once, before hello if the sandbox is still booting (ADR 0052): it reads the load
+    // when it has started, so the imports begin without waiting for a round trip through the
+    // host. An answer counts only once hello proved the protocol (#onLine takes hello first).
     const waits = new Map<number, (o: LoadOutcome) => void>();
     const all = plugins.map((p) => new Promise<void>((resolve) => waits.set(p.key, (o) => (outcomes.set(p.key, o), resolve()))));
     this.#loads = waits;
     const ended = new Promise<never>((_, reject) => this.#child.once('exit', () => reject(this.#exited)));
     ended.catch(() => undefined);
     this.#send({ t: 'load', plugins, sequential });
-    await Promise.race([Promise.all(all), ended]);
+    await Promise.race([this.#ready.then(() => Promise.all(all)), ended]);
     this.#loads = undefined;
     return outcomes;
   }
