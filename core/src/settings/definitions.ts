@@ -310,7 +310,7 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
     secret: false,
     group: SANDBOX,
     default: 'full',
-    description: '`full`: every V8 tier, with a 1 MiB young generation, V8\'s optimize-for-size and no V8 background threads (about 75 MB per sandbox under load, against about 107 MB with V8\'s defaults); `lite`: V8 lite mode, no optimising compilers (about 70 MB, fewer JIT compilers for hostile code to aim at, CPU-bound JavaScript slower: about 20 % fewer DROPZONE pushes a second).',
+    description: 'The V8 of the sandboxes that serve calls (the short-lived start-up check sandboxes run V8\'s defaults, which boot faster). `full`: every V8 tier, with a 1 MiB young generation, V8\'s optimize-for-size and no V8 background threads (about 75 MB per sandbox under load, against about 107 MB with V8\'s defaults); `lite`: V8 lite mode, no optimising compilers (about 70 MB, fewer JIT compilers for hostile code to aim at, CPU-bound JavaScript slower: about 20 % fewer DROPZONE pushes a second).',
     reason: 'expected full or lite',
     schema: { type: 'string', enum: ['full', 'lite'], default: 'full' },
     read: (c) => c.sandbox.jit,
