@@ -12,9 +12,9 @@ export default defineConfig({
   ssr: { resolve: { conditions, externalConditions: ['@erpc/source'] } },
   test: {
     reporters: ['default', './test/reporters/summary-reporter.ts'],
-    // At least two test files at once (ADR 0053): vitest's default of one per core but one gives a
-    // 2-core machine a single worker, while most files wait on child processes, sandboxes, disks
-    // and PostgreSQL. Each test gets its own schema, folders and ports, so files share nothing.
+    // At least two test files at once (ADR 0053): vitest's default (cores - 1) gives a 2-core
+    // machine a single worker, while most files wait on child processes, sandboxes, disks and
+    // PostgreSQL. Each test gets its own schema, folders and ports, so files share nothing.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 30_000,
     hookTimeout: 60_000,
