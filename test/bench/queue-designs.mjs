@@ -1,0 +1,248 @@
+#!/usr/bin/env node
+// pnpm bench:queue-designs   (PostgreSQL; ADR 0054)
+//
+// WAL per drained push for queue designs that erpc does not use (yet), replayed in SQL beside a
+// replica of the design it does use, so that a design is measured before it is built. Each design
+// gets a fresh database: N pushes accepted in batches of 500 (the same row as erpc's accept
+// writes, the bench:queue document), then drained by one client, a claim of 16 and their
+// DELIVERED outcome in one statement each, until the queue is empty. It prints WAL bytes per job
+// for the enqueue and for the drain, how many of the push row's updates were HOT, and the drain's
+// jobs/s (one client, claim and outcome in turn: a statement's cost, not a worker's throughput).
+//
+// WAL is counted like bench:queue counts it: the records of the design's own database between two
+// LSNs, read with pg_waldump (commit records name no relation and are left out), when this process
+// can read the server's pg_wal; else the LSN difference of the whole server (then commits count).
+//
+// The designs (see ADR 0054 for what each would take in the product):
+//   current      the push table as migrations 0001–0008 leave it: the claim and the outcome each
+//                write the whole row, neither is HOT (status is in five index predicates).
+//   hot-claim-*  a narrow queue table (due time) whose rows the claim deletes; the push row's
+//                indexes name no column the claim or a delivered outcome writes, so both of its
+//                updates can be HOT; one lease row per claim. The number is the fill factor.
+//   lease-*      the same, but the claim writes no push row at all (PROCESSING lives in the lease
+//                row): the outcome is the push row's only update.
+//
+// Env: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+// QUEUE_DESIGNS_N (10000), QUEUE_DESIGNS_ROUNDS (2), QUEUE_DESIGNS (a comma-separated subset),
+// QUEUE_WAL_DETAIL=1 (each drain's WAL by record kind), QUEUE_PG_WALDUMP (path of pg_waldump).
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const pg = createRequire(join(here, '../../core/package.json'))('pg');
+
+const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const N = Number(process.env.QUEUE_DESIGNS_N ?? 10_000);
+const ROUNDS = Number(process.env.QUEUE_DESIGNS_ROUNDS ?? 2);
+const ONLY = process.env.QUEUE_DESIGNS?.split(',');
+const WAL_DETAIL = process.env.QUEUE_WAL_DETAIL === '1';
+const PG_WALDUMP = process.env.QUEUE_PG_WALDUMP ?? '/usr/lib/postgresql/15/bin/pg_waldump';
+
+const admin = new pg.Client({ connectionString: BASE_URL });
+await admin.connect();
+const walDir = await admin
+  .query(`SELECT current_setting('data_directory') || '/pg_wal' AS d`)
+  .then((r) => r.rows[0].d)
+  .catch(() => undefined);
+const walByDump =
+  walDir !== undefined &&
+  existsSync(PG_WALDUMP) &&
+  (() => {
+    try {
+      readdirSync(walDir);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+const lsn = async () => (await admin.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l;
+
+/** WAL bytes of database `db` between two LSNs (see the header). */
+async function walBytes(db, from, to) {
+  if (walByDump) {
+    const oid = (await admin.query('SELECT oid FROM pg_database WHERE datname = $1', [db])).rows[0].oid;
+    const text = await new Promise((resolve, reject) => {
+      const child = spawn(PG_WALDUMP, ['-p', walDir, '-s', from, '-e', to], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const chunks = [];
+      let err = '';
+      child.stdout.on('data', (d) => chunks.push(d));
+      child.stderr.on('data', (d) => (err += d));
+      child.once('exit', (code) => (code === 0 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`pg_waldump: ${err.slice(0, 300)}`))));
+    });
+    const needle = `/${oid}/`;
+    let total = 0;
+    const detail = new Map();
+    for (const line of text.split('\n')) {
+      if (!line.includes(needle)) continue;
+      const m = /len \(rec\/tot\):\s*\d+\/\s*(\d+)/.exec(line);
+      if (!m) continue;
+      total += Number(m[1]);
+      const kind = `${/rmgr: (\S+)/.exec(line)?.[1]} ${/desc: (\S+)/.exec(line)?.[1]}${line.includes('FPW') ? ' FPW' : ''}`;
+      const d = detail.get(kind) ?? { n: 0, bytes: 0 };
+      d.n++;
+      d.bytes += Number(m[1]);
+      detail.set(kind, d);
+    }
+    return { total, detail };
+  }
+  return { total: Number((await admin.query('SELECT pg_wal_lsn_diff($1, $2) AS d', [to, from])).rows[0].d), detail: new Map() };
+}
+
+// The push table's columns, as migrations 0001–0008 leave them, in their order.
+const PUSH_COLUMNS = `
+  id uuid PRIMARY KEY, org_id uuid NOT NULL, connection_id uuid NOT NULL, connector_type text NOT NULL,
+  document_type text NOT NULL, document_id text NOT NULL, idempotency_key text NOT NULL, payload jsonb,
+  payload_sha256 text NOT NULL, status text NOT NULL, attempts int NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz, locked_by text, locked_until timestamptz, last_error_code text,
+  last_error_message text, external_ref text, receipt_details jsonb, ack_details jsonb, ack_deadline timestamptz,
+  next_ack_check_at timestamptz, ack_checks int NOT NULL DEFAULT 0, manual_retries int NOT NULL DEFAULT 0,
+  retried_at timestamptz, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, last_attempt_at timestamptz,
+  delivered_at timestamptz, acknowledged_at timestamptz, rejected_at timestamptz, dead_at timestamptz,
+  payload_text text, last_failure_code text, last_failure_message text, last_failure_at timestamptz, request_id text,
+  CONSTRAINT push_org_idempotency_key UNIQUE (org_id, idempotency_key)`;
+
+// The row erpc's accept statement inserts (ACCEPT_SQL), the document bench:queue enqueues.
+const INSERT_PUSHES = `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
+         payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at, request_id)
+  SELECT id, $1, $2, 'MOCK', 'invoice', 'D-' || n, 'invoice:D-' || n,
+         '{"t":1764770000000,"i":' || n || ',"number":"INV-' || n || '","total":12.5}',
+         md5(id::text) || md5(n::text), 'PENDING', 0, now(), now(), now(), 'req-' || n
+    FROM (SELECT id, $4::int + o AS n FROM unnest($3::uuid[]) WITH ORDINALITY AS v(id, o)) AS v`;
+
+const designs = {
+  current: {
+    ddl: `CREATE TABLE push (${PUSH_COLUMNS});
+      CREATE INDEX push_ack_due_idx ON push (next_ack_check_at) WHERE status = 'DELIVERED' AND next_ack_check_at IS NOT NULL;
+      CREATE INDEX push_dead_org_idx ON push (org_id, dead_at, id) WHERE status = 'DEAD';
+      CREATE INDEX push_org_created_idx ON push (org_id, created_at DESC, id DESC);
+      CREATE INDEX push_org_failed_created_idx ON push (org_id, status, created_at DESC, id DESC) WHERE status IN ('REJECTED', 'DEAD');
+      CREATE INDEX push_pending_due_idx ON push (next_attempt_at) WHERE status = 'PENDING';
+      CREATE INDEX push_processing_lease_idx ON push (locked_until) WHERE status = 'PROCESSING';`,
+    accept: INSERT_PUSHES,
+    claim: `UPDATE push AS p SET status = 'PROCESSING', locked_by = $1, locked_until = now() + interval '1 min',
+              attempts = p.attempts + 1, last_attempt_at = now(), updated_at = now()
+              FROM (SELECT id FROM push WHERE status = 'PENDING' AND next_attempt_at <= now()
+                     ORDER BY next_attempt_at LIMIT 16 FOR UPDATE SKIP LOCKED) AS due
+             WHERE p.id = due.id RETURNING p.id, p.attempts, p.payload_text`,
+    outcome: `UPDATE push AS p SET status = 'DELIVERED', locked_by = NULL, locked_until = NULL, next_attempt_at = NULL,
+                last_error_code = NULL, last_error_message = NULL, external_ref = 'ext-' || p.document_id,
+                receipt_details = '{"ok":true}', delivered_at = now(), updated_at = now()
+               WHERE p.id = ANY ($2::uuid[]) AND p.status = 'PROCESSING' AND p.locked_by = $1`,
+  },
+};
+
+// Indexes that name no column a claim or a DELIVERED outcome writes (each listing's predicate a
+// column set only in the states it serves), a queue table of due times, a lease row per claim.
+const queueTables = (ff) => `CREATE TABLE push (${PUSH_COLUMNS}) WITH (fillfactor = ${ff});
+  CREATE INDEX push_ack_due_idx ON push (next_ack_check_at) WHERE next_ack_check_at IS NOT NULL;
+  CREATE INDEX push_dead_org_idx ON push (org_id, dead_at, id) WHERE dead_at IS NOT NULL;
+  CREATE INDEX push_org_created_idx ON push (org_id, created_at DESC, id DESC);
+  CREATE INDEX push_org_failed_created_idx ON push (org_id, created_at DESC, id DESC) WHERE rejected_at IS NOT NULL OR dead_at IS NOT NULL;
+  CREATE TABLE push_queue (push_id uuid NOT NULL, due_at timestamptz NOT NULL);
+  CREATE INDEX push_queue_due_idx ON push_queue (due_at);
+  CREATE TABLE push_lease (id bigserial PRIMARY KEY, worker text NOT NULL, until timestamptz NOT NULL, ids uuid[] NOT NULL);`;
+const acceptIntoQueue = `WITH ins AS (${INSERT_PUSHES} RETURNING id, next_attempt_at)
+  INSERT INTO push_queue (push_id, due_at) SELECT id, next_attempt_at FROM ins`;
+const takeDue = `due AS (DELETE FROM push_queue AS q
+                   WHERE q.ctid IN (SELECT ctid FROM push_queue WHERE due_at <= now() ORDER BY due_at LIMIT 16 FOR UPDATE SKIP LOCKED)
+                   RETURNING q.push_id)`;
+const dropLease = `DELETE FROM push_lease WHERE worker = $1 AND ids && $2::uuid[]`;
+
+for (const ff of [100, 70, 50]) {
+  designs[`hot-claim-${ff}`] = {
+    ddl: queueTables(ff),
+    accept: acceptIntoQueue,
+    claim: `WITH ${takeDue},
+         upd AS (UPDATE push AS p SET status = 'PROCESSING', locked_by = $1, locked_until = now() + interval '1 min',
+                   attempts = p.attempts + 1, last_attempt_at = now(), updated_at = now()
+                   FROM due WHERE p.id = due.push_id RETURNING p.id, p.attempts, p.payload_text),
+         lease AS (INSERT INTO push_lease (worker, until, ids) SELECT $1, now() + interval '1 min', array_agg(id) FROM upd HAVING count(*) > 0)
+       SELECT * FROM upd`,
+    outcome: designs.current.outcome,
+    afterOutcome: dropLease,
+  };
+}
+for (const ff of [100, 70, 50, 40]) {
+  designs[`lease-${ff}`] = {
+    ddl: queueTables(ff),
+    accept: acceptIntoQueue,
+    claim: `WITH ${takeDue},
+         lease AS (INSERT INTO push_lease (worker, until, ids) SELECT $1::text, now() + interval '1 min', array_agg(push_id) FROM due HAVING count(*) > 0)
+       SELECT p.id, p.attempts + 1 AS attempts, p.payload_text FROM due JOIN push AS p ON p.id = due.push_id`,
+    outcome: `UPDATE push AS p SET status = 'DELIVERED', attempts = p.attempts + 1, next_attempt_at = NULL,
+                external_ref = 'ext-' || p.document_id, receipt_details = '{"ok":true}',
+                delivered_at = now(), last_attempt_at = now(), updated_at = now()
+               WHERE p.id = ANY ($2::uuid[]) AND p.status = 'PENDING' AND $1::text IS NOT NULL`,
+    afterOutcome: dropLease,
+  };
+}
+
+const names = Object.keys(designs).filter((d) => !ONLY || ONLY.includes(d));
+const results = Object.fromEntries(names.map((d) => [d, []]));
+const prefix = `erpc_qdesign_${randomBytes(3).toString('hex')}`;
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const name of names) {
+      const d = designs[name];
+      const db = `${prefix}_${name.replace(/-/g, '_')}`;
+      await admin.query(`CREATE DATABASE ${db}`);
+      const url = new URL(BASE_URL);
+      url.pathname = `/${db}`;
+      const c = new pg.Client({ connectionString: url.toString() });
+      await c.connect();
+      try {
+        await c.query(d.ddl);
+        const [org, conn] = [randomUUID(), randomUUID()];
+        const l0 = await lsn();
+        for (let i = 0; i < N; i += 500) await c.query(d.accept, [org, conn, Array.from({ length: Math.min(500, N - i) }, () => randomUUID()), i]);
+        const l1 = await lsn();
+        const t0 = performance.now();
+        let drained = 0;
+        for (;;) {
+          const rows = (await c.query(d.claim, ['w1'])).rows;
+          if (rows.length === 0) break;
+          const ids = rows.map((r) => r.id);
+          await c.query(d.outcome, ['w1', ids]);
+          if (d.afterOutcome) await c.query(d.afterOutcome, ['w1', ids]);
+          drained += rows.length;
+        }
+        const seconds = (performance.now() - t0) / 1000;
+        const l2 = await lsn();
+        if (drained !== N) throw new Error(`${name}: drained ${drained} of ${N}`);
+        const left = Number((await c.query(`SELECT count(*) AS n FROM push WHERE status <> 'DELIVERED'`)).rows[0].n);
+        if (left !== 0) throw new Error(`${name}: ${left} pushes not DELIVERED`);
+        const enqueue = await walBytes(db, l0, l1);
+        const drain = await walBytes(db, l1, l2);
+        // HOT share from WAL records of the push row's updates (statistics counters lag).
+        const kinds = [...drain.detail];
+        const count = (re) => kinds.filter(([k]) => re.test(k)).reduce((s, [, v]) => s + v.n, 0);
+        const hot = count(/^Heap HOT_UPDATE/);
+        const all = hot + count(/^Heap UPDATE/);
+        results[name].push({ enqueue: enqueue.total / N, drain: drain.total / N, perSecond: drained / seconds, hot: walByDump && all > 0 ? hot / all : undefined });
+        if (WAL_DETAIL) {
+          const rows = kinds.sort((a, b) => b[1].bytes - a[1].bytes).map(([k, v]) => `    ${k.padEnd(28)} ${(v.n / N).toFixed(2).padStart(6)} per job ${(v.bytes / N).toFixed(0).padStart(6)} B per job`);
+          process.stderr.write(`  ${name}, round ${round}, drain WAL by record kind:\n${rows.join('\n')}\n`);
+        }
+      } finally {
+        await c.end();
+        await admin.query(`DROP DATABASE ${db}`);
+      }
+    }
+  }
+} finally {
+  await admin.end();
+}
+
+const server = walByDump ? "each design's own database (pg_waldump; commit records left out)" : 'pg_current_wal_lsn() differences (the whole server, commits included)';
+console.log(`bench:queue-designs — ${N} pushes per design and round, ${ROUNDS} rounds, Node ${process.version}; WAL: ${server}`);
+console.log('| design | enqueue, WAL B per job | drain, WAL B per job | push row updates HOT | drain, one client, jobs/s |');
+console.log('|---|---|---|---|---|');
+const per = (xs, f) => xs.map(f).join(' / ');
+for (const name of names) {
+  const r = results[name];
+  console.log(`| ${name} | ${per(r, (x) => x.enqueue.toFixed(0))} | ${per(r, (x) => x.drain.toFixed(0))} | ${per(r, (x) => (x.hot === undefined ? '?' : `${(x.hot * 100).toFixed(0)} %`))} | ${per(r, (x) => x.perSecond.toFixed(0))} |`);
+}
