@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -105,19 +105,14 @@ function killTree(child: ChildProcess): void {
 }
 
 async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+  // sshd's own line (LogLevel VERBOSE), not a connect probe: a probe would also succeed against
+  // another process that holds the port, while this sshd fails to bind it.
+  const listening = `Server listening on 127.0.0.1 port ${port}.`;
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
+    if (log().includes(listening)) return;
     if (child.exitCode !== null) throw new Error(`sshd exited (${child.exitCode}): ${log()}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`sshd did not listen on ${port}: ${log()}`);
 }
@@ -135,6 +130,8 @@ export interface SshdOptions {
   requestLog?: boolean;
   /** SFTP requests the server refuses (sftp-server -P), e.g. `['hardlink']`; implies requestLog. */
   deniedRequests?: string[];
+  /** The first port to try (default: a free one); when it is taken, new free ports are tried. */
+  port?: number;
 }
 
 export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
@@ -148,7 +145,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const passphrase = `pp-${randomBytes(8).toString('hex')}`;
   execFileSync('ssh-keygen', ['-q', '-p', '-N', passphrase, '-f', join(dir, 'client_encrypted')], { stdio: 'ignore' });
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client.pub')));
-  const port = await freePort();
+  let port = options.port ?? (await freePort());
   const username = IS_ROOT ? 'root' : execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
 
   let passwordUser: Sshd['passwordUser'];
@@ -175,7 +172,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     const denied = options.deniedRequests?.length ? ` -P ${options.deniedRequests.join(',')}` : '';
     subsystem = `Subsystem sftp /usr/lib/openssh/sftp-server -e -l DEBUG3${denied} 2>>${join(dir, 'sftp.log')}`;
   }
-  writeFileSync(
+  const writeConfig = (): void => writeFileSync(
     join(dir, 'sshd_config'),
     [
       `Port ${port}`,
@@ -197,11 +194,13 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       '',
     ].join('\n'),
   );
+  writeConfig();
 
   let child: ChildProcess | undefined;
   const requestLog = join(dir, 'sftp.log');
   let log = '';
   const start = async (): Promise<void> => {
+    const from = log.length; // a restart's sshd: only what it logs counts
     const c = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
     live.add(c);
     c.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -209,7 +208,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     });
     c.once('exit', () => live.delete(c));
     child = c;
-    await waitForPort(port, c, () => log);
+    await waitForPort(port, c, () => log.slice(from));
   };
   const kill = async (): Promise<void> => {
     const c = child;
@@ -222,7 +221,18 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     for (let i = 0; i < 100 && c.pid !== undefined && descendants(c.pid).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
   };
   let stopped = false;
-  await start();
+  // The free port was closed again before sshd binds it: another process (a parallel test file's
+  // client socket) may take it in between. Then sshd exits at once; a first start tries new ports.
+  for (let tries = 1; ; tries++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (tries >= 5 || !/Address already in use/.test(log)) throw err;
+      port = await freePort();
+      writeConfig();
+    }
+  }
   return {
     port,
     dir,
