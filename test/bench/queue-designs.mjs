@@ -21,9 +21,13 @@
 //                updates can be HOT; one lease row per claim. The number is the fill factor.
 //   lease-*      the same, but the claim writes no push row at all (PROCESSING lives in the lease
 //                row): the outcome is the push row's only update.
+//   current-toast  current with the payload stored out of line (STORAGE EXTERNAL, toast_tuple_target
+//                512). It changes nothing below 2 KB: PostgreSQL starts to toast a row only past
+//                TOAST_TUPLE_THRESHOLD (about 2 KB) whatever the target says.
 //
 // Env: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 // QUEUE_DESIGNS_N (10000), QUEUE_DESIGNS_ROUNDS (2), QUEUE_DESIGNS (a comma-separated subset),
+// QUEUE_DESIGNS_LINES (invoice lines added to each document: 20 is bench:push's size; default 0),
 // QUEUE_WAL_DETAIL=1 (each drain's WAL by record kind), QUEUE_PG_WALDUMP (path of pg_waldump).
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -39,6 +43,9 @@ const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.
 const N = Number(process.env.QUEUE_DESIGNS_N ?? 10_000);
 const ROUNDS = Number(process.env.QUEUE_DESIGNS_ROUNDS ?? 2);
 const ONLY = process.env.QUEUE_DESIGNS?.split(',');
+// QUEUE_DESIGNS_LINES: invoice lines added to each document (bench:push's document has 20; 0: bench:queue's).
+const LINES = Number(process.env.QUEUE_DESIGNS_LINES ?? 0);
+const LINES_TEXT = LINES === 0 ? '' : `,"lines":[${Array.from({ length: LINES }, (_, i) => JSON.stringify({ sku: `SKU-${i}`, qty: i + 1, price: 9.99 })).join(',')}]`;
 const WAL_DETAIL = process.env.QUEUE_WAL_DETAIL === '1';
 const PG_WALDUMP = process.env.QUEUE_PG_WALDUMP ?? '/usr/lib/postgresql/15/bin/pg_waldump';
 
@@ -109,7 +116,7 @@ const PUSH_COLUMNS = `
 const INSERT_PUSHES = `INSERT INTO push (id, org_id, connection_id, connector_type, document_type, document_id, idempotency_key,
          payload_text, payload_sha256, status, attempts, next_attempt_at, created_at, updated_at, request_id)
   SELECT id, $1, $2, 'MOCK', 'invoice', 'D-' || n, 'invoice:D-' || n,
-         '{"t":1764770000000,"i":' || n || ',"number":"INV-' || n || '","total":12.5}',
+         '{"t":1764770000000,"i":' || n || ',"number":"INV-' || n || '","total":12.5' || $5::text || '}',
          md5(id::text) || md5(n::text), 'PENDING', 0, now(), now(), now(), 'req-' || n
     FROM (SELECT id, $4::int + o AS n FROM unnest($3::uuid[]) WITH ORDINALITY AS v(id, o)) AS v`;
 
@@ -152,6 +159,14 @@ const takeDue = `due AS (DELETE FROM push_queue AS q
                    RETURNING q.push_id)`;
 const dropLease = `DELETE FROM push_lease WHERE worker = $1 AND ids && $2::uuid[]`;
 
+// The payload out of the row (TOAST, uncompressed) once the row passes 512 bytes: the claim and
+// the outcome then write a pointer instead of the document.
+designs['current-toast'] = {
+  ...designs.current,
+  ddl: `${designs.current.ddl}
+    ALTER TABLE push ALTER COLUMN payload_text SET STORAGE EXTERNAL;
+    ALTER TABLE push SET (toast_tuple_target = 512);`,
+};
 for (const ff of [100, 70, 50]) {
   designs[`hot-claim-${ff}`] = {
     ddl: queueTables(ff),
@@ -198,7 +213,7 @@ try {
         await c.query(d.ddl);
         const [org, conn] = [randomUUID(), randomUUID()];
         const l0 = await lsn();
-        for (let i = 0; i < N; i += 500) await c.query(d.accept, [org, conn, Array.from({ length: Math.min(500, N - i) }, () => randomUUID()), i]);
+        for (let i = 0; i < N; i += 500) await c.query(d.accept, [org, conn, Array.from({ length: Math.min(500, N - i) }, () => randomUUID()), i, LINES_TEXT]);
         const l1 = await lsn();
         const t0 = performance.now();
         let drained = 0;
@@ -238,7 +253,7 @@ try {
 }
 
 const server = walByDump ? "each design's own database (pg_waldump; commit records left out)" : 'pg_current_wal_lsn() differences (the whole server, commits included)';
-console.log(`bench:queue-designs — ${N} pushes per design and round, ${ROUNDS} rounds, Node ${process.version}; WAL: ${server}`);
+console.log(`bench:queue-designs — ${N} pushes per design and round, ${ROUNDS} rounds, ${LINES} invoice lines per document, Node ${process.version}; WAL: ${server}`);
 console.log('| design | enqueue, WAL B per job | drain, WAL B per job | push row updates HOT | drain, one client, jobs/s |');
 console.log('|---|---|---|---|---|');
 const per = (xs, f) => xs.map(f).join(' / ');
