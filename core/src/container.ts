@@ -127,10 +127,12 @@ export interface OpenHostOptions {
   /** Runs once the keys are loaded, before the database opens (serve claims the data directory here). */
   beforeDatabase?: (lifecycle: Lifecycle) => Promise<void>;
   /**
-   * `discover` (default) loads the plugins of `config.pluginDirs`; a function registers plugins
-   * itself (tests register source builds), with the services plugins' create(deps) receives.
+   * `discover` (default) loads the plugins of `config.pluginDirs`; `none` loads none (one-shot
+   * commands that never call a connector: no sandbox started, no plugin warning printed); a
+   * function registers plugins itself (tests register source builds), with the services plugins'
+   * create(deps) receives.
    */
-  plugins?: 'discover' | ((registry: ConnectorRegistry, services: HostServices) => void);
+  plugins?: 'discover' | 'none' | ((registry: ConnectorRegistry, services: HostServices) => void);
 }
 
 /**
@@ -173,7 +175,7 @@ export async function openHost(config: HostConfig, options: OpenHostOptions = {}
     });
     let pluginReport: PluginLoadReport = { loaded: [], failed: [] };
     if (typeof options.plugins === 'function') options.plugins(registry, resolve(c, TOKENS.HostServices));
-    else {
+    else if (options.plugins !== 'none') {
       pluginReport = await loadPlugins({
         dirs: config.pluginDirs,
         importTimeoutMs: config.pluginImportTimeoutMs,

@@ -38,4 +38,19 @@ describe('erpc orgs / api-keys', () => {
     const missing = await erpc('api-keys', 'create', '--org', '00000000-0000-0000-0000-000000000000').catch((e: { code: number; stderr: string }) => e);
     expect(missing).toMatchObject({ code: 3, stderr: expect.stringContaining('ERPC_ERR_ORG_NOT_FOUND') });
   }, 300_000);
+
+  it('loads no plugin for commands that never call a connector: no sandbox, no plugin warning', async () => {
+    // A plugin folder that cannot be read: loading plugins warns ERPC_ERR_PLUGIN_DIR_UNREADABLE.
+    const broken = { ...env(), ERPC_PLUGIN_DIRS: path.join(dir, 'no-such-plugins') };
+    const erpcWith = (...args: string[]) => run(process.execPath, [main, ...args], { env: broken, timeout: 120_000 });
+    // The control: a command that loads plugins reports the folder.
+    const plugins = await erpcWith('plugins', 'list', '--json').catch((e: { stdout: string }) => e);
+    expect(plugins.stdout).toContain('ERPC_ERR_PLUGIN_DIR_UNREADABLE');
+
+    const created = await erpcWith('orgs', 'create', 'Quiet', '--json');
+    const orgId = JSON.parse(created.stdout).org.id as string;
+    for (const out of [created, await erpcWith('orgs', 'list', '--json'), await erpcWith('api-keys', 'list', '--org', orgId, '--json'), await erpcWith('pushes', 'list', '--org', orgId, '--json')]) {
+      expect(out.stderr).not.toContain('ERPC_ERR_PLUGIN');
+    }
+  }, 300_000);
 });

@@ -35,7 +35,7 @@ export const keysRotateCommand: CliCommand = {
           }
           const config = commandSettings();
           await refuseWhileServing(config);
-          const host = await openHost(config, { logger: commandLogger(config) });
+          const host = await openHost(config, { logger: commandLogger(config), plugins: 'none' });
           const controller = new AbortController();
           const stop = (): void => {
             if (controller.signal.aborted) process.exit(EXIT.FAILURE); // second Ctrl-C: the open batch rolls back

@@ -24,7 +24,7 @@ export const keysStatusCommand: CliCommand = {
         action(async (opts: Options) => {
           const config = commandSettings();
           await refuseWhileServing(config);
-          const host = await openHost(config, { logger: commandLogger(config) });
+          const host = await openHost(config, { logger: commandLogger(config), plugins: 'none' });
           try {
             const status = await host.services.keyStatus();
             process.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : formatStatus(status));

@@ -31,7 +31,7 @@ export const pushesRetryCommand: CliCommand = {
             ...(opts.deadAfter !== undefined ? { deadAfter: opts.deadAfter } : {}),
             ...(opts.deadBefore !== undefined ? { deadBefore: opts.deadBefore } : {}),
           };
-          const result = await withHost(commandSettings(), (host) => host.services.pushes.retryDead(opts.org, filter, { dryRun: opts.dryRun === true }));
+          const result = await withHost(commandSettings(), (host) => host.services.pushes.retryDead(opts.org, filter, { dryRun: opts.dryRun === true }), { plugins: 'none' });
           if (opts.json === true) process.stdout.write(`${JSON.stringify(result)}\n`);
           else if (result.dryRun) process.stdout.write(`${result.matched} dead letters match; none requeued (dry run)\n`);
           else process.stdout.write(`${result.requeued} dead letters requeued (${result.matched} matched)\n`);
