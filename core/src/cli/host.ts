@@ -1,4 +1,6 @@
-import { openHost, type Host, type OpenHostOptions } from '../container.js';
+// The container (knex, pg, PGlite, the plugin loader…) is imported when a command opens a host,
+// so that `erpc --help` and commands without a database do not load it.
+import type { Host, OpenHostOptions } from '../container.js';
 import { ErpcError } from '../errors/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { loadHostConfig, warnUnknownSettings, type HostConfig, type LogLevel, type SettingOverrides } from '../settings/index.js';
@@ -41,6 +43,7 @@ export async function refuseWhileServing(config: HostConfig): Promise<void> {
  * and errors unless ERPC_LOG_LEVEL says otherwise: the command prints its own output.
  */
 export async function withHost<T>(config: HostConfig, fn: (host: Host) => Promise<T>, options: OpenHostOptions = {}): Promise<T> {
+  const { openHost } = await import('../container.js');
   const host = await openHost(config, { logger: commandLogger(config), ...options });
   try {
     return await fn(host);

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { runConformanceCommand } from '@erpc/conformance';
 import { action, collect, type CliCommand } from '../command.js';
-import { sandboxedConformancePorts } from '../../plugins/sandbox/conformance-ports.js';
 import { commandLogger, commandSettings } from '../host.js';
 
 interface Options {
@@ -36,6 +34,7 @@ export const conformanceCommand: CliCommand = {
         action(async (pluginDir: string, opts: Options) => {
           const timeoutMs = opts.timeoutMs === undefined ? undefined : Number(opts.timeoutMs);
           const config = commandSettings();
+          const [{ runConformanceCommand }, { sandboxedConformancePorts }] = await Promise.all([import('@erpc/conformance'), import('../../plugins/sandbox/conformance-ports.js')]);
           // By default the kit runs the plugin the way the host does: in its sandbox (docs/security.md).
           const sandboxed = opts.inProcess !== true && config.sandbox.isolation === 'process';
           const ports = sandboxed

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { isErpcError } from '../../errors/index.js';
-import { openHost } from '../../container.js';
 import type { ImportProblem } from '../../connections/connection-import-service.js';
 import { action, type CliCommand, commandGroup, EXIT } from '../command.js';
 import { commandLogger, commandSettings, refuseWhileServing } from '../host.js';
@@ -34,6 +33,7 @@ export const connectionsImportCommand: CliCommand = {
         action(async (opts: Options) => {
           const config = commandSettings();
           await refuseWhileServing(config);
+          const { openHost } = await import('../../container.js');
           const host = await openHost(config, { logger: commandLogger(config) });
           const progress = progressBar(opts.json === true);
           try {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ErpcError } from '../../errors/index.js';
-import { openHost } from '../../container.js';
 import { DEFAULT_ROTATION_BATCH_SIZE, type RotationProgress, type RotationReport } from '../../keys/index.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 import { keysGroup } from './keys-group.js';
@@ -35,6 +34,7 @@ export const keysRotateCommand: CliCommand = {
           }
           const config = commandSettings();
           await refuseWhileServing(config);
+          const { openHost } = await import('../../container.js');
           const host = await openHost(config, { logger: commandLogger(config), plugins: 'none' });
           const controller = new AbortController();
           const stop = (): void => {

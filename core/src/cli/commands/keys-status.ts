@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { openHost } from '../../container.js';
 import type { KeyStatus } from '../../keys/index.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 import { keysGroup } from './keys-group.js';
@@ -24,6 +23,7 @@ export const keysStatusCommand: CliCommand = {
         action(async (opts: Options) => {
           const config = commandSettings();
           await refuseWhileServing(config);
+          const { openHost } = await import('../../container.js');
           const host = await openHost(config, { logger: commandLogger(config), plugins: 'none' });
           try {
             const status = await host.services.keyStatus();

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { ErpcError } from '../../errors/index.js';
-import { checkDatabase, closeDatabase, createDatabase, databaseKind, databaseTarget, migrateLatest, migrationStatus } from '../../storage/index.js';
 import { commandSettings, refuseWhileServing } from '../host.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 
@@ -23,6 +22,7 @@ export const migrateCommand: CliCommand = {
           const url = config.databaseUrl;
           // Only one process may open an embedded database; a running server has migrated it anyway.
           await refuseWhileServing(config);
+          const { checkDatabase, closeDatabase, createDatabase, databaseKind, databaseTarget, migrateLatest, migrationStatus } = await import('../../storage/index.js');
           const db = await createDatabase({ databaseUrl: url, dataDir: config.dataDir });
           try {
             await checkDatabase(db, url);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { openPluginHost } from '../../container.js';
 import type { PluginLoadReport } from '../../plugins/types.js';
 import { EXIT, action, collect, type CliCommand } from '../command.js';
 import type { GrantPolicy } from '../../plugins/sandbox/grants.js';
@@ -38,6 +37,7 @@ export const pluginsListCommand: CliCommand = {
         action(async (opts: Options) => {
           const config = commandSettings({ ERPC_PLUGIN_DIRS: opts.pluginsDir !== undefined && opts.pluginsDir.length > 0 ? opts.pluginsDir : undefined });
           // The listing reports every failure itself; log lines only when asked for.
+          const { openPluginHost } = await import('../../container.js');
           const plugins = await openPluginHost(config, commandLogger(config, 'silent'));
           const report = plugins.report;
           await plugins.close();

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
-import { ScaffoldError, scaffoldPlugin } from '@erpc/conformance';
 import { ErpcError } from '../../errors/index.js';
 import { EXIT, action, type CliCommand } from '../command.js';
 import { pluginsGroup } from './plugins-group.js';
@@ -53,6 +52,7 @@ export const pluginsNewCommand: CliCommand = {
       .addHelpText('after', '\nExamples:\n  erpc plugins new ../acme-erp --type ACME_ERP_V1\n  erpc plugins new ../acme-erp --type ACME_ERP_V1 --from-registry\n')
       .action(
         action(async (folder: string, opts: Options) => {
+          const { ScaffoldError, scaffoldPlugin } = await import('@erpc/conformance');
           let vendor: Awaited<ReturnType<typeof packHostPackages>> | undefined;
           try {
             vendor = opts.fromRegistry === true || opts.sdk !== undefined ? undefined : await packHostPackages();

@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { openHost } from '../../container.js';
 import { Keyring, generateKey } from '../../crypto/index.js';
 import { ErpcError } from '../../errors/index.js';
 import { loadHostConfig, type LogLevel } from '../../settings/index.js';
@@ -52,6 +51,7 @@ export const pluginsTryCommand: CliCommand = {
             env: { ERPC_PLUGIN_DIRS: path.resolve(dir), ERPC_DATA_DIR: dataDir, ERPC_SCHEMA_CACHE_DIR: 'off', ERPC_LOG_LEVEL: env.ERPC_LOG_LEVEL as LogLevel | undefined },
           });
           try {
+            const { openHost } = await import('../../container.js');
             const host = await openHost(config, { logger: commandLogger(config), keyring: new Keyring(generateKey()) });
             try {
               const [plugin] = host.registry.list();

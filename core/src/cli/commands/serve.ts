@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { buildApp } from '../../api/app.js';
-import { closeHttp, listenHttp } from '../../api/http-server.js';
-import { openHost, type Host } from '../../container.js';
+import type { Host } from '../../container.js';
 import { together } from '../../lifecycle.js';
 import { Shutdown } from '../../shutdown.js';
 import { EXIT, action, type CliCommand } from '../command.js';
@@ -43,6 +41,8 @@ export const serveCommand: CliCommand = {
             hostReady = resolve;
             hostFailed = reject;
           });
+          // Loaded here, not at start-up: the CLI's other commands do not need the API or the container.
+          const [{ openHost }, { buildApp }, { closeHttp, listenHttp }] = await Promise.all([import('../../container.js'), import('../../api/app.js'), import('../../api/http-server.js')]);
           let host: Host;
           try {
             host = await openHost(config, {

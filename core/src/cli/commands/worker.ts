@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { closeHttp, listenHttp } from '../../api/http-server.js';
-import { buildOpsApp } from '../../api/ops-app.js';
-import { openHost } from '../../container.js';
 import { ErpcError } from '../../errors/index.js';
 import { together, type LifecycleHook } from '../../lifecycle.js';
 import { Shutdown } from '../../shutdown.js';
@@ -49,6 +46,7 @@ export const workerCommand: CliCommand = {
             });
           }
           const logger = commandLogger(config, 'info');
+          const [{ openHost }, { buildOpsApp }, { closeHttp, listenHttp }] = await Promise.all([import('../../container.js'), import('../../api/ops-app.js'), import('../../api/http-server.js')]);
           const host = await openHost(config, { logger, metricsDefaults: true });
           const shutdown = new Shutdown(config.shutdown, host.readiness, logger);
           try {
