@@ -14,8 +14,9 @@
 // can read the server's pg_wal; else the LSN difference of the whole server (then commits count).
 //
 // The designs (see ADR 0054 for what each would take in the product):
-//   current      the push table as migrations 0001–0008 leave it: the claim and the outcome each
-//                write the whole row, neither is HOT (status is in five index predicates).
+//   current      the push table as migrations 0001–0008 leave it (fill factor 90, migration 0007):
+//                the claim and the outcome each write the whole row, neither is HOT (status is in
+//                five index predicates).
 //   hot-claim-*  a narrow queue table (due time) whose rows the claim deletes; the push row's
 //                indexes name no column the claim or a delivered outcome writes, so both of its
 //                updates can be HOT; one lease row per claim. The number is the fill factor.
@@ -122,7 +123,7 @@ const INSERT_PUSHES = `INSERT INTO push (id, org_id, connection_id, connector_ty
 
 const designs = {
   current: {
-    ddl: `CREATE TABLE push (${PUSH_COLUMNS});
+    ddl: `CREATE TABLE push (${PUSH_COLUMNS}) WITH (fillfactor = 90);
       CREATE INDEX push_ack_due_idx ON push (next_ack_check_at) WHERE status = 'DELIVERED' AND next_ack_check_at IS NOT NULL;
       CREATE INDEX push_dead_org_idx ON push (org_id, dead_at, id) WHERE status = 'DEAD';
       CREATE INDEX push_org_created_idx ON push (org_id, created_at DESC, id DESC);
@@ -159,8 +160,9 @@ const takeDue = `due AS (DELETE FROM push_queue AS q
                    RETURNING q.push_id)`;
 const dropLease = `DELETE FROM push_lease WHERE worker = $1 AND ids && $2::uuid[]`;
 
-// The payload out of the row (TOAST, uncompressed) once the row passes 512 bytes: the claim and
-// the outcome then write a pointer instead of the document.
+// The payload asked out of the row (TOAST, uncompressed, target 512 bytes), so that the claim and
+// the outcome would write a pointer instead of the document. PostgreSQL toasts only rows past
+// about 2 KB, so below that it changes nothing (see the header).
 designs['current-toast'] = {
   ...designs.current,
   ddl: `${designs.current.ddl}
@@ -186,12 +188,18 @@ for (const ff of [100, 70, 50, 40]) {
     ddl: queueTables(ff),
     accept: acceptIntoQueue,
     claim: `WITH ${takeDue},
-         lease AS (INSERT INTO push_lease (worker, until, ids) SELECT $1::text, now() + interval '1 min', array_agg(push_id) FROM due HAVING count(*) > 0)
-       SELECT p.id, p.attempts + 1 AS attempts, p.payload_text FROM due JOIN push AS p ON p.id = due.push_id`,
-    outcome: `UPDATE push AS p SET status = 'DELIVERED', attempts = p.attempts + 1, next_attempt_at = NULL,
+         lease AS (INSERT INTO push_lease (worker, until, ids) SELECT $1::text, now() + interval '1 min', array_agg(push_id) FROM due HAVING count(*) > 0
+                   RETURNING id)
+       SELECT p.id, p.attempts + 1 AS attempts, p.payload_text, (SELECT id FROM lease) AS lease_id FROM due JOIN push AS p ON p.id = due.push_id`,
+    // The fence: the claim's lease row, still this worker's (an expired lease requeued by another
+    // process is gone), and the attempts the claim counted.
+    outcome: `UPDATE push AS p SET status = 'DELIVERED', attempts = v.attempts, next_attempt_at = NULL,
                 external_ref = 'ext-' || p.document_id, receipt_details = '{"ok":true}',
                 delivered_at = now(), last_attempt_at = now(), updated_at = now()
-               WHERE p.id = ANY ($2::uuid[]) AND p.status = 'PENDING' AND $1::text IS NOT NULL`,
+               FROM unnest($2::uuid[], $3::int[]) AS v(id, attempts)
+               WHERE p.id = v.id AND p.status = 'PENDING' AND p.attempts = v.attempts - 1
+                 AND EXISTS (SELECT 1 FROM push_lease AS l WHERE l.id = $4::bigint AND l.worker = $1::text)`,
+    outcomeArgs: (rows) => [rows.map((r) => r.attempts), rows[0].lease_id],
     afterOutcome: dropLease,
   };
 }
@@ -221,7 +229,8 @@ try {
           const rows = (await c.query(d.claim, ['w1'])).rows;
           if (rows.length === 0) break;
           const ids = rows.map((r) => r.id);
-          await c.query(d.outcome, ['w1', ids]);
+          const updated = (await c.query(d.outcome, ['w1', ids, ...(d.outcomeArgs ? d.outcomeArgs(rows) : [])])).rowCount;
+          if (updated !== rows.length) throw new Error(`${name}: the outcome wrote ${updated} of ${rows.length} claimed pushes`);
           if (d.afterOutcome) await c.query(d.afterOutcome, ['w1', ids]);
           drained += rows.length;
         }

@@ -55,14 +55,15 @@ export async function withHost<T>(config: HostConfig, fn: (host: Host) => Promis
 /**
  * Runs an admin operation: through a running server's admin socket on the embedded default,
  * else directly on the database (PostgreSQL, or the embedded one when no server holds it).
- * Admin operations read and write the database only, so no plugin is loaded for them.
+ * No plugin is loaded for it except for `connections.list`, whose view (the config without its
+ * secrets, `secretFields`) comes from each connector's schema, as the API's does (ADR 0055).
  */
 export async function runAdmin<T>(config: HostConfig, op: AdminOp, args: Record<string, string>, direct: (host: Host) => Promise<T>): Promise<T> {
   if (config.databaseUrl === undefined) {
     const viaServer = await callAdminSocket(config.dataDir, op, args);
     if (viaServer.reached) return viaServer.result as T;
   }
-  return withHost(config, direct, { plugins: 'none' });
+  return withHost(config, direct, op === 'connections.list' ? {} : { plugins: 'none' });
 }
 
 /** Resolves on the first SIGINT or SIGTERM, with its name. */

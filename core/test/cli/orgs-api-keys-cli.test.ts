@@ -5,9 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openHost } from '../../src/container.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { loadHostConfig } from '../../src/settings/index.js';
 
 const run = promisify(execFile);
 const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const repoPlugins = fileURLToPath(new URL('../../../plugins', import.meta.url));
 
 /** The built CLI on a fresh embedded database (no server running: the commands open it themselves). */
 describe('erpc orgs / api-keys', () => {
@@ -52,5 +56,26 @@ describe('erpc orgs / api-keys', () => {
     for (const out of [created, await erpcWith('orgs', 'list', '--json'), await erpcWith('api-keys', 'list', '--org', orgId, '--json'), await erpcWith('pushes', 'list', '--org', orgId, '--json')]) {
       expect(out.stderr).not.toContain('ERPC_ERR_PLUGIN');
     }
+  }, 300_000);
+
+  it('connections list still shows each connection through its connector: non-secret config, secretFields, no secret', async () => {
+    const dataDir = path.join(dir, 'connections-data');
+    const canary = `canary-${Date.now()}`;
+    // Stored through the library on the same embedded database (and its local key) the CLI opens next.
+    const host = await openHost(loadHostConfig({ env: { ERPC_DATA_DIR: dataDir, ERPC_PLUGIN_DIRS: repoPlugins } }), { logger: createLogger({ level: 'silent' }) });
+    let orgId: string;
+    try {
+      orgId = (await host.services.organizations.create('Connections')).org.id;
+      await host.services.connections.create(orgId, { connectorType: 'MOCK', name: 'Mock ERP', config: { behavior: 'ok', apiKey: canary } });
+    } finally {
+      await host.close();
+    }
+    const out = await run(process.execPath, [main, 'connections', 'list', '--org', orgId, '--json'], {
+      env: { ...process.env, ERPC_DATA_DIR: dataDir, ERPC_PLUGIN_DIRS: repoPlugins, DATABASE_URL: '', ENCRYPTION_MASTER_KEY: '' },
+      timeout: 120_000,
+    });
+    const items = JSON.parse(out.stdout).items as Record<string, unknown>[];
+    expect(items).toEqual([expect.objectContaining({ connectorType: 'MOCK', name: 'Mock ERP', config: { behavior: 'ok' }, secretFields: ['/apiKey'] })]);
+    expect(out.stdout).not.toContain(canary);
   }, 300_000);
 });

@@ -104,14 +104,15 @@ function killTree(child: ChildProcess): void {
   }
 }
 
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+async function waitForPort(port: number, child: ChildProcess, closed: () => boolean, log: () => string): Promise<void> {
   // sshd's own line (LogLevel VERBOSE), not a connect probe: a probe would also succeed against
   // another process that holds the port, while this sshd fails to bind it.
   const listening = `Server listening on 127.0.0.1 port ${port}.`;
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (log().includes(listening)) return;
-    if (child.exitCode !== null) throw new Error(`sshd exited (${child.exitCode}): ${log()}`);
+    // 'close', not 'exit': stderr is read to its end by then, so the reason is in the log.
+    if (closed()) throw new Error(`sshd exited (${child.exitCode}): ${log()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`sshd did not listen on ${port}: ${log()}`);
@@ -199,16 +200,24 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   let child: ChildProcess | undefined;
   const requestLog = join(dir, 'sftp.log');
   let log = '';
+  // What the last start's sshd logged (a restart's sshd: only what it logs counts).
+  let startLog = '';
   const start = async (): Promise<void> => {
-    const from = log.length; // a restart's sshd: only what it logs counts
+    const from = log.length;
     const c = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
     live.add(c);
+    let closed = false;
     c.stderr!.setEncoding('utf8').on('data', (d: string) => {
       log += d;
     });
     c.once('exit', () => live.delete(c));
+    c.once('close', () => (closed = true));
     child = c;
-    await waitForPort(port, c, () => log.slice(from));
+    try {
+      await waitForPort(port, c, () => closed, () => log.slice(from));
+    } finally {
+      startLog = log.slice(from);
+    }
   };
   const kill = async (): Promise<void> => {
     const c = child;
@@ -228,7 +237,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       await start();
       break;
     } catch (err) {
-      if (tries >= 5 || !/Address already in use/.test(log)) throw err;
+      // An sshd that did not exit (it never said it listens) is killed, whatever comes next.
+      await kill();
+      if (tries >= 5 || !/Address already in use/.test(startLog)) throw err;
       port = await freePort();
       writeConfig();
     }
