@@ -19,9 +19,14 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const FIXTURES = path.join(repoRoot, 'test/fixtures/sandbox');
 const MOCK = path.join(repoRoot, 'plugins/connector-mock');
 
-/** A plugins folder holding only the given fixtures (as links). */
+/** A plugins folder holding only the given fixtures (as links); removed after the file's tests. */
+const fixtureFolders: string[] = [];
+afterAll(async () => {
+  await Promise.all(fixtureFolders.map((f) => rm(f, { recursive: true, force: true })));
+});
 async function folderOf(...fixtures: string[]): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'erpc-fixtures-'));
+  fixtureFolders.push(dir);
   await chmod(dir, 0o755);
   for (const f of fixtures) await symlink(f === 'MOCK' ? MOCK : path.join(FIXTURES, f), path.join(dir, f === 'MOCK' ? 'connector-mock' : f));
   return dir;

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -38,5 +41,19 @@ describe('erpc start-up', () => {
   it('a command that opens a host loads the container', async () => {
     const { modules } = await loadedBy('plugins', 'list', '--json');
     expect(modules.some((m) => m.endsWith('/dist/container.js'))).toBe(true);
+  });
+
+  it('leaves no sandbox working folder behind: plugins list ends with process.exit while its check sandboxes stop', async () => {
+    // The CLI's temporary folder (os.tmpdir() follows TMPDIR), so only its own folders are in it.
+    const tmp = await mkdtemp(path.join(tmpdir(), 'erpc-cli-tmp-'));
+    try {
+      const plugins = fileURLToPath(new URL('../../../plugins', import.meta.url));
+      const { stdout } = await run(process.execPath, [main, 'plugins', 'list', '--json'], { env: { ...process.env, TMPDIR: tmp, ERPC_PLUGIN_DIRS: plugins, DATABASE_URL: '' }, timeout: 60_000 });
+      // The control: the plugins were checked in sandboxes (each with a folder in TMPDIR).
+      expect(JSON.parse(stdout).plugins.filter((p: { status: string }) => p.status === 'loaded').length).toBeGreaterThan(0);
+      expect((await readdir(tmp)).filter((f) => f.startsWith('erpc-sandbox-'))).toEqual([]);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });

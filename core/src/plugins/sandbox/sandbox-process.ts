@@ -100,6 +100,27 @@ function hasShell(): boolean {
 let warnedNoShell = false;
 
 /**
+ * The working folders of the sandboxes this process started and has not seen exit. A sandbox's
+ * folder is removed when it exits; one still here when the host exits (a CLI command ends with
+ * process.exit while its check sandboxes are stopping) is removed then, so none is left in the
+ * temporary folder.
+ */
+const liveWorkingFolders = new Set<string>();
+let removeOnExit = false;
+function trackWorkingFolder(folder: string): void {
+  liveWorkingFolders.add(folder);
+  if (removeOnExit) return;
+  removeOnExit = true;
+  process.once('exit', () => {
+    for (const f of liveWorkingFolders) rmSync(f, { recursive: true, force: true });
+  });
+}
+function removeWorkingFolder(folder: string): void {
+  rmSync(folder, { recursive: true, force: true });
+  liveWorkingFolders.delete(folder);
+}
+
+/**
  * The host's handle on one sandbox process: spawn, load, calls in flight, deadlines enforced by
  * killing, exit. Every call of a process that ends rejects with a {@link SandboxCrash}.
  */
@@ -135,6 +156,7 @@ export class SandboxProcess {
     this.#options = options;
     // Its own working directory, owned by its user.
     this.#cwd = mkdtempSync(path.join(tmpdir(), 'erpc-sandbox-'));
+    trackWorkingFolder(this.#cwd);
     if (options.identity !== undefined) chownSync(this.#cwd, options.identity.uid, options.identity.gid);
     // Its working directory is readable, not writable: a plugin writes only below its granted roots
     // (a writable temporary folder would let it fill the host's disk).
@@ -448,7 +470,7 @@ export class SandboxProcess {
       pending.reject(crash);
     }
     this.#pending.clear();
-    rmSync(this.#cwd, { recursive: true, force: true });
+    removeWorkingFolder(this.#cwd);
     this.#options.onExit(crash);
   }
 }
