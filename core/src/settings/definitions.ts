@@ -16,7 +16,7 @@ export const FALSE_WORDS = ['0', 'false', 'no'] as const;
  * its effective value back from a {@link HostConfig}.
  */
 export interface SettingDefinition extends SettingSpec {
-  /** JSON Schema of the value (after the loader's trimming), given to env-schema. */
+  /** JSON Schema of the value (after the loader's trimming), validated with Ajv (ADR 0056). */
   readonly schema: Readonly<Record<string, unknown>>;
   /** The `reason` of ERPC_ERR_SETTING_INVALID when the value fails `schema`. Never holds a value. */
   readonly reason: string;

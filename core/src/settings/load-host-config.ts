@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import envSchema from 'env-schema';
 import type Ajv from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { ErpcError } from '../errors/index.js';
 import { RetryPolicy } from '../push/retry-policy.js';
 import { isCidr } from '../webhooks/address-policy.js';
@@ -24,28 +25,27 @@ const require = createRequire(import.meta.url);
 type AjvInstance = Ajv.default;
 type AjvCtor = new (opts: Record<string, unknown>) => AjvInstance;
 
-let ajv: AjvInstance | undefined;
-
 /**
- * The Ajv instance settings are validated with: the project's Ajv (env-schema accepts an
- * instance of the same `ajv` package) with env-schema's own options, except that validation
- * stops at the first bad variable (the error names one, in documentation order).
+ * The options settings are validated with: env-schema's (the library this replaced, ADR 0056:
+ * coercion of the environment's strings, defaults, unknown properties removed), except that
+ * validation stops at the first bad variable (the error names one, in documentation order).
+ * `code.source` keeps the generated code, so the build can ship it precompiled.
  */
-function settingsAjv(): AjvInstance {
-  if (ajv === undefined) {
-    const mod = require('ajv') as { default?: AjvCtor } & AjvCtor;
-    const AjvClass = mod.default ?? mod;
-    ajv = new AjvClass({
-      strict: true,
-      allErrors: false,
-      removeAdditional: true,
-      useDefaults: true,
-      coerceTypes: true,
-      allowUnionTypes: true,
-      addUsedSchema: false,
-    });
-  }
-  return ajv;
+const SETTINGS_AJV_OPTIONS = {
+  strict: true,
+  allErrors: false,
+  removeAdditional: true,
+  useDefaults: true,
+  coerceTypes: true,
+  allowUnionTypes: true,
+  addUsedSchema: false,
+  code: { source: true },
+};
+
+function newSettingsAjv(): AjvInstance {
+  const mod = require('ajv') as { default?: AjvCtor } & AjvCtor;
+  const AjvClass = mod.default ?? mod;
+  return new AjvClass(SETTINGS_AJV_OPTIONS);
 }
 
 let schema: Record<string, unknown> | undefined;
@@ -55,8 +55,44 @@ export function settingsSchema(): Record<string, unknown> {
   schema ??= {
     type: 'object',
     properties: Object.fromEntries(SETTING_DEFINITIONS.map((d) => [d.name, { ...d.schema, description: d.description }])),
+    additionalProperties: false,
   };
   return schema;
+}
+
+/** Identifies the settings validator's code: Ajv's version, the options and the schema. */
+export function settingsValidatorKey(): string {
+  const ajvVersion = (require('ajv/package.json') as { version: string }).version;
+  return createHash('sha256').update(`${ajvVersion}\n${JSON.stringify(SETTINGS_AJV_OPTIONS)}\n${JSON.stringify(settingsSchema())}`).digest('hex');
+}
+
+/** Compiles the settings validator and returns Ajv's standalone code of it (the build ships it precompiled). */
+export function settingsValidatorSource(): string {
+  const ajv = newSettingsAjv();
+  const standalone = require('ajv/dist/standalone') as { default?: (a: AjvInstance, v: ValidateFunction) => string } & ((a: AjvInstance, v: ValidateFunction) => string);
+  return (standalone.default ?? standalone)(ajv, ajv.compile(settingsSchema()));
+}
+
+let validator: ValidateFunction | undefined;
+
+/**
+ * The settings validator: the build's precompiled one (scripts/build-manifest-validator.mjs writes it
+ * beside this module) when its key matches the schema, the options and the Ajv in use now, else
+ * compiled here (running from source, or a stale file). Compiling costs a command about 70 ms.
+ */
+function settingsValidator(): ValidateFunction {
+  if (validator !== undefined) return validator;
+  try {
+    const shipped = require('./settings-validator.cjs') as { key?: unknown; load?: () => unknown };
+    if (shipped.key === settingsValidatorKey() && typeof shipped.load === 'function') {
+      const m = shipped.load() as ValidateFunction | { default?: ValidateFunction };
+      const fn = typeof m === 'function' ? m : m.default;
+      if (typeof fn === 'function') return (validator = fn);
+    }
+  } catch {
+    // absent or unreadable: compiled below
+  }
+  return (validator = newSettingsAjv().compile(settingsSchema()));
 }
 
 // Where each loaded config's values came from, for describeSettings.
@@ -95,16 +131,16 @@ export function loadHostConfig(options: LoadHostConfigOptions = {}): HostConfig 
     return new ErpcError('ERPC_ERR_SETTING_INVALID', { name: shown, reason });
   };
 
-  let v: Record<string, unknown>;
-  try {
-    v = envSchema({ schema: settingsSchema(), data, env: false, dotenv: false, ajv: settingsAjv() });
-  } catch (err) {
+  // Validated in place (coerced, defaults filled in): `data` is this call's own object.
+  const validate = settingsValidator();
+  if (!validate(data)) {
     // Ajv's errors name the property and the rule, never the value; the reason is ours.
-    const first = (err as { errors?: { instancePath?: string }[] }).errors?.[0];
+    const first = validate.errors?.[0];
     const def = DEFINITION_BY_NAME.get(first?.instancePath?.slice(1) ?? '');
-    if (def === undefined) throw err;
+    if (def === undefined) throw new Error(`settings validation failed: ${JSON.stringify(validate.errors?.slice(0, 3))}`);
     throw invalid(def.name, def.reason);
   }
+  const v: Record<string, unknown> = data;
   // Ajv lets Infinity ('1e400') through `integer` and `maximum`; no setting means it.
   for (const def of SETTING_DEFINITIONS) {
     const value = v[def.name];
