@@ -31,6 +31,17 @@ async function folderOf(...fixtures: string[]): Promise<string> {
   for (const f of fixtures) await symlink(f === 'MOCK' ? MOCK : path.join(FIXTURES, f), path.join(dir, f === 'MOCK' ? 'connector-mock' : f));
   return dir;
 }
+/** `step`, or an error naming it when it has not settled within 20 s. */
+async function within(label: string, step: Promise<unknown> | undefined): Promise<void> {
+  if (step === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${label} did not finish within 20 s`)), 20_000)));
+  try {
+    await Promise.race([step, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 const MASTER_KEY = randomBytes(32).toString('hex');
 const CANARY = `canary-${randomBytes(8).toString('hex')}`;
 const backend = testBackends()[0]!;
@@ -61,9 +72,11 @@ describe.each(testBackends())('plugin sandbox: hostile plugins are contained, on
   });
   afterEach(async () => {
     clearInterval(probe);
-    await runtime?.stop();
-    await app?.close();
-    await host?.close();
+    // Each step bounded and named: a teardown that hangs says which part of the host did
+    // (a CI run once timed this hook out at 60 s without saying where).
+    await within('runtime.stop()', runtime?.stop());
+    await within('app.close()', app?.close());
+    await within('host.close()', host?.close());
     runtime = undefined;
     app = undefined;
     host = undefined;
