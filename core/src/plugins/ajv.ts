@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type AjvCore from 'ajv/dist/core.js';
 import { manifestSchema, type PluginManifest } from '@erpc/sdk';
+import { loadShippedValidator, standaloneCode, validatorKey } from '../shipped-validator.js';
+
+export { standaloneCode };
 
 // ajv and ajv-formats are CommonJS; under NodeNext their default export sits on `.default`.
 const require = createRequire(import.meta.url);
 type AjvInstance = AjvCore.default;
 type AjvCtor = new (opts: Record<string, unknown>) => AjvInstance;
-type Standalone = (ajv: AjvInstance, validate: ValidateFunction) => string;
 const cjsDefault = <T>(m: { default?: T } & T): T => m.default ?? m;
 // Loaded on first use: a start-up whose validators all come precompiled never loads Ajv's compiler.
 const ajv2020 = (): AjvCtor => cjsDefault(require('ajv/dist/2020.js') as { default?: AjvCtor } & AjvCtor);
@@ -29,11 +30,6 @@ export function configSchemaAjv(): AjvInstance {
   return configAjv;
 }
 
-/** Ajv's standalone code of a validator compiled by `ajv` (with `code.source`). */
-export function standaloneCode(ajv: AjvInstance, validate: ValidateFunction): string {
-  return cjsDefault(require('ajv/dist/standalone') as { default?: Standalone } & Standalone)(ajv, validate);
-}
-
 // The manifest validator's own instance without meta-schema validation: the manifest schema is
 // ours (the SDK's tests cover it), and compiling the draft 2020-12 meta-schema is the largest
 // fixed cost of a load.
@@ -41,8 +37,7 @@ const MANIFEST_OPTIONS = { strict: true, allErrors: true, validateSchema: false,
 
 /** Identifies the manifest validator's code: Ajv version, options and the SDK's manifest schema. */
 export function manifestValidatorKey(): string {
-  const ajvVersion = (require('ajv/package.json') as { version: string }).version;
-  return createHash('sha256').update(`${ajvVersion}\n${JSON.stringify(MANIFEST_OPTIONS)}\n${JSON.stringify(manifestSchema)}`).digest('hex');
+  return validatorKey(MANIFEST_OPTIONS, manifestSchema);
 }
 
 /** Compiles the manifest validator and returns its standalone code (the build ships it precompiled). */
@@ -55,17 +50,10 @@ function loadManifestValidator(): ValidateFunction<PluginManifest> {
   // The build (scripts/build-manifest-validator.mjs) writes Ajv's standalone code for the SDK's
   // schema beside this module; used only when its key matches the schema and Ajv in use now, so
   // a stale file (the SDK's schema changed since the build, or running from source) is ignored.
-  try {
-    const shipped = require('./manifest-validator.cjs') as { key?: unknown; load?: () => unknown };
-    if (shipped.key === manifestValidatorKey() && typeof shipped.load === 'function') {
-      const m = shipped.load() as ValidateFunction<PluginManifest> | { default?: ValidateFunction<PluginManifest> };
-      const fn = typeof m === 'function' ? m : m.default;
-      if (typeof fn === 'function') return fn;
-    }
-  } catch {
-    // absent or unreadable: compiled below
-  }
-  return new (ajv2020())(MANIFEST_OPTIONS).compile<PluginManifest>(manifestSchema as Record<string, unknown>);
+  return (
+    loadShippedValidator<PluginManifest>(require, './manifest-validator.cjs', manifestValidatorKey()) ??
+    new (ajv2020())(MANIFEST_OPTIONS).compile<PluginManifest>(manifestSchema as Record<string, unknown>)
+  );
 }
 
 /** Validates a manifest (the `erpc` field) against @erpc/sdk's manifest schema: null when valid, else Ajv's errors. */

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type Ajv from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import { ErpcError } from '../errors/index.js';
+import { loadShippedValidator, standaloneCode, validatorKey } from '../shipped-validator.js';
 import { RetryPolicy } from '../push/retry-policy.js';
 import { isCidr } from '../webhooks/address-policy.js';
 import { DEFAULT_THREADPOOL_SIZE, DEFINITION_BY_NAME, FALSE_WORDS, MAX_THREADPOOL_SIZE, SETTING_DEFINITIONS, TRUE_WORDS, type SettingDefinition } from './definitions.js';
@@ -62,15 +62,13 @@ export function settingsSchema(): Record<string, unknown> {
 
 /** Identifies the settings validator's code: Ajv's version, the options and the schema. */
 export function settingsValidatorKey(): string {
-  const ajvVersion = (require('ajv/package.json') as { version: string }).version;
-  return createHash('sha256').update(`${ajvVersion}\n${JSON.stringify(SETTINGS_AJV_OPTIONS)}\n${JSON.stringify(settingsSchema())}`).digest('hex');
+  return validatorKey(SETTINGS_AJV_OPTIONS, settingsSchema());
 }
 
 /** Compiles the settings validator and returns Ajv's standalone code of it (the build ships it precompiled). */
 export function settingsValidatorSource(): string {
   const ajv = newSettingsAjv();
-  const standalone = require('ajv/dist/standalone') as { default?: (a: AjvInstance, v: ValidateFunction) => string } & ((a: AjvInstance, v: ValidateFunction) => string);
-  return (standalone.default ?? standalone)(ajv, ajv.compile(settingsSchema()));
+  return standaloneCode(ajv, ajv.compile(settingsSchema()));
 }
 
 let validator: ValidateFunction | undefined;
@@ -81,18 +79,8 @@ let validator: ValidateFunction | undefined;
  * compiled here (running from source, or a stale file). Compiling costs a command about 70 ms.
  */
 function settingsValidator(): ValidateFunction {
-  if (validator !== undefined) return validator;
-  try {
-    const shipped = require('./settings-validator.cjs') as { key?: unknown; load?: () => unknown };
-    if (shipped.key === settingsValidatorKey() && typeof shipped.load === 'function') {
-      const m = shipped.load() as ValidateFunction | { default?: ValidateFunction };
-      const fn = typeof m === 'function' ? m : m.default;
-      if (typeof fn === 'function') return (validator = fn);
-    }
-  } catch {
-    // absent or unreadable: compiled below
-  }
-  return (validator = newSettingsAjv().compile(settingsSchema()));
+  validator ??= loadShippedValidator(require, './settings-validator.cjs', settingsValidatorKey()) ?? newSettingsAjv().compile(settingsSchema());
+  return validator;
 }
 
 // Where each loaded config's values came from, for describeSettings.
