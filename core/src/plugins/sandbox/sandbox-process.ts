@@ -106,15 +106,9 @@ let warnedNoShell = false;
  * temporary folder.
  */
 const liveWorkingFolders = new Set<string>();
-let removeOnExit = false;
-function trackWorkingFolder(folder: string): void {
-  liveWorkingFolders.add(folder);
-  if (removeOnExit) return;
-  removeOnExit = true;
-  process.once('exit', () => {
-    for (const f of liveWorkingFolders) rmSync(f, { recursive: true, force: true });
-  });
-}
+process.once('exit', () => {
+  for (const f of liveWorkingFolders) rmSync(f, { recursive: true, force: true });
+});
 function removeWorkingFolder(folder: string): void {
   rmSync(folder, { recursive: true, force: true });
   liveWorkingFolders.delete(folder);
@@ -156,7 +150,7 @@ export class SandboxProcess {
     this.#options = options;
     // Its own working directory, owned by its user.
     this.#cwd = mkdtempSync(path.join(tmpdir(), 'erpc-sandbox-'));
-    trackWorkingFolder(this.#cwd);
+    liveWorkingFolders.add(this.#cwd);
     if (options.identity !== undefined) chownSync(this.#cwd, options.identity.uid, options.identity.gid);
     // Its working directory is readable, not writable: a plugin writes only below its granted roots
     // (a writable temporary folder would let it fill the host's disk).
