@@ -30,12 +30,11 @@
 // QUEUE_DESIGNS_N (10000), QUEUE_DESIGNS_ROUNDS (2), QUEUE_DESIGNS (a comma-separated subset),
 // QUEUE_DESIGNS_LINES (invoice lines added to each document: 20 is bench:push's size; default 0),
 // QUEUE_WAL_DETAIL=1 (each drain's WAL by record kind), QUEUE_PG_WALDUMP (path of pg_waldump).
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { walReader } from './wal.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const pg = createRequire(join(here, '../../core/package.json'))('pg');
@@ -48,57 +47,12 @@ const ONLY = process.env.QUEUE_DESIGNS?.split(',');
 const LINES = Number(process.env.QUEUE_DESIGNS_LINES ?? 0);
 const LINES_TEXT = LINES === 0 ? '' : `,"lines":[${Array.from({ length: LINES }, (_, i) => JSON.stringify({ sku: `SKU-${i}`, qty: i + 1, price: 9.99 })).join(',')}]`;
 const WAL_DETAIL = process.env.QUEUE_WAL_DETAIL === '1';
-const PG_WALDUMP = process.env.QUEUE_PG_WALDUMP ?? '/usr/lib/postgresql/15/bin/pg_waldump';
 
 const admin = new pg.Client({ connectionString: BASE_URL });
 await admin.connect();
-const walDir = await admin
-  .query(`SELECT current_setting('data_directory') || '/pg_wal' AS d`)
-  .then((r) => r.rows[0].d)
-  .catch(() => undefined);
-const walByDump =
-  walDir !== undefined &&
-  existsSync(PG_WALDUMP) &&
-  (() => {
-    try {
-      readdirSync(walDir);
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-const lsn = async () => (await admin.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l;
-
-/** WAL bytes of database `db` between two LSNs (see the header). */
-async function walBytes(db, from, to) {
-  if (walByDump) {
-    const oid = (await admin.query('SELECT oid FROM pg_database WHERE datname = $1', [db])).rows[0].oid;
-    const text = await new Promise((resolve, reject) => {
-      const child = spawn(PG_WALDUMP, ['-p', walDir, '-s', from, '-e', to], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const chunks = [];
-      let err = '';
-      child.stdout.on('data', (d) => chunks.push(d));
-      child.stderr.on('data', (d) => (err += d));
-      child.once('exit', (code) => (code === 0 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`pg_waldump: ${err.slice(0, 300)}`))));
-    });
-    const needle = `/${oid}/`;
-    let total = 0;
-    const detail = new Map();
-    for (const line of text.split('\n')) {
-      if (!line.includes(needle)) continue;
-      const m = /len \(rec\/tot\):\s*\d+\/\s*(\d+)/.exec(line);
-      if (!m) continue;
-      total += Number(m[1]);
-      const kind = `${/rmgr: (\S+)/.exec(line)?.[1]} ${/desc: (\S+)/.exec(line)?.[1]}${line.includes('FPW') ? ' FPW' : ''}`;
-      const d = detail.get(kind) ?? { n: 0, bytes: 0 };
-      d.n++;
-      d.bytes += Number(m[1]);
-      detail.set(kind, d);
-    }
-    return { total, detail };
-  }
-  return { total: Number((await admin.query('SELECT pg_wal_lsn_diff($1, $2) AS d', [to, from])).rows[0].d), detail: new Map() };
-}
+const wal = await walReader(admin);
+const walByDump = wal.byDump;
+const lsn = wal.lsn;
 
 // The push table's columns, as migrations 0001–0008 leave them, in their order.
 const PUSH_COLUMNS = `
@@ -239,8 +193,8 @@ try {
         if (drained !== N) throw new Error(`${name}: drained ${drained} of ${N}`);
         const left = Number((await c.query(`SELECT count(*) AS n FROM push WHERE status <> 'DELIVERED'`)).rows[0].n);
         if (left !== 0) throw new Error(`${name}: ${left} pushes not DELIVERED`);
-        const enqueue = await walBytes(db, l0, l1);
-        const drain = await walBytes(db, l1, l2);
+        const enqueue = await wal.bytes(db, l0, l1);
+        const drain = await wal.bytes(db, l1, l2);
         // HOT share from WAL records of the push row's updates (statistics counters lag).
         const kinds = [...drain.detail];
         const count = (re) => kinds.filter(([k]) => re.test(k)).reduce((s, [, v]) => s + v.n, 0);

@@ -30,13 +30,14 @@
 // span's WAL by pg_waldump record kind, on stderr).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { walReader } from './wal.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const requireHere = createRequire(join(here, '../package.json'));
@@ -82,68 +83,21 @@ let statements = 0;
 
 const admin = new pg.Client({ connectionString: BASE_URL });
 await admin.connect();
-const walLsn = async () => (await admin.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l;
-// WAL of one database: the records of its relations (heap, indexes, full-page images) between two
-// LSNs, read with pg_waldump when this process can read the server's pg_wal (the bench machine:
-// same host, root), since the server's WAL position also moves with every other database's writes
-// (other work on a shared server). Commit records name no relation and are left out, for every
-// system alike. Else the plain LSN difference.
+// WAL of one database (wal.mjs): pg_waldump's records of its relations when this process can
+// read the server's pg_wal, else the plain LSN difference.
 // QUEUE_WAL_DETAIL=1 prints each measured span's WAL by record kind on stderr.
 const WAL_DETAIL = process.env.QUEUE_WAL_DETAIL === '1';
-const PG_WALDUMP = process.env.QUEUE_PG_WALDUMP ?? '/usr/lib/postgresql/15/bin/pg_waldump';
-const walDir = await admin
-  .query(`SELECT current_setting('data_directory') || '/pg_wal' AS d`)
-  .then((r) => r.rows[0].d)
-  .catch(() => undefined);
-const walByDump = walDir !== undefined && existsSync(PG_WALDUMP) && (() => {
-  try {
-    readdirSync(walDir);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const wal = await walReader(admin);
+const walByDump = wal.byDump;
+const walLsn = wal.lsn;
 let walDb;
 const walBytes = async (from, to) => {
-  if (walByDump && walDb !== undefined) {
-    const oid = (await admin.query('SELECT oid FROM pg_database WHERE datname = $1', [walDb])).rows[0].oid;
-    const text = await new Promise((resolve, reject) => {
-      const child = spawn(PG_WALDUMP, ['-p', walDir, '-s', from, '-e', to], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const chunks = [];
-      let err = '';
-      child.stdout.on('data', (d) => chunks.push(d));
-      child.stderr.on('data', (d) => (err += d));
-      child.once('exit', (code) => (code === 0 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`pg_waldump: ${err.slice(0, 500)}`))));
-    }).catch((err) => {
-      process.stderr.write(`${err.message}; using the LSN difference\n`);
-      return undefined;
-    });
-    if (text !== undefined) {
-      const needle = `/${oid}/`;
-      let total = 0;
-      const detail = new Map();
-      for (const line of text.split('\n')) {
-        if (!line.includes(needle)) continue;
-        const m = /len \(rec\/tot\):\s*\d+\/\s*(\d+)/.exec(line);
-        if (!m) continue;
-        total += Number(m[1]);
-        if (WAL_DETAIL) {
-          // rmgr and record kind, with FPW when the record carries a full-page image
-          const kind = `${/rmgr: (\S+)/.exec(line)?.[1]} ${/desc: (\S+)/.exec(line)?.[1]}${line.includes('FPW') ? ' FPW' : ''}`;
-          const d = detail.get(kind) ?? { n: 0, bytes: 0 };
-          d.n++;
-          d.bytes += Number(m[1]);
-          detail.set(kind, d);
-        }
-      }
-      if (WAL_DETAIL) {
-        const rows = [...detail].sort((a, b) => b[1].bytes - a[1].bytes).map(([k, d]) => `    ${k.padEnd(34)} ${String(d.n).padStart(8)} records ${String(d.bytes).padStart(11)} B`);
-        process.stderr.write(`  WAL of ${walDb} ${from}..${to} (${total} B):\n${rows.join('\n')}\n`);
-      }
-      return total;
-    }
+  const { total, detail } = await wal.bytes(walDb, from, to);
+  if (WAL_DETAIL && detail.size > 0) {
+    const rows = [...detail].sort((a, b) => b[1].bytes - a[1].bytes).map(([k, d]) => `    ${k.padEnd(34)} ${String(d.n).padStart(8)} records ${String(d.bytes).padStart(11)} B`);
+    process.stderr.write(`  WAL of ${walDb} ${from}..${to} (${total} B):\n${rows.join('\n')}\n`);
   }
-  return Number((await admin.query('SELECT pg_wal_lsn_diff($1, $2) AS d', [to, from])).rows[0].d);
+  return total;
 };
 const dbUrl = (name) => {
   const u = new URL(BASE_URL);
